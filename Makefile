@@ -1,0 +1,58 @@
+# Hortense — one command to run, one to test. `make help` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+VENV := .venv
+PY := $(VENV)/bin/python
+ENVSH := source scripts/env.sh
+STAMP := $(VENV)/.installed
+
+help:  ## List the targets
+	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-12s %s\n", $$1, $$2}'
+
+$(STAMP): requirements.txt
+	@test -x $(PY) || $$(scripts/find-python.sh) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(VENV)/bin/pip check
+	@touch $@
+
+install: $(STAMP)  ## Create the virtualenv and install the pinned requirements (once)
+
+.env:
+	@$(PY) -m hortense init-env
+
+env: $(STAMP) .env  ## Create .env with random secrets (once)
+
+db: env  ## Create/migrate the database and seed the demo customers
+	@$(ENVSH) && $(PY) -m hortense db upgrade && $(PY) -m hortense db seed
+
+train: $(STAMP)  ## Train the Rasa model if data, domain or config changed
+	@$(ENVSH) && $(PY) scripts/train.py
+
+validate: $(STAMP)  ## Check the training data and domain (rasa data validate)
+	@$(ENVSH) && $(VENV)/bin/rasa data validate --fail-on-warnings --quiet
+
+run: db train  ## Start everything (Rasa, actions, web app, scheduler) and print the URLs
+	@scripts/run.sh
+
+test: env train validate  ## Set up, then run the whole test suite
+	@$(ENVSH) && scripts/pytest.sh tests
+
+test-unit: env  ## Unit tests only (no servers)
+	@$(ENVSH) && scripts/pytest.sh tests/unit
+
+nlu-report: train  ## 5-fold cross-validation of the NLU, per-intent F1
+	@$(ENVSH) && $(PY) scripts/nlu_report.py
+
+chat: env  ## Chat in the terminal as a demo customer: make chat CUSTOMER=C1001 (needs make run)
+	@$(ENVSH) && $(PY) -m hortense chat $(or $(CUSTOMER),C1001)
+
+customers: $(STAMP)  ## List the demo customers
+	@$(ENVSH) && $(PY) -m hortense customers
+
+token: env  ## Print a portal JWT for a customer: make token CUSTOMER=C1001
+	@$(ENVSH) && $(PY) -m hortense token $(or $(CUSTOMER),C1001)
+
+clean:  ## Remove models, local databases and logs (keeps the virtualenv and .env)
+	rm -rf models var .pytest_cache tests/artifacts
+
+.PHONY: help install env db train validate run test test-unit nlu-report chat customers token clean

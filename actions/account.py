@@ -1,0 +1,64 @@
+"""Mon contrat: PDL, contract number, off-peak hours, offer details, and choosing among several contracts."""
+from __future__ import annotations
+
+from rasa_sdk.events import SlotSet
+
+from actions.base import SLOT_CONTRACT, SLOT_PENDING, AccountQuestion, CustomerAction, mentioned_contract
+from actions.turn import Outcome
+from hortense.replies import account as replies
+from hortense.replies import common as rc
+
+
+class AskPdl(AccountQuestion):
+    intent = "ask_pdl"
+    wanted = "le numéro de PDL"
+
+    def answer(self, session, customer, contract, turn):
+        return [replies.pdl(customer, contract)]
+
+
+class AskContractNumber(AccountQuestion):
+    intent = "ask_contract_number"
+    wanted = "le numéro de contrat"
+
+    def answer(self, session, customer, contract, turn):
+        return [replies.contract_number(customer, contract)]
+
+
+class AskOffpeakHours(AccountQuestion):
+    intent = "ask_offpeak_hours"
+    wanted = "les heures creuses"
+
+    def answer(self, session, customer, contract, turn):
+        return [replies.offpeak(customer, contract)]
+
+
+class AskContractDetails(AccountQuestion):
+    intent = "ask_contract_details"
+    wanted = "le détail"
+
+    def answer(self, session, customer, contract, turn):
+        return [replies.details(customer, contract)]
+
+
+class SelectContract(CustomerAction):
+    """A button (or a typed site name) picks one contract; it must be one of the caller's own."""
+
+    action_name = "action_select_contract"
+
+    def handle(self, session, caller, turn):
+        customer = caller.customer
+        if customer is None:
+            return Outcome([rc.login_required(caller.channel)])
+        number = turn.entity("contract_number")
+        contract = customer.contract_by_number(number) if number else mentioned_contract(customer, turn.text)
+        if contract is None:
+            if number:
+                return Outcome([rc.unknown_contract(customer)])
+            return Outcome([rc.choose_contract(customer, "continuer")])
+        pending = AccountQuestion.registry.get(turn.slots.get(SLOT_PENDING) or "")
+        if pending is None:
+            return Outcome([rc.Reply(f"C'est noté : je vous réponds pour {contract.short_name}. Que souhaitez-vous "
+                                     "savoir ?", rc.menu_buttons(customer))],
+                           [SlotSet(SLOT_CONTRACT, contract.contract_number)])
+        return pending.answer_for(session, customer, contract, turn)

@@ -1,0 +1,25 @@
+"""Mes factures: invoices and the payment schedule."""
+from __future__ import annotations
+
+from actions.base import AccountQuestion, today
+from hortense import billing
+from hortense.offers import INSTALMENTS, INVOICES
+from hortense.replies import billing as replies
+
+
+class AskInvoices(AccountQuestion):
+    intent = "ask_invoices"
+    feature = INVOICES
+    wanted = "les factures"
+
+    def answer(self, session, customer, contract, turn):
+        return [replies.invoices(customer, contract, billing.recent_invoices(session, contract.id))]
+
+
+class AskNextInstalment(AccountQuestion):
+    intent = "ask_next_instalment"
+    feature = INSTALMENTS
+    wanted = "l'échéancier"
+
+    def answer(self, session, customer, contract, turn):
+        return [replies.instalments(customer, contract, billing.upcoming_instalments(session, contract.id, today()))]

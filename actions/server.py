@@ -1,0 +1,42 @@
+"""Action server entry point: rasa-sdk's app, reachable only by Rasa (shared token) and on loopback by default."""
+from __future__ import annotations
+
+import hmac
+import logging
+import os
+
+from rasa_sdk.endpoint import create_app
+from sanic import response
+
+from hortense.settings import get_settings
+
+logger = logging.getLogger(__name__)
+TOKEN_PARAM = "hortense_token"
+
+
+def build_app():
+    app = create_app("actions")
+    expected = get_settings().action_server_token
+
+    @app.middleware("request")
+    async def require_rasa_token(request):
+        if request.path == "/health":
+            return None
+        given = request.args.get(TOKEN_PARAM) or request.headers.get("X-Hortense-Token") or ""
+        if not hmac.compare_digest(given.encode(), expected.encode()):
+            logger.warning("action server call refused (bad or missing token) from %s", request.ip)
+            return response.json({"error": "forbidden"}, status=403)
+        return None
+
+    return app
+
+
+def main() -> None:
+    logging.basicConfig(level=os.environ.get("HORTENSE_LOG_LEVEL", "INFO"))
+    host = os.environ.get("HORTENSE_ACTION_HOST", "127.0.0.1")
+    port = int(os.environ.get("HORTENSE_ACTION_PORT", "5055"))
+    build_app().run(host, port, workers=1, access_log=False)
+
+
+if __name__ == "__main__":
+    main()

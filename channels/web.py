@@ -1,0 +1,179 @@
+"""Website channel: socket.io for the chat widget and an HTTP endpoint, both authenticated by the portal JWT.
+
+Differences from Rasa's stock socket.io channel, each on purpose:
+- the JWT is verified at connect (signature, exp, aud, iss, sub) and again on every message;
+- the conversation id is chosen here from the verified subject; a client `session_id` is ignored;
+- client metadata never reaches Rasa: the only metadata is the signed identity assertion;
+- `enter_room` is awaited (python-socketio >= 5.10 made it a coroutine; the stock channel forgets to);
+- the socket's allowed origins come from settings, not "any".
+A visitor without a token may chat, under a random conversation id, and gets general answers only.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import time
+import uuid
+from typing import Any, Awaitable, Callable, Optional
+from urllib.parse import parse_qs
+
+from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
+from rasa.core.channels.socketio import SocketBlueprint, SocketIOInput, SocketIOOutput
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+from socketio import AsyncServer
+
+from hortense.identity import IdentityError, PortalClaims, sign_assertion, verify_portal_token, web_sender_id
+from hortense.settings import get_settings
+
+logger = logging.getLogger(__name__)
+
+CHANNEL = "web"
+MAX_MESSAGE_CHARS = 2000
+EXPIRED_TEXT = ("Votre session a expiré. Rechargez la page de votre espace client pour continuer la conversation "
+                "avec Hortense.")
+
+
+def bearer_token(header: str | None) -> str | None:
+    if header and header.lower().startswith("bearer "):
+        return header[7:].strip() or None
+    return None
+
+
+def _visitor_id() -> str:
+    raw = uuid.uuid4().hex
+    return f"visitor-{raw}.{_visitor_mac(raw)}"
+
+
+def _visitor_mac(raw: str) -> str:
+    return hmac.new(get_settings().identity_secret.encode(), raw.encode(), hashlib.sha256).hexdigest()[:16]
+
+
+def _valid_visitor_id(value: Any) -> bool:
+    """A visitor keeps its conversation across reloads only with an id this server issued."""
+    if not isinstance(value, str) or not value.startswith("visitor-") or "." not in value:
+        return False
+    raw, _, mac = value[len("visitor-"):].partition(".")
+    return len(raw) == 32 and hmac.compare_digest(mac, _visitor_mac(raw))
+
+
+def clean_text(value: Any) -> str:
+    return value.strip()[:MAX_MESSAGE_CHARS] if isinstance(value, str) else ""
+
+
+def _token_from_connect(environ: dict, auth: Optional[dict]) -> str | None:
+    if isinstance(auth, dict) and isinstance(auth.get("token"), str):
+        return auth["token"]
+    query = parse_qs(environ.get("QUERY_STRING", "") if isinstance(environ, dict) else "")
+    return query.get("token", [None])[0]
+
+
+def _token_from_payload(data: Any) -> str | None:
+    if not isinstance(data, dict):
+        return None
+    for holder in (data, data.get("customData") or {}, data.get("metadata") or {}):
+        if isinstance(holder, dict) and isinstance(holder.get("token"), str):
+            return holder["token"]
+    return None
+
+
+class HortenseWebInput(SocketIOInput):
+    """The website chat channel (socket.io + HTTP), mounted at /webhooks/web/ and the socket.io path."""
+
+    @classmethod
+    def name(cls) -> str:
+        return CHANNEL
+
+    @classmethod
+    def from_credentials(cls, credentials: Optional[dict]) -> "HortenseWebInput":
+        credentials = credentials or {}
+        return cls(
+            credentials.get("user_message_evt", "user_uttered"),
+            credentials.get("bot_message_evt", "bot_uttered"),
+            credentials.get("namespace"),
+            True,
+            credentials.get("socketio_path", "/socket.io"),
+        )
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        settings = get_settings()
+        sio = AsyncServer(async_mode="sanic", cors_allowed_origins=list(settings.allowed_origins))
+        bp = SocketBlueprint(sio, self.socketio_path, "web_webhook", __name__)
+        self.sio = sio
+
+        async def handle(text: str, sender_id: str, customer: str | None, output) -> None:
+            metadata = {"hortense_identity": sign_assertion(CHANNEL, sender_id, customer)}
+            await on_new_message(UserMessage(text, output, sender_id, input_channel=CHANNEL, metadata=metadata))
+
+        @bp.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @bp.route("/message", methods=["POST"])
+        async def http_message(request: Request) -> HTTPResponse:
+            """Server-side clients, tests and benchmarks: one message in, the bot's messages out."""
+            try:
+                claims = verify_portal_token(bearer_token(request.headers.get("Authorization")) or "")
+            except IdentityError as exc:
+                logger.info("web http message refused: %s", exc)
+                return response.json({"error": "unauthorized", "message": "Authentification requise."}, status=401)
+            body = request.json if isinstance(request.json, dict) else {}
+            text = clean_text(body.get("message"))
+            if not text:
+                return response.json({"error": "empty_message", "message": "Le message est vide."}, status=400)
+            collector = CollectingOutputChannel()
+            await handle(text, web_sender_id(claims.customer_number), claims.customer_number, collector)
+            return response.json(collector.messages)
+
+        async def authenticate(sid: str, token: str | None) -> bool:
+            if token is None:
+                return True
+            try:
+                claims = verify_portal_token(token)
+            except IdentityError as exc:
+                logger.info("web socket %s refused: %s", sid, exc)
+                return False
+            await sio.save_session(sid, {"claims": claims, "sender": web_sender_id(claims.customer_number)})
+            return True
+
+        @sio.on("connect", namespace=self.namespace)
+        async def connect(sid: str, environ: dict, auth: Optional[dict] = None) -> bool:
+            return await authenticate(sid, _token_from_connect(environ, auth))
+
+        @sio.on("session_request", namespace=self.namespace)
+        async def session_request(sid: str, data: Optional[dict]) -> None:
+            token = _token_from_payload(data)
+            if token is not None and not await authenticate(sid, token):
+                await sio.emit("auth_error", {"message": EXPIRED_TEXT}, room=sid)
+                await sio.disconnect(sid)
+                return
+            session = await sio.get_session(sid)
+            if "sender" not in session:
+                requested = (data or {}).get("session_id") if isinstance(data, dict) else None
+                session = {"claims": None, "sender": requested if _valid_visitor_id(requested) else _visitor_id()}
+                await sio.save_session(sid, session)
+            await sio.enter_room(sid, session["sender"])
+            await sio.emit("session_confirm", session["sender"], room=sid)
+
+        @sio.on(self.user_message_evt, namespace=self.namespace)
+        async def user_message(sid: str, data: Any) -> None:
+            session = await sio.get_session(sid)
+            if "sender" not in session:
+                await session_request(sid, data if isinstance(data, dict) else None)
+                session = await sio.get_session(sid)
+                if "sender" not in session:
+                    return
+            claims: PortalClaims | None = session.get("claims")
+            if claims is not None and claims.expires_at < time.time():
+                await sio.emit(self.bot_message_evt, {"text": EXPIRED_TEXT}, room=sid)
+                await sio.emit("token_expired", {}, room=sid)
+                return
+            text = clean_text(data.get("message") if isinstance(data, dict) else None)
+            if not text:
+                return
+            output = SocketIOOutput(sio, self.bot_message_evt)
+            await handle(text, session["sender"], claims.customer_number if claims else None, output)
+
+        return bp

@@ -1,0 +1,3 @@
+from hortense.cli import main
+
+raise SystemExit(main())

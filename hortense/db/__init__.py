@@ -1,0 +1,1 @@
+"""Database: SQLAlchemy models, sessions, Alembic migrations and demo seed."""

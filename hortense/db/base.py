@@ -1,0 +1,15 @@
+"""Declarative base shared by every model module, with naming conventions Alembic can diff."""
+from __future__ import annotations
+
+from sqlalchemy import MetaData
+from sqlalchemy.orm import declarative_base
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+Base = declarative_base(metadata=MetaData(naming_convention=NAMING))

@@ -1,0 +1,37 @@
+"""Create or upgrade the schema with Alembic: the only way the schema changes, in dev and production."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+
+from hortense.settings import get_settings
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+def alembic_config(url: str | None = None) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.set_main_option("sqlalchemy.url", url or get_settings().database_url)
+    return cfg
+
+
+def upgrade(url: str | None = None, revision: str = "head") -> None:
+    url = url or get_settings().database_url
+    if url.startswith("sqlite:///"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    command.upgrade(alembic_config(url), revision)
+
+
+def current_heads(url: str | None = None) -> list[str]:
+    from alembic.runtime.migration import MigrationContext
+    from sqlalchemy import create_engine
+
+    engine = create_engine(url or get_settings().database_url, future=True)
+    try:
+        with engine.connect() as conn:
+            return list(MigrationContext.configure(conn).get_current_heads())
+    finally:
+        engine.dispose()

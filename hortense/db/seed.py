@@ -1,0 +1,261 @@
+"""Demo customers of every offer, with history generated relative to `today` so the demo always looks current.
+
+Values are deterministic for a given `today` (seeded random generators per contract), so tests can
+re-derive them through the domain layer. Seeding is idempotent: it does nothing when customers exist.
+"""
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timezone
+from decimal import Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from hortense.db.models import (
+    OFFER_BOOST,
+    OFFER_PRO,
+    OFFER_STOCKAGE,
+    BatteryMovement,
+    Contract,
+    Customer,
+    Instalment,
+    Invoice,
+    MonthlyConsumption,
+    OffpeakRange,
+    SurplusInjection,
+)
+from hortense.periods import add_months
+from hortense.surplus import update_kitties
+
+# Price used to turn demo consumption into invoice amounts (€/kWh, taxes included).
+DEMO_PRICE = Decimal("0.2516")
+
+
+@dataclass
+class SiteSpec:
+    contract_number: str
+    offer: str
+    pdl: str
+    address: str
+    postcode: str
+    city: str
+    months_ago_started: int
+    kva: int
+    monthly: bool
+    offpeak: list[tuple]  # (start, end) or (start, end, season, start_month, end_month)
+    site_label: str | None = None
+    instalment_day: int | None = None
+    resale_price: str | None = None
+    base_kwh: int = 300
+    empty_history: bool = False
+
+
+@dataclass
+class CustomerSpec:
+    number: str
+    civility: str
+    first: str
+    last: str
+    email: str
+    phone: str
+    address: str
+    postcode: str
+    city: str
+    sites: list[SiteSpec] = field(default_factory=list)
+    company: str | None = None
+
+
+WINTER = ("hiver", 11, 3)
+SUMMER = ("été", 4, 10)
+
+DEMO_CUSTOMERS = [
+    CustomerSpec("C1001", "Mme", "Camille", "Dubois", "camille.dubois@example.fr", "+33612345601",
+                 "12 rue des Capucins", "69001", "Lyon", [
+                     SiteSpec("SV-2023-000101", OFFER_STOCKAGE, "14295730100101", "12 rue des Capucins", "69001",
+                              "Lyon", 30, 9, True, [(time(22, 0), time(6, 0))], instalment_day=5, base_kwh=320)]),
+    CustomerSpec("C1002", "M.", "Julien", "Moreau", "julien.moreau@example.fr", "+33612345602",
+                 "4 allée des Tilleuls", "44000", "Nantes", [
+                     SiteSpec("SV-2022-000102", OFFER_STOCKAGE, "14295730100102", "4 allée des Tilleuls", "44000",
+                              "Nantes", 40, 6, False, [
+                                  (time(2, 0), time(7, 0), *WINTER), (time(13, 0), time(16, 0), *WINTER),
+                                  (time(1, 0), time(6, 0), *SUMMER), (time(11, 0), time(14, 0), *SUMMER)],
+                              base_kwh=260)]),
+    CustomerSpec("C1003", "Mme", "Sophie", "Laurent", "sophie.laurent@example.fr", "+33612345603",
+                 "27 chemin des Oliviers", "34000", "Montpellier", [
+                     SiteSpec("BMS-2023-000103", OFFER_BOOST, "14295730100103", "27 chemin des Oliviers", "34000",
+                              "Montpellier", 28, 9, False, [(time(23, 0), time(7, 0))], resale_price="0.1269",
+                              base_kwh=280)]),
+    CustomerSpec("C1004", "M.", "Marc", "Petit", "marc.petit@example.fr", "+33612345604",
+                 "8 impasse du Moulin", "31000", "Toulouse", [
+                     SiteSpec("BMS-2024-000104", OFFER_BOOST, "14295730100104", "8 impasse du Moulin", "31000",
+                              "Toulouse", 16, 12, False, [(time(0, 30), time(6, 30)), (time(14, 0), time(16, 0))],
+                              resale_price="0.0761", base_kwh=450)]),
+    CustomerSpec("C1005", "Mme", "Léa", "Bernard", "contact@boulangerie-bernard.fr", "+33556123405",
+                 "15 cours Victor Hugo", "33000", "Bordeaux", [
+                     SiteSpec("EVP-2022-000105", OFFER_PRO, "14295730100105", "15 cours Victor Hugo", "33000",
+                              "Bordeaux", 36, 36, True, [(time(0, 30), time(5, 30)), (time(12, 30), time(14, 0)),
+                                                        (time(20, 0), time(21, 30))],
+                              instalment_day=10, base_kwh=2100)],
+                 company="Boulangerie Bernard SARL"),
+    CustomerSpec("C1006", "M.", "Thomas", "Girard", "thomas@atelier-girard.fr", "+33478123406",
+                 "3 rue de la République", "69002", "Lyon", [
+                     SiteSpec("EVP-2021-000106", OFFER_PRO, "14295730100106", "41 avenue Roger Salengro", "69100",
+                              "Villeurbanne", 48, 42, True, [(time(22, 30), time(6, 30))],
+                              site_label="Atelier de Villeurbanne", instalment_day=15, base_kwh=3400),
+                     SiteSpec("EVP-2023-000107", OFFER_PRO, "14295730100107", "3 rue de la République", "69002",
+                              "Lyon", 20, 12, False, [(time(1, 0), time(7, 0)), (time(13, 0), time(15, 0))],
+                              site_label="Boutique de Lyon", base_kwh=900)],
+                 company="Atelier Girard & Fils"),
+    CustomerSpec("C1007", "Mme", "Nadia", "Haddad", "nadia.haddad@example.fr", "+33612345607",
+                 "9 rue Nationale", "59000", "Lille", [
+                     SiteSpec("SV-2026-000108", OFFER_STOCKAGE, "14295730100108", "9 rue Nationale", "59000",
+                              "Lille", 0, 6, True, [(time(22, 0), time(6, 0))], instalment_day=20,
+                              empty_history=True)]),
+    CustomerSpec("C1008", "M.", "Paul", "Lefèvre", "paul.lefevre@example.fr", "+33612345608",
+                 "52 boulevard Voltaire", "75011", "Paris", [
+                     SiteSpec("EVP-2024-000109", OFFER_PRO, "14295730100109", "52 boulevard Voltaire", "75011",
+                              "Paris", 14, 18, False, [(time(23, 30), time(7, 30))], base_kwh=1200)],
+                 company="Studio Lefèvre Architecture"),
+]
+
+# Seasonal shape of demand and of solar production, January..December.
+DEMAND = [1.45, 1.35, 1.15, 0.95, 0.8, 0.7, 0.7, 0.7, 0.8, 1.0, 1.25, 1.45]
+SOLAR = [0.35, 0.5, 0.8, 1.1, 1.35, 1.5, 1.55, 1.4, 1.1, 0.75, 0.45, 0.3]
+
+
+def _kwh(x: float) -> Decimal:
+    return Decimal(str(round(x, 1)))
+
+
+def _months(start: date, last: date):
+    m = start
+    while m <= last:
+        yield m
+        m = add_months(m, 1)
+
+
+def _seed_site(session: Session, customer: Customer, spec: SiteSpec, today: date) -> None:
+    this_month = date(today.year, today.month, 1)
+    start = add_months(this_month, -spec.months_ago_started)
+    start_date = start.replace(day=min(today.day, 28)) if spec.months_ago_started == 0 else start.replace(day=1)
+    if spec.empty_history:
+        start_date = date.fromordinal(today.toordinal() - 6)
+    contract = Contract(
+        customer=customer, contract_number=spec.contract_number, offer=spec.offer, pdl=spec.pdl,
+        site_label=spec.site_label, supply_address=spec.address, supply_postcode=spec.postcode,
+        supply_city=spec.city, start_date=start_date, subscribed_power_kva=spec.kva, monthly_payment=spec.monthly,
+        instalment_day=spec.instalment_day,
+        resale_price_eur_per_kwh=Decimal(spec.resale_price) if spec.resale_price else None,
+    )
+    session.add(contract)
+    for r in spec.offpeak:
+        if len(r) == 2:
+            contract.offpeak_ranges.append(OffpeakRange(start_time=r[0], end_time=r[1]))
+        else:
+            contract.offpeak_ranges.append(OffpeakRange(start_time=r[0], end_time=r[1], season=r[2],
+                                                        season_start_month=r[3], season_end_month=r[4]))
+    session.flush()
+    rng = random.Random(spec.contract_number)
+    last_complete = add_months(this_month, -1)
+    history = [] if spec.empty_history else list(_months(max(start, add_months(this_month, -24)), last_complete))
+
+    if spec.offer in (OFFER_STOCKAGE, OFFER_PRO):
+        for m in history:
+            total = spec.base_kwh * DEMAND[m.month - 1] * rng.uniform(0.9, 1.1)
+            share = rng.uniform(0.3, 0.42)
+            session.add(MonthlyConsumption(contract_id=contract.id, month=m, peak_kwh=_kwh(total * (1 - share)),
+                                           offpeak_kwh=_kwh(total * share)))
+        _seed_consumption_invoices(session, contract, spec, history, rng, today)
+    if spec.offer == OFFER_STOCKAGE and history:
+        level = 0.0
+        for m in list(history) + [this_month]:
+            stored = spec.base_kwh * 0.6 * SOLAR[m.month - 1] * rng.uniform(0.85, 1.15)
+            used = min(level + stored, spec.base_kwh * 0.55 * DEMAND[m.month - 1] * rng.uniform(0.85, 1.15))
+            day_in = 15 if m < this_month else max(1, min(today.day - 1, 15))
+            session.add(BatteryMovement(contract_id=contract.id, occurred_on=m.replace(day=max(1, day_in - 10)),
+                                        kwh=_kwh(stored), label="Surplus solaire stocké"))
+            session.add(BatteryMovement(contract_id=contract.id, occurred_on=m.replace(day=day_in),
+                                        kwh=_kwh(-used), label="Énergie restituée"))
+            level += round(stored, 1) - round(used, 1)
+    if spec.offer == OFFER_BOOST:
+        for m in history:
+            session.add(SurplusInjection(contract_id=contract.id, month=m,
+                                         kwh=_kwh(spec.base_kwh * SOLAR[m.month - 1] * rng.uniform(0.85, 1.15))))
+        _seed_resale_invoices(session, contract, spec, history, today)
+    if spec.monthly:
+        _seed_instalments(session, contract, spec, today)
+
+
+def _seed_consumption_invoices(session, contract, spec, history, rng, today) -> None:
+    """Bimonthly invoices; the latest one of a non-monthly payer is still to be paid."""
+    pairs = [history[i:i + 2] for i in range(len(history) % 2, len(history), 2)]
+    for index, pair in enumerate(pairs):
+        period_start, period_end = pair[0], add_months(pair[-1], 1)
+        issued = period_end.replace(day=3)
+        kwh = sum(spec.base_kwh * DEMAND[m.month - 1] for m in pair)
+        amount = (Decimal(str(round(kwh))) * _price_for(spec)).quantize(Decimal("0.01"))
+        latest = index == len(pairs) - 1
+        unpaid = latest and not spec.monthly
+        session.add(Invoice(
+            contract_id=contract.id, number=f"F{issued:%Y%m}-{contract.contract_number[-6:]}", kind="consumption",
+            issued_on=issued, period_start=period_start, period_end=date.fromordinal(period_end.toordinal() - 1),
+            amount_eur=amount, status="unpaid" if unpaid else "paid",
+            due_date=date.fromordinal(issued.toordinal() + 14),
+            paid_on=None if unpaid else date.fromordinal(issued.toordinal() + 10),
+        ))
+
+
+def _price_for(spec: SiteSpec) -> Decimal:
+    return DEMO_PRICE if spec.offer == OFFER_STOCKAGE else Decimal("0.2204")
+
+
+def _seed_resale_invoices(session, contract, spec, history, today) -> None:
+    """Quarterly resale invoices (the supplier pays the customer for the surplus)."""
+    quarters: dict[tuple[int, int], list[date]] = {}
+    for m in history:
+        quarters.setdefault((m.year, (m.month - 1) // 3), []).append(m)
+    complete = [months for months in quarters.values() if len(months) == 3]
+    for index, months in enumerate(complete):
+        issued = add_months(months[-1], 1).replace(day=8)
+        kwh = sum(spec.base_kwh * SOLAR[m.month - 1] for m in months)
+        amount = (Decimal(str(round(kwh))) * Decimal(spec.resale_price)).quantize(Decimal("0.01"))
+        latest = index == len(complete) - 1
+        session.add(Invoice(
+            contract_id=contract.id, number=f"R{issued:%Y%m}-{contract.contract_number[-6:]}", kind="resale",
+            issued_on=issued, period_start=months[0],
+            period_end=date.fromordinal(add_months(months[-1], 1).toordinal() - 1), amount_eur=amount,
+            status="to_be_paid_to_customer" if latest else "paid_to_customer",
+            due_date=date.fromordinal(issued.toordinal() + 30),
+            paid_on=None if latest else date.fromordinal(issued.toordinal() + 21),
+        ))
+
+
+def _seed_instalments(session, contract, spec, today) -> None:
+    """Six past debits (paid) and twelve to come, on the contract's instalment day."""
+    amount = (Decimal(spec.base_kwh) * _price_for(spec)).quantize(Decimal("1")) + Decimal("0.00")
+    this_month = date(today.year, today.month, 1)
+    for offset in range(-6, 12):
+        due = add_months(this_month, offset).replace(day=spec.instalment_day)
+        if spec.empty_history and due <= today:
+            continue
+        session.add(Instalment(contract_id=contract.id, due_date=due, amount_eur=amount,
+                               status="paid" if due < today else "scheduled"))
+
+
+def seed_demo(session: Session, today: date | None = None) -> int:
+    """Insert the demo customers unless the database already has customers; returns how many were added."""
+    if session.execute(select(func.count()).select_from(Customer)).scalar_one():
+        return 0
+    today = today or date.today()
+    for spec in DEMO_CUSTOMERS:
+        customer = Customer(customer_number=spec.number, civility=spec.civility, first_name=spec.first,
+                            last_name=spec.last, company_name=spec.company, email=spec.email, phone=spec.phone,
+                            billing_address=spec.address, billing_postcode=spec.postcode, billing_city=spec.city)
+        session.add(customer)
+        for site in spec.sites:
+            _seed_site(session, customer, site, today)
+    session.flush()
+    update_kitties(session, datetime.combine(today, time(3, 0), tzinfo=timezone.utc))
+    return len(DEMO_CUSTOMERS)

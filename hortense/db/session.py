@@ -1,0 +1,72 @@
+"""Engines and short-lived sessions: one session per unit of work, never a shared module-level one."""
+from __future__ import annotations
+
+import threading
+import warnings
+from contextlib import contextmanager
+from typing import Iterator
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from hortense.settings import get_settings
+
+# SQLite stores NUMERIC as float; our amounts have at most 5 decimals, well within its precision.
+warnings.filterwarnings("ignore", message=r"Dialect sqlite\+pysqlite does \*not\* support Decimal objects")
+
+_lock = threading.Lock()
+_factories: dict[str, sessionmaker] = {}
+
+
+def _make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(url, future=True, connect_args={"check_same_thread": False, "timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn, _record):
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.close()
+
+        return engine
+    return create_engine(url, future=True, pool_pre_ping=True, pool_size=5, max_overflow=10)
+
+
+def _factory(url: str | None) -> sessionmaker:
+    """One engine (connection pool) per URL per process, built on first use, never at import."""
+    url = url or get_settings().database_url
+    with _lock:
+        factory = _factories.get(url)
+        if factory is None:
+            factory = sessionmaker(bind=_make_engine(url), future=True, expire_on_commit=False)
+            _factories[url] = factory
+        return factory
+
+
+def get_engine(url: str | None = None) -> Engine:
+    return _factory(url).kw["bind"]
+
+
+@contextmanager
+def session_scope(url: str | None = None) -> Iterator[Session]:
+    """A transaction: committed when the block succeeds, rolled back when it raises."""
+    session: Session = _factory(url)()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def reset_engines() -> None:
+    """Dispose of every pooled engine (tests switch databases between cases)."""
+    with _lock:
+        for factory in _factories.values():
+            factory.kw["bind"].dispose()
+        _factories.clear()

@@ -1,0 +1,72 @@
+"""Mon contrat: PDL, contract number, off-peak hours, offer details."""
+from __future__ import annotations
+
+from hortense import formatting as fr
+from hortense.account import ContractView, CustomerView, OffpeakView
+from hortense.replies.common import (B_BANK, B_CONTRACT_PDF, B_INSTALMENT, B_OFFPEAK, B_PDL, B_PROOF, Reply,
+                                     site_prefix)
+
+MONTH_NAMES = ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",
+               "novembre", "décembre"]
+
+
+def pdl(customer: CustomerView, contract: ContractView) -> Reply:
+    return Reply(f"{site_prefix(customer, contract)}Votre PDL (point de livraison) est le "
+                 f"{fr.pdl(contract.pdl)}.\nVous le retrouvez aussi sur vos factures, et sur votre compteur Linky "
+                 "en appuyant sur la touche « + » jusqu'à l'affichage « numéro de PRM ».")
+
+
+def contract_number(customer: CustomerView, contract: ContractView) -> Reply:
+    return Reply(f"{site_prefix(customer, contract)}Votre numéro de contrat est le {contract.contract_number}.")
+
+
+def _range(r: OffpeakView) -> str:
+    return f"de {fr.hour(r.start)} à {fr.hour(r.end)}"
+
+
+def _ranges(ranges) -> str:
+    parts = [_range(r) for r in ranges]
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " et " + parts[-1]
+
+
+def offpeak(customer: CustomerView, contract: ContractView) -> Reply:
+    prefix = site_prefix(customer, contract)
+    if not contract.offpeak:
+        return Reply(f"{prefix}Votre contrat n'a pas d'heures creuses : le prix du kWh est le même toute la journée.")
+    seasonal = [r for r in contract.offpeak if r.season]
+    if not seasonal:
+        return Reply(f"{prefix}Vos heures creuses : tous les jours {_ranges(contract.offpeak)}.")
+    lines = [f"{prefix}Vos heures creuses changent selon la saison :"]
+    seasons: dict[str, list[OffpeakView]] = {}
+    for r in seasonal:
+        seasons.setdefault(r.season, []).append(r)
+    for name, ranges in seasons.items():
+        first = ranges[0]
+        span = f"{MONTH_NAMES[first.season_start_month - 1]} à {MONTH_NAMES[first.season_end_month - 1]}"
+        lines.append(f"• en {name} ({span}) : {_ranges(ranges)}")
+    all_year = [r for r in contract.offpeak if not r.season]
+    if all_year:
+        lines.append(f"• toute l'année : {_ranges(all_year)}")
+    return Reply("\n".join(lines))
+
+
+def details(customer: CustomerView, contract: ContractView) -> Reply:
+    payment = (f"mensualisé, prélèvement le {contract.instalment_day} de chaque mois"
+               if contract.monthly_payment and contract.instalment_day else
+               "mensualisé" if contract.monthly_payment else "paiement à réception de chaque facture")
+    lines = [
+        f"{site_prefix(customer, contract)}Votre contrat {contract.contract_number} :",
+        f"• offre : {contract.offer_label}",
+        f"• début du contrat : {fr.short_date(contract.start_date)}",
+        f"• puissance souscrite : {contract.subscribed_power_kva} kVA",
+        f"• adresse : {contract.supply_address}, {contract.supply_postcode} {contract.supply_city}",
+    ]
+    if contract.resale_price_eur_per_kwh is not None:
+        lines.append(f"• prix de rachat du surplus : {fr.price_per_kwh(contract.resale_price_eur_per_kwh)}")
+        buttons = (B_PDL, B_OFFPEAK, B_PROOF, B_CONTRACT_PDF, B_BANK)
+    else:
+        lines.append(f"• paiement : {payment}")
+        buttons = (B_PDL, B_OFFPEAK, B_PROOF, B_CONTRACT_PDF, B_BANK)
+        if contract.monthly_payment:
+            buttons = (*buttons, B_INSTALMENT)
+    return Reply("\n".join(lines), buttons)

@@ -1,0 +1,81 @@
+"""Ma conso / Mon surplus: consumption tables, virtual battery, injected surplus and the kitty."""
+from __future__ import annotations
+
+from decimal import Decimal
+
+from hortense import formatting as fr
+from hortense.account import ContractView, CustomerView
+from hortense.consumption import BatteryStatus, ConsumptionHistory
+from hortense.periods import Period
+from hortense.replies.common import B_APPOINTMENT, B_CONSUMPTION, B_KITTY, B_SURPLUS, Reply, site_prefix
+from hortense.surplus import KittyUpdateView, SurplusHistory
+
+
+def period_label(period: Period) -> str:
+    if period.start == period.end:
+        return f"en {fr.month(period.start)}"
+    return f"de {fr.month(period.start)} à {fr.month(period.end)}"
+
+
+def _percent(part: Decimal, whole: Decimal) -> str:
+    return "0" if not whole else str(int((part * 100 / whole).quantize(Decimal("1"))))
+
+
+def consumption(customer: CustomerView, contract: ContractView, history: ConsumptionHistory) -> Reply:
+    prefix = site_prefix(customer, contract)
+    if not history.has_any_data:
+        return Reply(f"{prefix}Je n'ai pas encore de relevé de consommation pour votre contrat, qui a démarré le "
+                     f"{fr.short_date(contract.start_date)}. Le premier relevé mensuel arrivera au début du mois "
+                     "prochain.")
+    if not history.months:
+        return Reply(f"{prefix}Je n'ai pas de relevé de consommation {period_label(history.period)}. "
+                     "Voulez-vous vos 6 derniers mois ?", (B_CONSUMPTION,))
+    lines = [f"{prefix}Votre consommation {period_label(history.period)} :"]
+    for m in history.months:
+        lines.append(f"• {fr.month(m.month)} : {fr.kwh(m.total_kwh)} (heures pleines {fr.kwh(m.peak_kwh)}, "
+                     f"heures creuses {fr.kwh(m.offpeak_kwh)})")
+    lines.append(f"Total : {fr.kwh(history.total_kwh)}, dont {_percent(history.offpeak_kwh, history.total_kwh)} % "
+                 "en heures creuses.")
+    return Reply("\n".join(lines))
+
+
+def battery(customer: CustomerView, contract: ContractView, status: BatteryStatus) -> Reply:
+    prefix = site_prefix(customer, contract)
+    if status.last_update is None:
+        return Reply(f"{prefix}Votre batterie virtuelle est vide pour l'instant : elle se remplira avec le surplus "
+                     "de vos panneaux solaires, et vous verrez ici chaque mouvement.")
+    lines = [f"{prefix}Votre batterie virtuelle contient {fr.kwh(status.level_kwh)} "
+             f"(mise à jour du {fr.short_date(status.last_update)})."]
+    if status.month_movements:
+        lines.append(f"En {fr.month(status.movements_month)} : {fr.kwh(status.month_stored_kwh)} stockés, "
+                     f"{fr.kwh(status.month_used_kwh)} restitués.")
+        for m in status.month_movements:
+            sign = "+" if m.kwh > 0 else "−"
+            lines.append(f"• {fr.short_date(m.occurred_on)} : {sign}{fr.kwh(abs(m.kwh))} ({m.label.lower()})")
+    return Reply("\n".join(lines))
+
+
+def surplus(customer: CustomerView, contract: ContractView, history: SurplusHistory) -> Reply:
+    prefix = site_prefix(customer, contract)
+    if not history.has_any_data:
+        return Reply(f"{prefix}Je n'ai pas encore de relevé de surplus injecté : le premier arrivera au début du "
+                     "mois prochain.")
+    if not history.months:
+        return Reply(f"{prefix}Je n'ai pas de relevé de surplus {period_label(history.period)}. "
+                     "Voulez-vous vos 6 derniers mois ?", (B_SURPLUS,))
+    lines = [f"{prefix}Votre surplus injecté sur le réseau {period_label(history.period)} :"]
+    lines += [f"• {fr.month(m.month)} : {fr.kwh(m.kwh)}" for m in history.months]
+    lines.append(f"Total : {fr.kwh(history.total_kwh)}.")
+    return Reply("\n".join(lines), (B_KITTY,))
+
+
+def kitty(customer: CustomerView, contract: ContractView, update: KittyUpdateView | None) -> Reply:
+    prefix = site_prefix(customer, contract)
+    if update is None:
+        return Reply(f"{prefix}Votre cagnotte est encore à 0 € : elle est mise à jour chaque mois à partir du "
+                     "surplus injecté le mois précédent.")
+    return Reply(
+        f"{prefix}Votre cagnotte s'élève à {fr.eur(update.balance_eur)}.\n"
+        f"Dernière mise à jour : {fr.month(update.month)}, {fr.kwh(update.kwh)} injectés × "
+        f"{fr.price_per_kwh(update.price_eur_per_kwh)} = {fr.eur(update.amount_eur)}.\n"
+        "Elle est recalculée chaque mois à partir de votre surplus injecté.", (B_SURPLUS, B_APPOINTMENT))

@@ -1,0 +1,111 @@
+"""Settings from environment variables, with safe defaults for a laptop.
+
+Every process (Rasa, action server, web app, scheduler, CLI) reads its configuration here so that
+one rule has one place. A `.env` file at the project root is read too (the environment wins), so
+`make run` can generate secrets once and every process agrees on them.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+ENV_FILE = PROJECT_ROOT / ".env"
+
+
+def read_env_file(path: Path = ENV_FILE) -> dict[str, str]:
+    """Parse KEY=VALUE lines (no shell expansion): the format of `.env.example`."""
+    values: dict[str, str] = {}
+    if not path.exists():
+        return values
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.partition("=")
+        values[key.strip()] = value.strip().strip('"').strip("'")
+    return values
+
+
+def _get(name: str, default: str | None = None, file_values: dict[str, str] | None = None) -> str | None:
+    if name in os.environ:
+        return os.environ[name]
+    if file_values and name in file_values:
+        return file_values[name]
+    return default
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    portal_jwt_secret: str
+    portal_jwt_issuer: str
+    portal_jwt_audience: str
+    portal_token_minutes: int
+    identity_secret: str
+    links_secret: str
+    link_code_pepper: str
+    action_server_token: str
+    web_base_url: str
+    rasa_url: str
+    allowed_origins: tuple[str, ...]
+    timezone: str
+    message_rate_per_minute: int
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def _dev_secret(name: str, file_values: dict[str, str]) -> str:
+    """A missing secret is never a fixed string: a random one is used (and then nothing verifies across
+    processes, which fails closed). `make run` writes shared random secrets to `.env` once."""
+    value = _get(name, None, file_values)
+    return value if value else secrets.token_urlsafe(32)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Read once per process; tests call `get_settings.cache_clear()` after changing the environment."""
+    f = read_env_file()
+    default_db = f"sqlite:///{PROJECT_ROOT / 'var' / 'hortense.db'}"
+    origins = _get("HORTENSE_ALLOWED_ORIGINS", "http://localhost:8000,http://127.0.0.1:8000", f) or ""
+    return Settings(
+        database_url=_get("HORTENSE_DATABASE_URL", default_db, f) or default_db,
+        portal_jwt_secret=_dev_secret("HORTENSE_PORTAL_JWT_SECRET", f),
+        portal_jwt_issuer=_get("HORTENSE_PORTAL_JWT_ISSUER", "hortense-portal", f) or "hortense-portal",
+        portal_jwt_audience=_get("HORTENSE_PORTAL_JWT_AUDIENCE", "hortense-chat", f) or "hortense-chat",
+        portal_token_minutes=int(_get("HORTENSE_PORTAL_TOKEN_MINUTES", "30", f) or 30),
+        identity_secret=_dev_secret("HORTENSE_IDENTITY_SECRET", f),
+        links_secret=_dev_secret("HORTENSE_LINKS_SECRET", f),
+        link_code_pepper=_dev_secret("HORTENSE_LINK_CODE_PEPPER", f),
+        action_server_token=_dev_secret("HORTENSE_ACTION_SERVER_TOKEN", f),
+        web_base_url=(_get("HORTENSE_WEB_BASE_URL", "http://localhost:8000", f) or "").rstrip("/"),
+        rasa_url=(_get("HORTENSE_RASA_URL", "http://localhost:5005", f) or "").rstrip("/"),
+        allowed_origins=tuple(o.strip() for o in origins.split(",") if o.strip()),
+        timezone=_get("HORTENSE_TIMEZONE", "Europe/Paris", f) or "Europe/Paris",
+        message_rate_per_minute=int(_get("HORTENSE_MESSAGE_RATE_PER_MINUTE", "30", f) or 30),
+    )
+
+
+SECRET_NAMES = (
+    "HORTENSE_PORTAL_JWT_SECRET",
+    "HORTENSE_IDENTITY_SECRET",
+    "HORTENSE_LINKS_SECRET",
+    "HORTENSE_LINK_CODE_PEPPER",
+    "HORTENSE_ACTION_SERVER_TOKEN",
+)
+
+
+def ensure_env_file(path: Path = ENV_FILE) -> list[str]:
+    """Create `.env` (or complete it) with random secrets; returns the names it added."""
+    existing = read_env_file(path)
+    added = [name for name in SECRET_NAMES if not existing.get(name)]
+    if added:
+        with path.open("a", encoding="utf-8") as fh:
+            for name in added:
+                fh.write(f"{name}={secrets.token_urlsafe(32)}\n")
+    return added

@@ -1,0 +1,22 @@
+# Sourced by the Makefile's recipes and scripts: one place for the process environment.
+# Values already in the environment win over .env, which wins over these defaults.
+set -a
+HERE_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]:-$0}")/.." && pwd)"
+if [ -f "$HERE_ROOT/.env" ]; then
+  while IFS='=' read -r key value; do
+    case "$key" in ''|\#*) continue ;; esac
+    if [ -z "${!key+x}" ]; then export "$key=$value"; fi
+  done < "$HERE_ROOT/.env"
+fi
+: "${HORTENSE_ACTION_PORT:=5055}"
+: "${HORTENSE_RASA_PORT:=5005}"
+: "${HORTENSE_WEB_PORT:=8000}"
+: "${HORTENSE_ACTION_SERVER_URL:=http://127.0.0.1:${HORTENSE_ACTION_PORT}/webhook}"
+: "${HORTENSE_TRACKER_DB:=$HERE_ROOT/var/tracker.db}"
+: "${HORTENSE_RASA_URL:=http://localhost:${HORTENSE_RASA_PORT}}"
+PYTHONPATH="$HERE_ROOT${PYTHONPATH:+:$PYTHONPATH}"
+# Rasa and TensorFlow: quiet, deterministic, no telemetry.
+RASA_TELEMETRY_ENABLED=false
+TF_CPP_MIN_LOG_LEVEL=2
+SQLALCHEMY_SILENCE_UBER_WARNING=1
+set +a

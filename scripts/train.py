@@ -1,0 +1,50 @@
+"""Train the Rasa model only when its inputs changed: the model file is named after a hash of them."""
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+INPUTS = [ROOT / "config.yml", ROOT / "domain.yml", *sorted((ROOT / "data").rglob("*.yml"))]
+MODELS = ROOT / "models"
+
+
+def fingerprint() -> str:
+    digest = hashlib.sha256()
+    for path in INPUTS:
+        digest.update(str(path.relative_to(ROOT)).encode())
+        digest.update(path.read_bytes())
+    digest.update(b"rasa==3.6.21")
+    return digest.hexdigest()[:16]
+
+
+def model_path() -> Path:
+    return MODELS / f"hortense-{fingerprint()}.tar.gz"
+
+
+def main() -> int:
+    target = model_path()
+    if "--print" in sys.argv:
+        print(target)
+        return 0
+    if target.exists():
+        print(f"model up to date: {target.relative_to(ROOT)}")
+        return 0
+    MODELS.mkdir(exist_ok=True)
+    cmd = [str(Path(sys.executable).parent / "rasa"), "train", "--fixed-model-name", target.name[:-len(".tar.gz")],
+           "--out", str(MODELS), "--data", "data", "--config", "config.yml", "--domain", "domain.yml"]
+    result = subprocess.run(cmd, cwd=ROOT)
+    if result.returncode != 0 or not target.exists():
+        print("training failed", file=sys.stderr)
+        return result.returncode or 1
+    for old in MODELS.glob("hortense-*.tar.gz"):
+        if old != target:
+            old.unlink()
+    print(f"trained {target.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
