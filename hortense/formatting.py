@@ -35,14 +35,23 @@ def price_per_kwh(value: Decimal | float) -> str:
     return f"{number}\u00a0€/kWh"
 
 
+def _first(d: date, text: str, day_at: int) -> str:
+    """French writes the first day of a month as an ordinal ("1er mars"); Babel's pattern has no such form."""
+    if d.day != 1:
+        return text
+    words = text.split(" ")
+    words[day_at] = "1er"
+    return " ".join(words)
+
+
 def long_date(d: date) -> str:
-    """'mardi 3 décembre 2024'."""
-    return _babel_date(d, format="EEEE d MMMM y", locale=LOCALE)
+    """'mardi 3 décembre 2024', 'samedi 1er mars 2025'."""
+    return _first(d, _babel_date(d, format="EEEE d MMMM y", locale=LOCALE), 1)
 
 
 def short_date(d: date) -> str:
-    """'3 décembre 2024'."""
-    return _babel_date(d, format="d MMMM y", locale=LOCALE)
+    """'3 décembre 2024', '1er mars 2025'."""
+    return _first(d, _babel_date(d, format="d MMMM y", locale=LOCALE), 0)
 
 
 def month(d: date) -> str:
@@ -57,7 +66,8 @@ def hour(t: time) -> str:
 
 def slot_label(start: datetime) -> str:
     """'jeudi 3 décembre à 14h30' (start must already be in local time)."""
-    return f"{_babel_datetime(start, format='EEEE d MMMM', locale=LOCALE)} à {hour(start.time())}"
+    day = _first(start.date(), _babel_datetime(start, format="EEEE d MMMM", locale=LOCALE), 1)
+    return f"{day} à {hour(start.time())}"
 
 
 def clock(t: time) -> str:

@@ -49,6 +49,8 @@ class Settings:
     links_secret: str
     link_code_pepper: str
     action_server_token: str
+    documents_secret: str
+    console_secret: str
     web_base_url: str
     rasa_url: str
     allowed_origins: tuple[str, ...]
@@ -83,6 +85,8 @@ def get_settings() -> Settings:
         links_secret=_dev_secret("HORTENSE_LINKS_SECRET", f),
         link_code_pepper=_dev_secret("HORTENSE_LINK_CODE_PEPPER", f),
         action_server_token=_dev_secret("HORTENSE_ACTION_SERVER_TOKEN", f),
+        documents_secret=_dev_secret("HORTENSE_DOCUMENTS_SECRET", f),
+        console_secret=_dev_secret("HORTENSE_CONSOLE_SECRET", f),
         web_base_url=(_get("HORTENSE_WEB_BASE_URL", "http://localhost:8000", f) or "").rstrip("/"),
         rasa_url=(_get("HORTENSE_RASA_URL", "http://localhost:5005", f) or "").rstrip("/"),
         allowed_origins=tuple(o.strip() for o in origins.split(",") if o.strip()),
@@ -97,6 +101,8 @@ SECRET_NAMES = (
     "HORTENSE_LINKS_SECRET",
     "HORTENSE_LINK_CODE_PEPPER",
     "HORTENSE_ACTION_SERVER_TOKEN",
+    "HORTENSE_DOCUMENTS_SECRET",
+    "HORTENSE_CONSOLE_SECRET",
 )
 
 

@@ -57,8 +57,8 @@ def out_of_scope(topic: str | None, department: str | None, customer: CustomerVi
 
 
 def did_you_mean(intents: list[str]) -> Reply:
-    buttons = [Button(INTENT_LABELS[i], intent_payload(i)) for i in intents if i in INTENT_LABELS][:3]
-    buttons.append(Button("Autre chose", intent_payload("talk_to_human")))
+    buttons = [Button(INTENT_LABELS[i], intent_payload(i)) for i in intents if i in INTENT_LABELS and i != "help"][:3]
+    buttons.append(Button("Autre chose", intent_payload("help")))
     return Reply("Je n'ai pas bien compris. Vouliez-vous dire… ?", tuple(buttons))
 
 
