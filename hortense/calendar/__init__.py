@@ -1,0 +1,1 @@
+"""Calendar logic for call-back bookings: phrase parsing and slot rules, pure Python."""
