@@ -17,7 +17,8 @@ $(STAMP): requirements.txt
 
 install: $(STAMP)  ## Create the virtualenv and install the pinned requirements (once)
 
-.env:
+.env: | $(STAMP)
+	@cp -n .env.example .env
 	@$(PY) -m hortense init-env
 
 env: $(STAMP) .env  ## Create .env with random secrets (once)

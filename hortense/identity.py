@@ -103,6 +103,6 @@ def verify_assertion(metadata: dict | None, channel: str | None, sender_id: str,
     if payload["sender"] != sender_id or (channel is not None and payload["channel"] != channel):
         raise IdentityError("assertion bound to another conversation")
     current = now if now is not None else time.time()
-    if not isinstance(payload["iat"], int) or current - payload["iat"] > ASSERTION_MAX_AGE_SECONDS:
+    if not isinstance(payload["iat"], int) or not -60 <= current - payload["iat"] <= ASSERTION_MAX_AGE_SECONDS:
         raise IdentityError("stale assertion")
     return VerifiedSender(payload["channel"], payload["sender"], payload["customer"])

@@ -61,10 +61,10 @@ def parse_period(text: str, today: date) -> Period:
         return Period(add_months(end, -(n - 1)), end, True)
     if re.search(r"\b(ce mois[- ]ci|ce mois|mois en cours)\b", t):
         return Period(this_month, this_month, True)
-    if re.search(r"\bmois (dernier|precedent|passe)\b", t):
+    if re.search(r"\b(mois (dernier|precedent|passe)|dernier mois)\b", t):
         last = last_complete_month(today)
         return Period(last, last, True)
-    if re.search(r"\b(l'?an(nee)? (derniere|dernier|passee|precedente))\b", t):
+    if re.search(r"\ban(nee)? (derniere|dernier|passee|precedente)\b", t):
         return Period(date(today.year - 1, 1, 1), date(today.year - 1, 12, 1), True)
     if re.search(r"\b(cette annee|depuis le debut de l'?annee|l'?annee en cours)\b", t):
         return Period(date(today.year, 1, 1), this_month, True)
@@ -75,8 +75,17 @@ def parse_period(text: str, today: date) -> Period:
         return Period(start, max(start, this_month), True)
     found = [(MONTHS[w], int(y) if y else None) for w, y in re.findall(rf"\b({month_words})\b\.?(?:\s+(20\d\d))?", t)]
     if found:
-        months = sorted(_month_in_past(mo, today, y) for mo, y in found)
-        return Period(months[0], months[-1], True)
+        # Read in the customer's order: the last month named ends the period, the first one starts it.
+        last_month, last_year = found[-1]
+        end = _month_in_past(last_month, today, last_year)
+        first_month, first_year = found[0]
+        if first_year:
+            start = date(first_year, first_month, 1)
+        else:
+            start = date(end.year, first_month, 1)
+            if start > end:
+                start = date(end.year - 1, first_month, 1)
+        return Period(min(start, end), end, True)
     m = re.search(r"\b(?:en|pour|de|annee)\s+(20\d\d)\b", t) or re.search(r"\b(20\d\d)\b", t)
     if m:
         year = int(m.group(1))

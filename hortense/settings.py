@@ -107,11 +107,15 @@ SECRET_NAMES = (
 
 
 def ensure_env_file(path: Path = ENV_FILE) -> list[str]:
-    """Create `.env` (or complete it) with random secrets; returns the names it added."""
-    existing = read_env_file(path)
-    added = [name for name in SECRET_NAMES if not existing.get(name)]
-    if added:
-        with path.open("a", encoding="utf-8") as fh:
-            for name in added:
-                fh.write(f"{name}={secrets.token_urlsafe(32)}\n")
+    """Create `.env` (or fill its empty secret lines) with random secrets; returns the names it set."""
+    lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+    present = read_env_file(path)
+    added = [name for name in SECRET_NAMES if not present.get(name)]
+    if not added:
+        return []
+    values = {name: secrets.token_urlsafe(32) for name in added}
+    kept = [line for line in lines if line.partition("=")[0].strip() not in values]
+    kept += [f"{name}={value}" for name, value in values.items()]
+    path.write_text("\n".join(kept) + "\n", encoding="utf-8")
+    path.chmod(0o600)
     return added

@@ -5,7 +5,7 @@ HERE_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]:-$0}")/.." && pwd)"
 if [ -f "$HERE_ROOT/.env" ]; then
   while IFS='=' read -r key value; do
     case "$key" in ''|\#*) continue ;; esac
-    if [ -z "${!key+x}" ]; then export "$key=$value"; fi
+    if [ -z "${!key:-}" ]; then export "$key=$value"; fi
   done < "$HERE_ROOT/.env"
 fi
 : "${HORTENSE_ACTION_PORT:=5055}"
