@@ -5,6 +5,7 @@ import re
 
 from rasa_sdk.events import FollowupAction
 
+from actions import appointments
 from actions.base import CustomerAction, mentioned_contract
 from actions.turn import Outcome, Turn
 from hortense.replies import common as rc
@@ -76,7 +77,7 @@ class Fallback(CustomerAction):
 
 
 def last_offer(turn: Turn) -> str | None:
-    """The intent of the single thing the bot's previous message offered (a yes/no question), if any."""
+    """The intent of the first thing the bot's previous message offered: what a plain "oui" accepts."""
     seen_current = False
     for event in reversed(turn.events):
         kind = event.get("event")
@@ -86,14 +87,17 @@ def last_offer(turn: Turn) -> str | None:
             seen_current = True
         elif kind == "bot" and seen_current:
             buttons = (event.get("data") or {}).get("buttons") or []
-            match = _PAYLOAD.match(buttons[0].get("payload") or "") if len(buttons) == 1 else None
+            match = _PAYLOAD.match(buttons[0].get("payload") or "") if buttons else None
             return match.group(1) if match else None
     return None
 
 
 # What "oui" runs after the bot offered one thing.
 OFFER_ACTIONS = {
-    "book_appointment": "action_book_appointment",
+    "book_appointment": "action_start_booking",
+    "reschedule_appointment": "action_start_reschedule",
+    "ask_battery_level": "action_ask_battery_level",
+    "ask_kitty": "action_ask_kitty",
     "ask_consumption": "action_ask_consumption",
     "ask_surplus": "action_ask_surplus",
     "ask_invoices": "action_ask_invoices",
@@ -104,6 +108,9 @@ class Affirm(CustomerAction):
     action_name = "action_affirm"
 
     def handle(self, session, caller, turn):
+        cancelling = appointments.confirm_cancellation(session, caller, turn)
+        if cancelling is not None:
+            return cancelling
         offered = last_offer(turn)
         if offered in OFFER_ACTIONS:
             return Outcome([], [FollowupAction(OFFER_ACTIONS[offered])])
@@ -114,5 +121,8 @@ class Deny(CustomerAction):
     action_name = "action_deny"
 
     def handle(self, session, caller, turn):
+        kept = appointments.keep_appointment(turn)
+        if kept is not None:
+            return kept
         return Outcome([rc.Reply("D'accord. Puis-je vous aider pour autre chose ?", rc.menu_buttons(caller.customer))])
 
