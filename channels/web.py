@@ -18,7 +18,7 @@ import uuid
 from typing import Any, Awaitable, Callable, Optional
 from urllib.parse import parse_qs
 
-from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
+from rasa.core.channels.channel import CollectingOutputChannel, OutputChannel, UserMessage
 from rasa.core.channels.socketio import SocketBlueprint, SocketIOInput, SocketIOOutput
 from sanic import Blueprint, response
 from sanic.request import Request
@@ -32,6 +32,8 @@ logger = logging.getLogger(__name__)
 
 CHANNEL = "web"
 MAX_MESSAGE_CHARS = 2000
+TECHNICAL_TEXT = ("Désolée, je rencontre un souci technique et ne peux pas vous répondre pour le moment. "
+                  "Réessayez dans quelques instants.")
 EXPIRED_TEXT = ("Votre session a expiré. Rechargez la page de votre espace client pour continuer la conversation "
                 "avec Hortense.")
 
@@ -79,6 +81,25 @@ def _token_from_payload(data: Any) -> str | None:
     return None
 
 
+class CountingOutput(OutputChannel):
+    """Forwards to the real output channel and counts what was sent."""
+
+    def __init__(self, inner: OutputChannel):
+        self.inner = inner
+        self.sent = 0
+
+    @classmethod
+    def name(cls) -> str:
+        return CHANNEL
+
+    def __getattr__(self, item):
+        return getattr(self.inner, item)
+
+    async def send_response(self, recipient_id: str, message: dict) -> None:
+        self.sent += 1
+        await self.inner.send_response(recipient_id, message)
+
+
 class HortenseWebInput(SocketIOInput):
     """The website chat channel (socket.io + HTTP), mounted at /webhooks/web/ and the socket.io path."""
 
@@ -104,8 +125,17 @@ class HortenseWebInput(SocketIOInput):
         self.sio = sio
 
         async def handle(text: str, sender_id: str, customer: str | None, output) -> None:
+            """Pass the message to Rasa; if nothing at all came back (action server down, internal error),
+            the customer still gets an answer instead of silence."""
             metadata = {"hortense_identity": sign_assertion(CHANNEL, sender_id, customer)}
-            await on_new_message(UserMessage(text, output, sender_id, input_channel=CHANNEL, metadata=metadata))
+            counting = CountingOutput(output)
+            try:
+                await on_new_message(UserMessage(text, counting, sender_id, input_channel=CHANNEL,
+                                                 metadata=metadata))
+            except Exception:  # noqa: BLE001 - the customer must get an answer whatever failed
+                logger.exception("message handling failed for %s", sender_id)
+            if counting.sent == 0:
+                await output.send_text_message(sender_id, TECHNICAL_TEXT)
 
         @bp.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:
