@@ -22,12 +22,16 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
 
 
 def cmd_db_seed(args: argparse.Namespace) -> int:
+    from hortense.advisors import seed_advisors
     from hortense.db.seed import seed_demo
     from hortense.db.session import session_scope
 
     with session_scope(args.url) as session:
         added = seed_demo(session)
+        advisors = seed_advisors(session)
     print(f"seeded {added} demo customers" if added else "database already has customers: nothing seeded")
+    if advisors:
+        print(f"seeded {advisors} demo advisors (console password: hortense-demo)")
     return 0
 
 
@@ -45,6 +49,21 @@ def cmd_token(args: argparse.Namespace) -> int:
     from hortense.identity import mint_portal_token
 
     print(mint_portal_token(args.customer, minutes=args.minutes))
+    return 0
+
+
+def cmd_link_code(args: argparse.Namespace) -> int:
+    """What the customer space's "code de liaison" button does: a one-time code, shown once."""
+    from hortense import links
+    from hortense.db.session import session_scope
+
+    try:
+        with session_scope() as session:
+            code = links.issue_code(session, args.customer)
+    except LookupError:
+        print(f"no active customer {args.customer}", file=sys.stderr)
+        return 1
+    print(f"{code}  (valable 10 minutes, une seule fois : « lier mon compte {code} »)")
     return 0
 
 
@@ -98,6 +117,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("customer")
     p.add_argument("--minutes", type=int, default=None)
     p.set_defaults(func=cmd_token)
+    p = sub.add_parser("link-code", help="issue a one-time code linking a messaging conversation to a customer")
+    p.add_argument("customer")
+    p.set_defaults(func=cmd_link_code)
     p = sub.add_parser("chat", help="chat in the terminal as a customer over the secure endpoint")
     p.add_argument("customer")
     p.set_defaults(func=cmd_chat)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pytest
 
+from hortense.advisors import seed_advisors
 from hortense.db.migrate import upgrade
 from hortense.db.seed import seed_demo
 from hortense.db.session import reset_engines, session_scope
@@ -16,6 +17,7 @@ def stack(tmp_path_factory) -> Stack:
     upgrade(url)
     with session_scope(url) as session:
         seed_demo(session)
+        seed_advisors(session)
     reset_engines()
     running = start_stack(workdir, url)
     yield running

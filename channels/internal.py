@@ -1,0 +1,90 @@
+"""Internal channel: lets the scheduler push a message into a customer's conversation on their own channel.
+
+Mounted by Rasa at /webhooks/internal/ (credentials.yml: `channels.internal.InternalNotifyInput: {}`).
+`POST /webhooks/internal/notify` with a JSON body {"channel", "sender_id", "text"} and the header
+`X-Hortense-Signature`: hex HMAC-SHA256 of the raw body with HORTENSE_ACTION_SERVER_TOKEN. Anything else is
+refused with 403 before the body is even parsed. The text is handed to the named channel's own output
+(the website channel emits it to the socket.io room of that conversation; Twilio/Telegram/Messenger send it
+through their APIs). It never reaches the dialogue: no user message is created.
+
+Limit: the website output reaches only browsers connected to *this* Rasa instance (socket.io rooms are
+per process unless a shared socket.io manager is configured).
+"""
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+from typing import Any, Awaitable, Callable, Optional
+
+from rasa.core.channels.channel import InputChannel, UserMessage
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from hortense.notifications import SIGNATURE_HEADER, signature
+
+logger = logging.getLogger(__name__)
+
+CHANNEL = "internal"
+MAX_BODY_BYTES = 16_000
+MAX_TEXT_CHARS = 4_000
+
+
+def _valid_signature(body: bytes, header: Optional[str]) -> bool:
+    if not header or not body:
+        return False
+    return hmac.compare_digest(signature(body).encode(), header.strip().lower().encode())
+
+
+def _fields(body: bytes) -> Optional[tuple[str, str, str]]:
+    try:
+        data: Any = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if not isinstance(data, dict):
+        return None
+    values = tuple(data.get(k) for k in ("channel", "sender_id", "text"))
+    if not all(isinstance(v, str) and v.strip() for v in values) or len(values[2]) > MAX_TEXT_CHARS:
+        return None
+    return values  # type: ignore[return-value]
+
+
+class InternalNotifyInput(InputChannel):
+    """Not a chat channel: an authenticated door for server-side notifications."""
+
+    @classmethod
+    def name(cls) -> str:
+        return CHANNEL
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        bp = Blueprint("internal_webhook", __name__)
+
+        @bp.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @bp.route("/notify", methods=["POST"])
+        async def notify(request: Request) -> HTTPResponse:
+            body = request.body or b""
+            if len(body) > MAX_BODY_BYTES or not _valid_signature(body, request.headers.get(SIGNATURE_HEADER)):
+                return response.json({"error": "forbidden"}, status=403)
+            fields = _fields(body)
+            if fields is None:
+                return response.json({"error": "bad_request"}, status=400)
+            channel_name, sender_id, text = fields
+            channels = getattr(request.app.ctx, "input_channels", None) or []
+            target = next((c for c in channels if c.name() == channel_name and c.name() != CHANNEL), None)
+            if target is None:
+                return response.json({"error": "unknown_channel"}, status=404)
+            output = target.get_output_channel()
+            if output is None:
+                return response.json({"error": "channel_cannot_send"}, status=503)
+            try:
+                await output.send_text_message(sender_id, text)
+            except Exception as exc:  # the scheduler retries later
+                logger.warning("internal notify to %s failed: %s", channel_name, exc)
+                return response.json({"error": "send_failed"}, status=502)
+            return response.json({"status": "sent"})
+
+        return bp

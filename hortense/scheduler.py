@@ -1,0 +1,105 @@
+"""The one scheduler process: `python -m hortense.scheduler`.
+
+Jobs (Europe/Paris time):
+- deliver due notifications every 30 s (coalesced, never two rounds at once in this process; the database
+  claim keeps two processes from sending the same notification);
+- recompute the kitties on the 1st of each month at 03:00, and once at start-up (idempotent);
+- mark calls still 'booked' after their day as 'missed', every hour.
+Nothing is kept in memory between runs: everything to do is in the database, so a restart loses nothing.
+Rasa's own `ReminderScheduled` is not used (in-memory, per instance, lost on restart).
+"""
+from __future__ import annotations
+
+import logging
+import signal
+from datetime import datetime, timezone
+from typing import Callable, Optional
+
+from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
+
+from hortense.db import all_models  # noqa: F401  (every mapper is complete before jobs run in threads)
+from hortense.db.session import session_scope
+from hortense.notifications import DeliveryReport, RasaTransport, Transport, deliver_due
+
+logger = logging.getLogger("hortense.scheduler")
+
+DELIVERY_JOB = "deliver_notifications"
+KITTY_JOB = "update_kitties"
+KITTY_STARTUP_JOB = "update_kitties_at_startup"
+PAST_CALLS_JOB = "mark_past_calls"
+TIMEZONE = "Europe/Paris"
+
+Clock = Callable[[], datetime]
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Jobs:
+    """What the scheduler runs, as plain methods: tests call them directly with their own clock/transport."""
+
+    def __init__(self, transport: Transport, url: Optional[str] = None, clock: Clock = _utcnow) -> None:
+        self.transport = transport
+        self.url = url
+        self.clock = clock
+
+    def deliver(self) -> DeliveryReport:
+        report = deliver_due(self.transport, self.clock(), self.url)
+        if report.sent or report.failed:
+            logger.info("notifications: %s sent, %s failed", report.sent, report.failed)
+        return report
+
+    def update_kitties(self) -> int:
+        from hortense.surplus import update_kitties
+
+        with session_scope(self.url) as session:
+            created = update_kitties(session, self.clock())
+        logger.info("kitties: %s monthly updates recorded", created)
+        return created
+
+    def mark_past_calls(self) -> int:
+        from hortense.appointments import mark_past_calls
+
+        with session_scope(self.url) as session:
+            marked = mark_past_calls(session, self.clock())
+        if marked:
+            logger.info("calls: %s past calls marked missed", marked)
+        return marked
+
+
+def build_scheduler(jobs: Jobs, scheduler: Optional[BaseScheduler] = None) -> BaseScheduler:
+    """Register every job on `scheduler` (a BlockingScheduler in Europe/Paris by default); not started."""
+    scheduler = scheduler or BlockingScheduler(timezone=TIMEZONE)
+    common = dict(coalesce=True, max_instances=1, replace_existing=True, misfire_grace_time=60)
+    scheduler.add_job(jobs.deliver, "interval", seconds=30, id=DELIVERY_JOB, next_run_time=datetime.now(timezone.utc),
+                      **common)
+    scheduler.add_job(jobs.update_kitties, "cron", day=1, hour=3, minute=0, id=KITTY_JOB,
+                      **{**common, "misfire_grace_time": 6 * 3600})
+    scheduler.add_job(jobs.update_kitties, "date", id=KITTY_STARTUP_JOB, run_date=datetime.now(timezone.utc),
+                      **common)
+    scheduler.add_job(jobs.mark_past_calls, "cron", minute=5, id=PAST_CALLS_JOB, **common)
+    return scheduler
+
+
+def main() -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    scheduler = build_scheduler(Jobs(RasaTransport()))
+
+    def stop(signum, _frame):
+        if scheduler.running:
+            logger.info("signal %s: stopping the scheduler", signum)
+            scheduler.shutdown(wait=False)
+
+    signal.signal(signal.SIGTERM, stop)
+    logger.info("scheduler started (timezone %s)", TIMEZONE)
+    try:
+        scheduler.start()
+    except (KeyboardInterrupt, SystemExit):
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
