@@ -5,6 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 ENVSH := source scripts/env.sh
 STAMP := $(VENV)/.installed
+NODE_STAMP := node_modules/.package-lock.json
 
 help:  ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-12s %s\n", $$1, $$2}'
@@ -16,6 +17,12 @@ $(STAMP): requirements.txt
 	@touch $@
 
 install: $(STAMP)  ## Create the virtualenv and install the pinned requirements (once)
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+node: $(NODE_STAMP)  ## Install the chat widget and the browser-test driver (npm ci, pinned)
 
 .env: | $(STAMP)
 	@cp -n .env.example .env
@@ -32,14 +39,17 @@ train: $(STAMP)  ## Train the Rasa model if data, domain or config changed
 validate: $(STAMP)  ## Check the training data and domain (rasa data validate)
 	@$(ENVSH) && $(VENV)/bin/rasa data validate --fail-on-warnings --quiet
 
-run: db train  ## Start everything (Rasa, actions, web app, scheduler) and print the URLs
+run: db train node  ## Start everything (Rasa, actions, web app, scheduler) and print the URLs
 	@scripts/run.sh
 
-test: env train validate  ## Set up, then run the whole test suite
+test: env train validate node  ## Set up, then run the whole test suite
 	@$(ENVSH) && scripts/pytest.sh tests
 
 test-unit: env  ## Unit tests only (no servers)
 	@$(ENVSH) && scripts/pytest.sh tests/unit
+
+test-browser: env train node  ## The customer space in headless Chromium
+	@$(ENVSH) && scripts/pytest.sh -m browser tests/browser
 
 nlu-report: train  ## 5-fold cross-validation of the NLU, per-intent F1
 	@$(ENVSH) && $(PY) scripts/nlu_report.py
@@ -56,4 +66,4 @@ token: env  ## Print a portal JWT for a customer: make token CUSTOMER=C1001
 clean:  ## Remove models, local databases and logs (keeps the virtualenv and .env)
 	rm -rf models var .pytest_cache tests/artifacts
 
-.PHONY: help install env db train validate run test test-unit nlu-report chat customers token clean
+.PHONY: help install node test-browser env db train validate run test test-unit nlu-report chat customers token clean

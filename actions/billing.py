@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from actions.base import AccountQuestion, today
-from hortense import billing
+from hortense import billing, document_links
+from hortense.replies.common import link
 from hortense.offers import INSTALMENTS, INVOICES
 from hortense.replies import billing as replies
 
@@ -13,7 +14,10 @@ class AskInvoices(AccountQuestion):
     wanted = "les factures"
 
     def answer(self, session, customer, contract, turn):
-        return [replies.invoices(customer, contract, billing.recent_invoices(session, contract.id))]
+        items = billing.recent_invoices(session, contract.id)
+        links = {i.number: link("PDF", document_links.invoice_link(customer, contract, i.number), turn.channel)
+                 for i in items}
+        return [replies.invoices(customer, contract, items, links)]
 
 
 class AskNextInstalment(AccountQuestion):

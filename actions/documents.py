@@ -1,9 +1,14 @@
-"""Documents: the contract and the proof of address (download links come with the website's documents)."""
+"""Documents and bank details: signed, expiring links (never a document or an IBAN in the chat itself)."""
 from __future__ import annotations
 
-from actions.base import AccountQuestion
+from hortense import document_links
+from hortense.redaction import IBAN_MARK, contains_iban
 from hortense.replies import Reply
-from hortense.replies.common import site_prefix
+from hortense.replies.common import link, site_prefix
+
+from actions.base import AccountQuestion
+
+VALIDITY = "Le lien est valable 15 minutes."
 
 
 class RequestContractDocument(AccountQuestion):
@@ -11,8 +16,9 @@ class RequestContractDocument(AccountQuestion):
     wanted = "le contrat"
 
     def answer(self, session, customer, contract, turn):
-        return [Reply(f"{site_prefix(customer, contract)}Votre contrat {contract.contract_number} est disponible "
-                      "en PDF dans votre espace client, rubrique « Mon contrat ».")]
+        url = document_links.contract_link(customer, contract)
+        return [Reply(f"{site_prefix(customer, contract)}Voici votre contrat {contract.contract_number} en PDF : "
+                      f"{link('Télécharger votre contrat (PDF)', url, turn.channel)}\n{VALIDITY}")]
 
 
 class RequestProofOfAddress(AccountQuestion):
@@ -20,15 +26,25 @@ class RequestProofOfAddress(AccountQuestion):
     wanted = "le justificatif de domicile"
 
     def answer(self, session, customer, contract, turn):
-        return [Reply(f"{site_prefix(customer, contract)}Votre justificatif de domicile (attestation de "
-                      "fourniture d'électricité) se télécharge dans votre espace client, rubrique « Mon contrat ».")]
+        url = document_links.proof_of_address_link(customer, contract)
+        return [Reply(f"{site_prefix(customer, contract)}Voici votre justificatif de domicile (attestation de "
+                      f"fourniture d'électricité au {contract.supply_address}, {contract.supply_postcode} "
+                      f"{contract.supply_city}) : {link('Télécharger votre attestation de domicile (PDF)', url, turn.channel)}"
+                      f"\n{VALIDITY}")]
 
 
 class ChangeBankDetails(AccountQuestion):
+    """Never takes an IBAN in the chat: a signed link to the secure form instead, and a warning if one was typed."""
+
     intent = "change_bank_details"
     wanted = "changer les coordonnées bancaires"
 
     def answer(self, session, customer, contract, turn):
-        return [Reply("Pour votre sécurité, ne m'écrivez jamais votre IBAN ici. Vous pouvez changer de RIB dans "
-                      "votre espace client, rubrique « Mon contrat » > « Coordonnées bancaires » : le nouveau "
-                      "compte est utilisé après signature du mandat de prélèvement SEPA.")]
+        url = document_links.bank_form_link(customer)
+        form = link("Modifier mes coordonnées bancaires", url, turn.channel)
+        if IBAN_MARK in turn.text or contains_iban(turn.text):
+            return [Reply("Par sécurité, ne m'écrivez jamais votre IBAN ici : je ne l'ai pas enregistré. "
+                          f"Saisissez-le dans le formulaire sécurisé : {form}\n{VALIDITY}")]
+        return [Reply("Vous pouvez changer de RIB en ligne, dans un formulaire sécurisé (ne m'écrivez jamais votre "
+                      f"IBAN ici) : {form}\nLe nouveau compte est utilisé après signature du mandat de prélèvement "
+                      f"SEPA. {VALIDITY}")]

@@ -1,11 +1,25 @@
 """Ma conso / Mon surplus: consumption, virtual battery, injected surplus, kitty."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 from actions.base import AccountQuestion, today
-from hortense import consumption, surplus
+from hortense import consumption, document_links, surplus
 from hortense.offers import BATTERY, CONSUMPTION, KITTY, SURPLUS
 from hortense.periods import parse_period
+from hortense.replies import Reply
 from hortense.replies import energy as replies
+
+
+def with_chart(reply: Reply, customer, contract, kind: str, history, turn) -> Reply:
+    """On the website the table comes with a chart image; messaging apps get the table only."""
+    if turn.channel not in (None, "web") or not history.months:
+        return reply
+    try:
+        url = document_links.chart_link(customer, contract, kind, history.period)
+    except ValueError:  # a period too long to draw: the table is enough
+        return reply
+    return replace(reply, image=url)
 
 
 class AskConsumption(AccountQuestion):
@@ -15,7 +29,8 @@ class AskConsumption(AccountQuestion):
 
     def answer(self, session, customer, contract, turn):
         history = consumption.consumption_history(session, contract.id, parse_period(turn.text, today()))
-        return [replies.consumption(customer, contract, history)]
+        reply = replies.consumption(customer, contract, history)
+        return [with_chart(reply, customer, contract, "consumption", history, turn)]
 
 
 class AskBatteryLevel(AccountQuestion):
@@ -34,7 +49,8 @@ class AskSurplus(AccountQuestion):
 
     def answer(self, session, customer, contract, turn):
         history = surplus.surplus_history(session, contract.id, parse_period(turn.text, today()))
-        return [replies.surplus(customer, contract, history)]
+        reply = replies.surplus(customer, contract, history)
+        return [with_chart(reply, customer, contract, "surplus", history, turn)]
 
 
 class AskKitty(AccountQuestion):

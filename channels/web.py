@@ -168,6 +168,17 @@ class HortenseWebInput(SocketIOInput):
             await sio.save_session(sid, {"claims": claims, "sender": web_sender_id(claims.customer_number)})
             return True
 
+        async def refreshed(sid: str, session: dict, token: str | None) -> PortalClaims | None:
+            """A page that kept its token fresh sends it along: accepted only for the same customer."""
+            try:
+                claims = verify_portal_token(token or "")
+            except IdentityError:
+                return None
+            if web_sender_id(claims.customer_number) != session.get("sender"):
+                return None
+            await sio.save_session(sid, {**session, "claims": claims})
+            return claims
+
         @sio.on("connect", namespace=self.namespace)
         async def connect(sid: str, environ: dict, auth: Optional[dict] = None) -> bool:
             return await authenticate(sid, _token_from_connect(environ, auth))
@@ -197,9 +208,11 @@ class HortenseWebInput(SocketIOInput):
                     return
             claims: PortalClaims | None = session.get("claims")
             if claims is not None and claims.expires_at < time.time():
-                await sio.emit(self.bot_message_evt, {"text": EXPIRED_TEXT}, room=sid)
-                await sio.emit("token_expired", {}, room=sid)
-                return
+                claims = await refreshed(sid, session, _token_from_payload(data))
+                if claims is None:
+                    await sio.emit(self.bot_message_evt, {"text": EXPIRED_TEXT}, room=sid)
+                    await sio.emit("token_expired", {}, room=sid)
+                    return
             text = clean_text(data.get("message") if isinstance(data, dict) else None)
             if not text:
                 return

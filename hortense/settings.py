@@ -51,6 +51,7 @@ class Settings:
     action_server_token: str
     documents_secret: str
     console_secret: str
+    bank_details_secret: str
     web_base_url: str
     rasa_url: str
     allowed_origins: tuple[str, ...]
@@ -87,6 +88,7 @@ def get_settings() -> Settings:
         action_server_token=_dev_secret("HORTENSE_ACTION_SERVER_TOKEN", f),
         documents_secret=_dev_secret("HORTENSE_DOCUMENTS_SECRET", f),
         console_secret=_dev_secret("HORTENSE_CONSOLE_SECRET", f),
+        bank_details_secret=_dev_secret("HORTENSE_BANK_DETAILS_SECRET", f),
         web_base_url=(_get("HORTENSE_WEB_BASE_URL", "http://localhost:8000", f) or "").rstrip("/"),
         rasa_url=(_get("HORTENSE_RASA_URL", "http://localhost:5005", f) or "").rstrip("/"),
         allowed_origins=tuple(o.strip() for o in origins.split(",") if o.strip()),
@@ -103,6 +105,7 @@ SECRET_NAMES = (
     "HORTENSE_ACTION_SERVER_TOKEN",
     "HORTENSE_DOCUMENTS_SECRET",
     "HORTENSE_CONSOLE_SECRET",
+    "HORTENSE_BANK_DETAILS_SECRET",
 )
 
 

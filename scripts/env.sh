@@ -14,6 +14,9 @@ fi
 : "${HORTENSE_ACTION_SERVER_URL:=http://127.0.0.1:${HORTENSE_ACTION_PORT}/webhook}"
 : "${HORTENSE_TRACKER_DB:=$HERE_ROOT/var/tracker.db}"
 : "${HORTENSE_RASA_URL:=http://localhost:${HORTENSE_RASA_PORT}}"
+: "${HORTENSE_RASA_PUBLIC_URL:=http://localhost:${HORTENSE_RASA_PORT}}"
+: "${HORTENSE_WEB_BASE_URL:=http://localhost:${HORTENSE_WEB_PORT}}"
+: "${HORTENSE_ALLOWED_ORIGINS:=http://localhost:${HORTENSE_WEB_PORT},http://127.0.0.1:${HORTENSE_WEB_PORT}}"
 PYTHONPATH="$HERE_ROOT${PYTHONPATH:+:$PYTHONPATH}"
 # Rasa and TensorFlow: quiet, deterministic, no telemetry.
 RASA_TELEMETRY_ENABLED=false

@@ -145,6 +145,11 @@ def unavailable(feature: str, contract: ContractView, reason: str) -> Reply:
     return Reply(f"Cette information n'est pas disponible pour votre contrat {offer}.", (B_CONTRACT,))
 
 
+def link(label: str, url: str, channel: str | None) -> str:
+    """A link as each channel shows it best: Markdown in the website widget, the bare URL in messaging apps."""
+    return f"[{label}]({url})" if channel in (None, "web") else f"{label} : {url}"
+
+
 def advisor_contact() -> str:
     return (f"Vous pouvez joindre un conseiller Hortense au {supplier.CUSTOMER_SERVICE_PHONE}, "
             f"{supplier.CUSTOMER_SERVICE_HOURS}.")

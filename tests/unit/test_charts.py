@@ -1,0 +1,149 @@
+"""PNG charts: what they draw, and the signed links that guard them (customer, contract, kind and period)."""
+from __future__ import annotations
+
+import struct
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+import pytest
+
+from hortense import document_links
+from hortense.account import load_customer
+from hortense.consumption import ConsumptionHistory, MonthConsumption
+from hortense.db.session import session_scope
+from hortense.periods import Period, default_period
+from hortense.settings import get_settings
+from hortense.signed_links import sign_path
+from hortense.surplus import MonthSurplus, SurplusHistory
+from tests.unit.test_web_documents import WebClient, local
+from web.charts import render_consumption_png, render_surplus_png
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+PERIOD = Period(date(2026, 5, 1), date(2026, 10, 1), True)
+
+
+def png_size(data: bytes) -> tuple[int, int]:
+    assert data.startswith(PNG_SIGNATURE)
+    return struct.unpack(">II", data[16:24])
+
+
+@pytest.fixture
+def client(seeded_db) -> WebClient:
+    from web.app import create_app
+
+    return WebClient(create_app())
+
+
+@pytest.fixture
+def customers(seeded_db):
+    with session_scope(seeded_db) as s:
+        return {n: load_customer(s, n) for n in ("C1001", "C1003", "C1006")}
+
+
+def with_query(url: str, **changes: str) -> str:
+    parts = urlsplit(local(url))
+    query = dict(parse_qsl(parts.query))
+    query.update(changes)
+    return f"{parts.path}?{urlencode(query)}"
+
+
+# --- drawing ------------------------------------------------------------------------------------------
+
+def test_consumption_chart_is_a_png_of_the_expected_size():
+    months = tuple(MonthConsumption(date(2026, m, 1), Decimal("180.5") + m, Decimal("80.2")) for m in range(5, 11))
+    data = render_consumption_png(ConsumptionHistory(PERIOD, months, True), "Votre consommation de mai à octobre")
+    assert png_size(data) == (720, 360)
+    assert len(data) > 5000  # bars, labels and legend, not an empty canvas
+
+
+def test_surplus_and_empty_charts_render():
+    months = tuple(MonthSurplus(date(2026, m, 1), Decimal(120 + 10 * m)) for m in range(5, 11))
+    assert png_size(render_surplus_png(SurplusHistory(PERIOD, months, True), "Surplus")) == (720, 360)
+    empty = render_consumption_png(ConsumptionHistory(PERIOD, (), False), "Rien")
+    assert png_size(empty) == (720, 360)
+
+
+def test_thirty_six_months_render_without_error():
+    start = date(2023, 11, 1)
+    months = []
+    for i in range(36):
+        total = start.year * 12 + start.month - 1 + i
+        months.append(MonthConsumption(date(total // 12, total % 12 + 1, 1), Decimal(300), Decimal(100)))
+    data = render_consumption_png(ConsumptionHistory(Period(months[0].month, months[-1].month, True), tuple(months),
+                                                     True), "Trois ans")
+    assert data.startswith(PNG_SIGNATURE)
+
+
+# --- signed links -------------------------------------------------------------------------------------
+
+def test_consumption_chart_link_serves_a_png(client, customers):
+    customer = customers["C1001"]
+    url = document_links.chart_link(customer, customer.contracts[0], "consumption", PERIOD)
+    assert url.startswith(get_settings().web_base_url + "/charts/consumption.png?contrat=SV-2023-000101&du=2026-05"
+                                                        "&au=2026-10&c=C1001&exp=")
+    page = client.get(local(url))
+    assert page.status == 200
+    assert page.content_type == "image/png"
+    assert png_size(page.body) == (720, 360)
+
+
+def test_surplus_chart_for_a_boost_customer(client, customers):
+    customer = customers["C1003"]
+    page = client.get(local(document_links.chart_link(customer, customer.contracts[0], "surplus",
+                                                      default_period(date.today()))))
+    assert page.status == 200 and page.content_type == "image/png"
+
+
+def test_changing_the_period_contract_or_customer_breaks_the_signature(client, customers):
+    customer = customers["C1006"]
+    url = document_links.chart_link(customer, customer.contracts[0], "consumption", PERIOD)
+    for changes in ({"du": "2025-05"}, {"au": "2026-11"}, {"contrat": customer.contracts[1].contract_number},
+                    {"c": "C1001"}, {"sig": "0" * 64}):
+        page = client.get(with_query(url, **changes))
+        assert page.status == 403, changes
+        assert page.content_type.startswith("text/html") and b"\x89PNG" not in page.body
+    # The same link under the other chart kind is not valid either.
+    assert client.get(local(url).replace("/charts/consumption.png", "/charts/surplus.png")).status == 403
+
+
+def test_unsigned_or_expired_chart_is_refused(client, customers):
+    customer = customers["C1001"]
+    assert client.get("/charts/consumption.png?contrat=SV-2023-000101&du=2026-05&au=2026-10").status == 403
+    old = datetime.now(timezone.utc) - timedelta(minutes=16)
+    page = client.get(local(document_links.chart_link(customer, customer.contracts[0], "consumption", PERIOD, old)))
+    assert page.status == 410 and b"\x89PNG" not in page.body
+
+
+def test_chart_of_another_customers_contract_is_refused(client, customers):
+    other = customers["C1003"].contracts[0]
+    resource = document_links.chart_resource("surplus", other.contract_number, PERIOD.start, PERIOD.end)
+    signed = sign_path(resource, "C1001", get_settings().links_secret.encode())
+    query = signed.partition("?")[2]
+    page = client.get(f"/charts/surplus.png?contrat={other.contract_number}&du=2026-05&au=2026-10&{query}")
+    assert page.status == 403 and b"\x89PNG" not in page.body
+
+
+def test_chart_kind_must_fit_the_offer(client, customers):
+    boost = customers["C1003"]
+    with pytest.raises(ValueError):
+        document_links.chart_link(boost, boost.contracts[0], "consumption", PERIOD)
+    with pytest.raises(ValueError):
+        document_links.chart_link(boost, customers["C1001"].contracts[0], "consumption", PERIOD)
+    # Even a correctly signed link cannot draw a consumption chart for a contract that has none.
+    contract = boost.contracts[0]
+    resource = document_links.chart_resource("consumption", contract.contract_number, PERIOD.start, PERIOD.end)
+    query = sign_path(resource, boost.customer_number, get_settings().links_secret.encode()).partition("?")[2]
+    page = client.get(f"/charts/consumption.png?contrat={contract.contract_number}&du=2026-05&au=2026-10&{query}")
+    assert page.status == 403
+
+
+def test_malformed_chart_requests_are_404(client, customers):
+    assert client.get("/charts/pie.png?contrat=X&du=2026-01&au=2026-02").status == 404
+    assert client.get("/charts/consumption.png?contrat=X&du=2026-13&au=2026-02").status == 404
+    assert client.get("/charts/consumption.png?contrat=X&du=2020-01&au=2026-02").status == 404  # over 36 months
+    with pytest.raises(ValueError):
+        document_links.chart_link(customers["C1001"], customers["C1001"].contracts[0], "pie", PERIOD)
+    with pytest.raises(ValueError):
+        document_links.chart_link(customers["C1001"], customers["C1001"].contracts[0], "consumption",
+                                  Period(date(2023, 1, 1), date(2026, 1, 1), True))

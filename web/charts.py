@@ -1,0 +1,175 @@
+"""PNG charts of a contract's months, drawn with matplotlib (Agg) for the customer space and the chat.
+
+`/charts/consumption.png` stacks peak and off-peak kWh per month; `/charts/surplus.png` shows injected kWh per
+month. Each URL is signed for one customer, one contract and one period (`hortense.document_links.chart_link`),
+and the contract is checked against the database before anything is drawn.
+"""
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+import re
+import threading
+from datetime import date
+
+from babel.dates import format_date
+from babel.numbers import format_decimal
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from hortense import consumption, surplus
+from hortense.account import load_customer
+from hortense.consumption import ConsumptionHistory
+from hortense.db.session import session_scope
+from hortense.document_links import CHART_KINDS, MAX_CHART_MONTHS, chart_resource
+from hortense.formatting import LOCALE
+from hortense.offers import access
+from hortense.periods import Period
+from hortense.replies.energy import period_label
+from hortense.surplus import SurplusHistory
+from web.documents import check_link, refusal
+
+logger = logging.getLogger(__name__)
+
+bp = Blueprint("charts")
+
+PEAK_COLOUR = "#1E7B4A"  # the brand green of the documents
+OFFPEAK_COLOUR = "#8CC9A6"
+SURPLUS_COLOUR = "#E8A317"  # sunshine
+TEXT_COLOUR = "#2B3430"
+GRID_COLOUR = "#D5DDD8"
+SIZE_INCHES = (7.2, 3.6)
+DPI = 100
+
+_MONTH = re.compile(r"(20\d\d)-(0[1-9]|1[0-2])")
+# matplotlib keeps some global state (font cache, rc params): one drawing at a time per process.
+_draw_lock = threading.Lock()
+
+
+def _number(value: float) -> str:
+    return format_decimal(round(value), format="#,##0", locale=LOCALE).replace("\u202f", "\u00a0")
+
+
+def _month_label(month: date, first: bool) -> str:
+    name = format_date(month, format="LLL", locale=LOCALE)
+    return f"{name}\n{month.year}" if first or month.month == 1 else name
+
+
+def _figure(title: str):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=SIZE_INCHES, dpi=DPI)
+    FigureCanvasAgg(figure)
+    axes = figure.add_subplot(1, 1, 1)
+    axes.set_title(title, loc="left", fontsize=11, color=TEXT_COLOUR, pad=10)
+    for side in ("top", "right"):
+        axes.spines[side].set_visible(False)
+    for side in ("left", "bottom"):
+        axes.spines[side].set_color(GRID_COLOUR)
+    axes.tick_params(colors=TEXT_COLOUR, labelsize=9)
+    axes.yaxis.grid(True, color=GRID_COLOUR, linewidth=0.6)
+    axes.set_axisbelow(True)
+    return figure, axes
+
+
+def _finish(figure, axes, months: list[date], legend: bool = False) -> bytes:
+    from matplotlib.ticker import FuncFormatter
+
+    axes.set_ylabel("kWh", color=TEXT_COLOUR, fontsize=9)
+    axes.yaxis.set_major_formatter(FuncFormatter(lambda value, _: _number(value)))
+    axes.set_xticks(range(len(months)))
+    axes.set_xticklabels([_month_label(m, i == 0) for i, m in enumerate(months)], fontsize=8 if len(months) > 12 else 9)
+    figure.tight_layout(rect=(0, 0.06, 1, 1) if legend else (0, 0, 1, 1))
+    out = io.BytesIO()
+    figure.savefig(out, format="png", dpi=DPI, facecolor="white", metadata={"Software": None})
+    return out.getvalue()
+
+
+def _empty(figure, axes, text: str) -> bytes:
+    axes.set_xticks([])
+    axes.set_yticks([])
+    axes.text(0.5, 0.5, text, ha="center", va="center", transform=axes.transAxes, color=TEXT_COLOUR, fontsize=11)
+    figure.tight_layout()
+    out = io.BytesIO()
+    figure.savefig(out, format="png", dpi=DPI, facecolor="white", metadata={"Software": None})
+    return out.getvalue()
+
+
+def render_consumption_png(history: ConsumptionHistory, title: str) -> bytes:
+    """Monthly stacked bars: heures pleines below, heures creuses on top, the month's total above each bar."""
+    with _draw_lock:
+        figure, axes = _figure(title)
+        if not history.months:
+            return _empty(figure, axes, "Aucun relevé de consommation sur cette période")
+        months = [m.month for m in history.months]
+        peak = [float(m.peak_kwh) for m in history.months]
+        offpeak = [float(m.offpeak_kwh) for m in history.months]
+        positions = range(len(months))
+        axes.bar(positions, peak, color=PEAK_COLOUR, width=0.62, label="Heures pleines")
+        bars = axes.bar(positions, offpeak, bottom=peak, color=OFFPEAK_COLOUR, width=0.62, label="Heures creuses")
+        if len(months) <= 12:
+            axes.bar_label(bars, labels=[_number(p + o) for p, o in zip(peak, offpeak)], padding=2, fontsize=8,
+                           color=TEXT_COLOUR)
+        axes.set_ylim(0, max(p + o for p, o in zip(peak, offpeak)) * 1.15)
+        figure.legend(loc="lower center", fontsize=8, frameon=False, ncol=2)
+        return _finish(figure, axes, months, legend=True)
+
+
+def render_surplus_png(history: SurplusHistory, title: str) -> bytes:
+    """Monthly bars of the surplus injected into the grid."""
+    with _draw_lock:
+        figure, axes = _figure(title)
+        if not history.months:
+            return _empty(figure, axes, "Aucun relevé de surplus sur cette période")
+        months = [m.month for m in history.months]
+        values = [float(m.kwh) for m in history.months]
+        bars = axes.bar(range(len(months)), values, color=SURPLUS_COLOUR, width=0.62, label="Surplus injecté")
+        if len(months) <= 12:
+            axes.bar_label(bars, labels=[_number(v) for v in values], padding=2, fontsize=8, color=TEXT_COLOUR)
+        axes.set_ylim(0, max(max(values), 1.0) * 1.15)
+        return _finish(figure, axes, months)
+
+
+def parse_month(value: str | None) -> date | None:
+    match = _MONTH.fullmatch(value or "")
+    return date(int(match.group(1)), int(match.group(2)), 1) if match else None
+
+
+def build_chart(kind: str, contract_number: str, period: Period, customer_number: str) -> bytes | None:
+    """The PNG if the contract is this customer's and its offer has this chart, else None."""
+    with session_scope() as s:
+        customer = load_customer(s, customer_number)
+        contract = customer.contract_by_number(contract_number) if customer else None
+        if contract is None or not access(contract.offer, CHART_KINDS[kind], contract.monthly_payment).allowed:
+            return None
+        site = f" — {contract.short_name}" if len(customer.contracts) > 1 else ""
+        if kind == "consumption":
+            history = consumption.consumption_history(s, contract.id, period)
+            return render_consumption_png(history, f"Votre consommation {period_label(period)}{site}")
+        history = surplus.surplus_history(s, contract.id, period)
+        return render_surplus_png(history, f"Votre surplus injecté {period_label(period)}{site}")
+
+
+@bp.get("/charts/<filename>")
+async def chart(request: Request, filename: str) -> HTTPResponse:
+    pages = request.app.ctx.pages
+    kind = filename[:-4] if filename.endswith(".png") else ""
+    contract_number = request.args.get("contrat") or ""
+    start, end = parse_month(request.args.get("du")), parse_month(request.args.get("au"))
+    if kind not in CHART_KINDS or not contract_number or start is None or end is None or end < start \
+            or (end.year - start.year) * 12 + end.month - start.month >= MAX_CHART_MONTHS:
+        return pages.message(404, "Graphique introuvable", "Ce graphique n'existe pas.")
+    check = check_link(request, chart_resource(kind, contract_number, start, end))
+    if not check.ok:
+        logger.info("chart link refused (%s) for %s %s", check.reason, kind, contract_number)
+        return refusal(request, check.reason)
+    png = await asyncio.to_thread(build_chart, kind, contract_number, Period(start, end, True), check.customer_number)
+    if png is None:
+        logger.warning("chart %s %s refused: not available to customer %s", kind, contract_number,
+                       check.customer_number)
+        return refusal(request, "not_owned")
+    return response.raw(png, content_type="image/png", headers={"Cache-Control": "private, max-age=900"})
+

@@ -1,0 +1,405 @@
+"""The customer space (demo): who is using this browser, the dev-only customer picker, the customer's pages and
+the chat widget's token.
+
+The browser session is a signed cookie (HttpOnly, SameSite=Lax): a random nonce that CSRF tokens are bound
+to, and the customer number once logged in. Everything shown comes from the same domain layer as the bot's
+answers, so the page and Hortense never disagree.
+"""
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import json
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from hortense import billing, consumption, document_links, surplus
+from hortense import formatting as fr
+from hortense.account import ContractView, CustomerView, load_customer
+from hortense.db.models import Customer
+from hortense.db.session import session_scope
+from hortense.identity import mint_portal_token, verify_portal_token, web_sender_id
+from hortense.offers import BATTERY, CONSUMPTION, INSTALMENTS, KITTY, OFFER_LABELS, SPACE_SECTIONS, SURPLUS, access
+from hortense.periods import default_period
+from hortense.replies.billing import invoice_status
+from hortense.replies.energy import period_label
+from hortense.settings import get_settings
+
+bp = Blueprint("portal")
+
+SESSION_COOKIE = "hortense_session"
+SESSION_SECONDS = 8 * 3600
+INVOICES_SHOWN = 6
+INSTALMENTS_SHOWN = 6
+WIDGET_TITLE = "Hortense"
+WIDGET_SUBTITLE = "Votre assistante Hortense Énergie"
+
+
+# --- the browser session ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class BrowserSession:
+    nonce: str  # random; CSRF tokens are derived from it, and it changes at log-in and log-out
+    customer_number: str | None
+    expires: int
+
+
+def _session_key() -> bytes:
+    """Derived from the portal's secret with a label, so a cookie can never pass for a JWT or a link."""
+    return hmac.new(get_settings().portal_jwt_secret.encode(), b"hortense-web-session-v1", hashlib.sha256).digest()
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def encode_session(s: BrowserSession) -> str:
+    body = _b64(json.dumps({"n": s.nonce, "c": s.customer_number, "e": s.expires}, separators=(",", ":")).encode())
+    return f"{body}.{hmac.new(_session_key(), body.encode(), hashlib.sha256).hexdigest()}"
+
+
+def decode_session(value: str | None, now: float | None = None) -> BrowserSession | None:
+    if not value or value.count(".") != 1:
+        return None
+    body, mac = value.split(".")
+    if not hmac.compare_digest(mac, hmac.new(_session_key(), body.encode(), hashlib.sha256).hexdigest()):
+        return None
+    try:
+        data = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+        session = BrowserSession(str(data["n"]), data["c"] if isinstance(data["c"], str) else None, int(data["e"]))
+    except (ValueError, KeyError, TypeError):
+        return None
+    return session if session.expires > (now if now is not None else time.time()) else None
+
+
+def _new_session(customer_number: str | None) -> BrowserSession:
+    return BrowserSession(secrets.token_urlsafe(18), customer_number, int(time.time()) + SESSION_SECONDS)
+
+
+async def load_session(request: Request) -> None:
+    """Request middleware: the verified session (or None) on `request.ctx.browser`."""
+    request.ctx.browser = decode_session(request.cookies.get(SESSION_COOKIE))
+    request.ctx.browser_changed = False
+
+
+async def store_session(request: Request, resp: HTTPResponse) -> None:
+    """Response middleware: write the cookie when this request created, changed or ended the session."""
+    if not getattr(request.ctx, "browser_changed", False):
+        return
+    session: BrowserSession | None = request.ctx.browser
+    resp.cookies[SESSION_COOKIE] = encode_session(session) if session else ""
+    cookie = resp.cookies[SESSION_COOKIE]
+    cookie["path"] = "/"
+    cookie["httponly"] = True
+    cookie["samesite"] = "Lax"
+    cookie["max-age"] = SESSION_SECONDS if session else 0
+    if request.app.ctx.config.secure_cookies:
+        cookie["secure"] = True
+
+
+def _set_session(request: Request, session: BrowserSession | None) -> None:
+    request.ctx.browser = session
+    request.ctx.browser_changed = True
+
+
+def ensure_session(request: Request) -> BrowserSession:
+    """The current session, or a new anonymous one (forms need a nonce before anyone logs in)."""
+    session = getattr(request.ctx, "browser", None)
+    if session is None:
+        session = _new_session(None)
+        _set_session(request, session)
+    return session
+
+
+def logged_in_customer(request: Request) -> str | None:
+    session = getattr(request.ctx, "browser", None)
+    return session.customer_number if session else None
+
+
+def csrf_token(request: Request, purpose: str, binding: str = "") -> str:
+    """A form's token: bound to this browser's session nonce, the form's purpose and (optionally) a resource."""
+    nonce = ensure_session(request).nonce
+    message = json.dumps(["csrf", purpose, binding, nonce], separators=(",", ":")).encode()
+    return hmac.new(_session_key(), message, hashlib.sha256).hexdigest()
+
+
+def csrf_ok(request: Request, purpose: str, given: str | None, binding: str = "") -> bool:
+    if getattr(request.ctx, "browser", None) is None or not isinstance(given, str) or not given:
+        return False
+    return hmac.compare_digest(given, csrf_token(request, purpose, binding))
+
+
+# --- dates --------------------------------------------------------------------------------------------
+
+def local_now() -> datetime:
+    return datetime.now(ZoneInfo(get_settings().timezone))
+
+
+# --- the demo customer picker -------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class DemoCustomer:
+    number: str
+    name: str
+    offers: str
+    contracts: int
+
+
+def demo_customers() -> list[DemoCustomer]:
+    with session_scope() as s:
+        rows = s.execute(select(Customer).where(Customer.is_active.is_(True)).order_by(Customer.customer_number)
+                         .options(selectinload(Customer.contracts))).scalars().all()
+        return [DemoCustomer(c.customer_number, c.company_name or f"{c.first_name} {c.last_name}",
+                             ", ".join(sorted({OFFER_LABELS[k.offer] for k in c.contracts if k.status == "active"})),
+                             sum(1 for k in c.contracts if k.status == "active"))
+                for c in rows]
+
+
+async def _picker(request: Request, status: int = 200, error: str | None = None) -> HTTPResponse:
+    demo = request.app.ctx.config.demo_login
+    customers = await asyncio.to_thread(demo_customers) if demo else []
+    return request.app.ctx.pages.render("picker.html", status=status, demo_login=demo, customers=customers,
+                                        csrf=csrf_token(request, "login") if demo else "", error=error,
+                                        chat=chat_config(request, None))
+
+
+# --- the chat widget ----------------------------------------------------------------------------------
+
+def chat_config(request: Request, customer_number: str | None) -> dict:
+    """What `static/chat.js` needs to start rasa-webchat: Rasa's URL and, for a customer, a fresh portal JWT.
+
+    The conversation id is the one the channel will choose (`web-<customer>`): the page drops a conversation
+    kept in this tab's storage for anybody else.
+    """
+    config = {
+        "rasaUrl": request.app.ctx.config.rasa_public_url, "socketPath": "/socket.io/",
+        "title": WIDGET_TITLE, "subtitle": WIDGET_SUBTITLE, "initPayload": "/greet",
+        "tokenUrl": "/token", "token": None, "expiresAt": None, "conversationId": None,
+    }
+    if customer_number:
+        token = mint_portal_token(customer_number)
+        config.update(token=token, expiresAt=verify_portal_token(token).expires_at,
+                      conversationId=web_sender_id(customer_number))
+    return config
+
+
+# --- the customer's pages -----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Row:
+    label: str
+    value: str
+
+
+def _payment(contract: ContractView) -> str:
+    if contract.monthly_payment and contract.instalment_day:
+        day = "1er" if contract.instalment_day == 1 else str(contract.instalment_day)
+        return f"Mensualisé, prélèvement le {day} de chaque mois"
+    return "Mensualisé" if contract.monthly_payment else "Paiement à réception de chaque facture"
+
+
+def _contract_section(customer: CustomerView, contract: ContractView, now: datetime) -> dict:
+    from hortense.documents.pdf import offpeak_lines  # reportlab is only needed once a page is shown
+
+    rows = [
+        Row("Offre", contract.offer_label),
+        Row("Numéro de contrat", contract.contract_number),
+        Row("Point de livraison (PDL)", fr.pdl(contract.pdl)),
+        Row("Adresse de fourniture", f"{contract.supply_address}, {contract.supply_postcode} {contract.supply_city}"),
+        Row("Début du contrat", fr.short_date(contract.start_date)),
+        Row("Puissance souscrite", f"{contract.subscribed_power_kva}\u00a0kVA"),
+    ]
+    if contract.resale_price_eur_per_kwh is not None:
+        rows.append(Row("Prix de rachat du surplus", fr.price_per_kwh(contract.resale_price_eur_per_kwh)))
+    if access(contract.offer, INSTALMENTS, True).allowed:
+        rows.append(Row("Paiement", _payment(contract)))
+    return {
+        "rows": rows,
+        "offpeak": [Row(period, ranges) for period, ranges in offpeak_lines(contract)],
+        "contract_pdf": document_links.contract_link(customer, contract, now),
+        "proof_pdf": document_links.proof_of_address_link(customer, contract, now),
+        "bank_form": document_links.bank_form_link(customer, now),
+    }
+
+
+def _consumption_section(session, customer: CustomerView, contract: ContractView, today: date, now: datetime) -> dict:
+    period = default_period(today)
+    history = consumption.consumption_history(session, contract.id, period)
+    section = {
+        "kind": "consumption", "period": period_label(period), "has_data": bool(history.months),
+        "rows": [{"month": fr.month(m.month), "peak": fr.kwh(m.peak_kwh), "offpeak": fr.kwh(m.offpeak_kwh),
+                  "total": fr.kwh(m.total_kwh)} for m in history.months],
+        "total": fr.kwh(history.total_kwh), "peak": fr.kwh(history.peak_kwh), "offpeak": fr.kwh(history.offpeak_kwh),
+        "offpeak_share": (f"{int((history.offpeak_kwh * 100 / history.total_kwh).quantize(Decimal('1')))}\u00a0%"
+                          if history.total_kwh else "0\u00a0%"),
+        "chart": document_links.chart_link(customer, contract, "consumption", period, now) if history.months else None,
+        "battery": None,
+    }
+    if not history.has_any_data:
+        section["empty"] = (f"Pas encore de relevé de consommation : votre contrat a démarré le "
+                            f"{fr.short_date(contract.start_date)}, le premier relevé mensuel arrivera au début "
+                            "du mois prochain.")
+    elif not history.months:
+        section["empty"] = f"Aucun relevé de consommation {period_label(period)}."
+    if access(contract.offer, BATTERY, contract.monthly_payment).allowed:
+        status = consumption.battery_status(session, contract.id, today)
+        section["battery"] = {
+            "level": fr.kwh(status.level_kwh),
+            "updated": fr.short_date(status.last_update) if status.last_update else None,
+            "month": fr.month(status.movements_month) if status.movements_month else None,
+            "stored": fr.kwh(status.month_stored_kwh), "used": fr.kwh(status.month_used_kwh),
+        }
+    return section
+
+
+def _surplus_section(session, customer: CustomerView, contract: ContractView, today: date, now: datetime) -> dict:
+    period = default_period(today)
+    history = surplus.surplus_history(session, contract.id, period)
+    section = {
+        "kind": "surplus", "period": period_label(period), "has_data": bool(history.months),
+        "rows": [{"month": fr.month(m.month), "kwh": fr.kwh(m.kwh)} for m in history.months],
+        "total": fr.kwh(history.total_kwh),
+        "chart": document_links.chart_link(customer, contract, "surplus", period, now) if history.months else None,
+        "kitty": None,
+    }
+    if not history.has_any_data:
+        section["empty"] = "Pas encore de relevé de surplus injecté : le premier arrivera au début du mois prochain."
+    elif not history.months:
+        section["empty"] = f"Aucun relevé de surplus {period_label(period)}."
+    if access(contract.offer, KITTY, contract.monthly_payment).allowed:
+        update = surplus.kitty_status(session, contract.id)
+        section["kitty"] = {"balance": fr.eur(update.balance_eur if update else 0)}
+        if update:
+            section["kitty"].update(
+                month=fr.month(update.month),
+                computation=(f"{fr.kwh(update.kwh)} injectés × {fr.price_per_kwh(update.price_eur_per_kwh)} = "
+                             f"{fr.eur(update.amount_eur)}"))
+    return section
+
+
+def _invoices_section(session, customer: CustomerView, contract: ContractView, today: date, now: datetime) -> dict:
+    items = billing.recent_invoices(session, contract.id, limit=INVOICES_SHOWN)
+    section = {
+        "resale": bool(items) and items[0].kind == "resale",
+        "invoices": [{
+            "number": inv.number, "issued": fr.short_date(inv.issued_on),
+            "period": f"du {fr.short_date(inv.period_start)} au {fr.short_date(inv.period_end)}",
+            "amount": fr.eur(inv.amount_eur), "status": invoice_status(inv), "settled": inv.is_settled,
+            "kind": "Revente de surplus" if inv.kind == "resale" else "Consommation",
+            "pdf": document_links.invoice_link(customer, contract, inv.number, now),
+        } for inv in items],
+        "schedule": None, "schedule_note": None,
+    }
+    allowed = access(contract.offer, INSTALMENTS, contract.monthly_payment)
+    if allowed.allowed:
+        section["schedule"] = [{"date": fr.long_date(i.due_date), "amount": fr.eur(i.amount_eur)}
+                               for i in billing.upcoming_instalments(session, contract.id, today,
+                                                                     limit=INSTALMENTS_SHOWN)]
+    elif allowed.reason == "not_monthly":
+        section["schedule_note"] = ("Vous n'êtes pas mensualisé(e) : vous réglez chaque facture à réception, "
+                                    "vous n'avez donc pas d'échéancier.")
+    else:
+        section["schedule_note"] = (f"Avec {contract.offer_label}, vous n'avez pas d'échéancier à payer : c'est "
+                                    "nous qui vous versons le montant de vos factures de revente.")
+    return section
+
+
+def customer_space(customer_number: str, contract_number: str | None, now: datetime) -> dict | None:
+    """Everything the customer-space page shows for one contract, or None if the customer is unknown/inactive."""
+    today = now.date()
+    with session_scope() as s:
+        customer = load_customer(s, customer_number)
+        if customer is None:
+            return None
+        page = {"customer": customer, "greeting": customer.first_name, "contract": None, "tabs": []}
+        if not customer.contracts:
+            return page
+        contract = (customer.contract_by_number(contract_number) if contract_number else None) \
+            or customer.contracts[0]
+        page["contract"] = contract
+        page["tabs"] = [{"label": c.short_name, "number": c.contract_number, "offer": c.offer_label,
+                         "active": c.id == contract.id} for c in customer.contracts]
+        page["sections"] = SPACE_SECTIONS[contract.offer]
+        page["contract_section"] = _contract_section(customer, contract, now)
+        if access(contract.offer, CONSUMPTION, contract.monthly_payment).allowed:
+            page["energy"] = _consumption_section(s, customer, contract, today, now)
+        elif access(contract.offer, SURPLUS, contract.monthly_payment).allowed:
+            page["energy"] = _surplus_section(s, customer, contract, today, now)
+        else:
+            page["energy"] = None
+        page["billing"] = _invoices_section(s, customer, contract, today, now)
+        return page
+
+
+# --- routes -------------------------------------------------------------------------------------------
+
+@bp.get("/")
+async def home(request: Request) -> HTTPResponse:
+    number = logged_in_customer(request)
+    if number is None:
+        return await _picker(request)
+    page = await asyncio.to_thread(customer_space, number, request.args.get("contrat"), local_now())
+    if page is None:  # the customer was deactivated since logging in
+        _set_session(request, _new_session(None))
+        return await _picker(request, 200, "Ce compte client n'est plus actif.")
+    return request.app.ctx.pages.render(
+        "space.html", page=page, demo_login=request.app.ctx.config.demo_login,
+        logout_csrf=csrf_token(request, "logout"), chat=chat_config(request, number))
+
+
+@bp.post("/connexion")
+async def login(request: Request) -> HTTPResponse:
+    """Dev-only log-in as a demo customer; in production the real portal logs customers in."""
+    pages = request.app.ctx.pages
+    if not request.app.ctx.config.demo_login:
+        return pages.message(404, "Page introuvable", "La connexion de démonstration est désactivée.")
+    if not csrf_ok(request, "login", request.form.get("csrf")):
+        return pages.message(403, "Formulaire expiré",
+                             "Ce formulaire a expiré ou n'est pas valide. Rechargez la page et réessayez.")
+    number = (request.form.get("customer") or "").strip()
+    exists = await asyncio.to_thread(_customer_exists, number)
+    if not exists:
+        return await _picker(request, 400, "Ce client n'existe pas ou n'est plus actif.")
+    _set_session(request, _new_session(number))  # a new nonce: a session fixed before log-in is worthless
+    return response.redirect("/", status=303)
+
+
+def _customer_exists(number: str) -> bool:
+    if not number or len(number) > 20:
+        return False
+    with session_scope() as s:
+        return load_customer(s, number) is not None
+
+
+@bp.post("/deconnexion")
+async def logout(request: Request) -> HTTPResponse:
+    if logged_in_customer(request) and not csrf_ok(request, "logout", request.form.get("csrf")):
+        return request.app.ctx.pages.message(403, "Formulaire expiré",
+                                             "Ce formulaire a expiré. Rechargez la page et réessayez.")
+    _set_session(request, None)
+    return response.redirect("/", status=303)
+
+
+@bp.get("/token")
+async def token(request: Request) -> HTTPResponse:
+    """A fresh portal JWT for the logged-in customer: the widget reconnects with it when the old one expires."""
+    number = logged_in_customer(request)
+    if number is None:
+        return response.json({"error": "not_logged_in", "message": "Votre session a expiré : reconnectez-vous."},
+                             status=401, headers={"Cache-Control": "no-store"})
+    config = chat_config(request, number)
+    return response.json({"token": config["token"], "expires_at": config["expiresAt"],
+                          "conversation_id": config["conversationId"]}, headers={"Cache-Control": "no-store"})
+

@@ -1,0 +1,136 @@
+/* Hortense chat widget: starts rasa-webchat 1.0.1 (window.WebChat) with the page's settings.
+ *
+ * - Identity: rasa-webchat sends nothing at socket.io connect but its URL, so the portal JWT travels in the
+ *   socket URL's query string (`?token=`), which the website channel reads at connect. It is also kept in
+ *   `customData.token` (sent with every message) for a channel that accepts a refreshed token there.
+ * - Conversation: rasa-webchat keeps it in sessionStorage; the channel picks the conversation id from the
+ *   token, and a conversation stored in this tab for somebody else is dropped before the widget starts.
+ * - Expiry: a fresh token is fetched from /token shortly before the old one expires (and when the channel
+ *   says `token_expired` or refuses the connection), then the socket reconnects with it.
+ */
+(function () {
+  "use strict";
+
+  var STORAGE_KEY = "chat_session"; // rasa-webchat's own key
+  var REFRESH_MARGIN_S = 60;
+  var MAX_FAILED_REFRESHES = 3;
+
+  var configElement = document.getElementById("hortense-chat-config");
+  var mount = document.getElementById("hortense-chat");
+  if (!configElement || !mount) return;
+  var config = JSON.parse(configElement.textContent);
+  if (!window.WebChat || typeof window.WebChat.default !== "function") {
+    console.error("Widget Hortense indisponible : rasa-webchat n'est pas chargé.");
+    return;
+  }
+
+  function dropForeignConversation() {
+    try {
+      var stored = JSON.parse(window.sessionStorage.getItem(STORAGE_KEY) || "null");
+      var storedId = stored && stored.session_id;
+      if (!storedId) return;
+      var mine = config.conversationId ? storedId === config.conversationId : storedId.indexOf("web-") !== 0;
+      if (!mine) window.sessionStorage.removeItem(STORAGE_KEY);
+    } catch (e) {
+      window.sessionStorage.removeItem(STORAGE_KEY);
+    }
+  }
+
+  var token = config.token;
+  var expiresAt = config.expiresAt;
+  var customData = { language: "fr" };
+  if (token) customData.token = token;
+  var socket = null;
+  var refreshTimer = null;
+  var failedRefreshes = 0;
+
+  function socketUrl() {
+    return token ? config.rasaUrl + "/?token=" + encodeURIComponent(token) : config.rasaUrl;
+  }
+
+  function scheduleRefresh() {
+    if (!token || !expiresAt) return;
+    window.clearTimeout(refreshTimer);
+    // A minute before expiry, or a fifth of the token's life when it is short.
+    var remaining = expiresAt - Date.now() / 1000;
+    var margin = Math.min(REFRESH_MARGIN_S, Math.max(5, remaining / 5));
+    var delay = Math.max(5000, (remaining - margin) * 1000);
+    refreshTimer = window.setTimeout(function () { renew(); }, delay);
+  }
+
+  function renew() {
+    if (!config.tokenUrl || !config.conversationId) return;
+    window.fetch(config.tokenUrl, { credentials: "same-origin", cache: "no-store" })
+      .then(function (response) {
+        if (response.status === 401) {
+          // The customer-space session itself is over: the page shows the log-in again.
+          window.location.reload();
+          throw new Error("session expired");
+        }
+        if (!response.ok) throw new Error("token refresh failed: " + response.status);
+        return response.json();
+      })
+      .then(function (data) {
+        failedRefreshes = 0;
+        token = data.token;
+        expiresAt = data.expires_at;
+        customData.token = token; // same object rasa-webchat sends with every message
+        scheduleRefresh();
+        reconnect();
+      })
+      .catch(function (error) {
+        failedRefreshes += 1;
+        console.warn("Hortense : renouvellement du jeton impossible", error);
+        if (failedRefreshes < MAX_FAILED_REFRESHES) {
+          window.setTimeout(renew, 5000 * failedRefreshes);
+        }
+      });
+  }
+
+  function reconnect() {
+    if (!socket || !socket.io) return;
+    socket.io.uri = socketUrl(); // the manager reopens its transport with this URL
+    socket.disconnect();
+    socket.connect();
+  }
+
+  dropForeignConversation();
+  scheduleRefresh();
+
+  window.WebChat.default({
+    socketUrl: socketUrl(),
+    socketPath: config.socketPath,
+    customData: customData,
+    initPayload: config.initPayload,
+    title: config.title,
+    subtitle: config.subtitle,
+    inputTextFieldHint: "Écrivez votre message…",
+    connectingText: "Connexion à Hortense…",
+    profileAvatar: "/static/hortense-avatar.svg",
+    showFullScreenButton: false,
+    showCloseButton: true,
+    hideWhenNotConnected: false,
+    displayUnreadCount: true,
+    params: { storage: "session" },
+    mainColor: "#1E7B4A",
+    userBackgroundColor: "#1E7B4A",
+    userTextColor: "#FFFFFF",
+    customMessageDelay: function (message) {
+      return Math.min(1200, Math.max(300, 8 * (message || "").length));
+    },
+    onSocketEvent: {
+      connect: function () {
+        socket = this; // socket.io calls listeners on the socket itself
+        failedRefreshes = 0;
+      },
+      token_expired: function () { renew(); },
+      auth_error: function () { renew(); },
+      connect_error: function (error) {
+        // Network errors are retried by socket.io itself; a refused token needs a new one.
+        socket = socket || this;
+        var refused = error && /rejected|unauthori[sz]ed|expired/i.test(String(error.message || ""));
+        if (token && refused && failedRefreshes < MAX_FAILED_REFRESHES) renew();
+      }
+    }
+  }, mount);
+})();
