@@ -41,6 +41,18 @@ class AskContractDetails(AccountQuestion):
         return [replies.details(customer, contract)]
 
 
+SECOND_GUESS = 0.15
+
+
+def question_in(turn) -> AccountQuestion | None:
+    """"Le numéro de contrat de l'atelier" names a site *and* asks something: the runner-up intent says what."""
+    for ranked in turn.intent_ranking:
+        question = AccountQuestion.registry.get(ranked.get("name") or "")
+        if question is not None and (ranked.get("confidence") or 0) >= SECOND_GUESS:
+            return question
+    return None
+
+
 class SelectContract(CustomerAction):
     """A button (or a typed site name) picks one contract; it must be one of the caller's own."""
 
@@ -56,7 +68,7 @@ class SelectContract(CustomerAction):
             if number:
                 return Outcome([rc.unknown_contract(customer)])
             return Outcome([rc.choose_contract(customer, "continuer")])
-        pending = AccountQuestion.registry.get(turn.slots.get(SLOT_PENDING) or "")
+        pending = AccountQuestion.registry.get(turn.slots.get(SLOT_PENDING) or "") or question_in(turn)
         if pending is None:
             return Outcome([rc.Reply(f"C'est noté : je vous réponds pour {contract.short_name}. Que souhaitez-vous "
                                      "savoir ?", rc.menu_buttons(customer))],

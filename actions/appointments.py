@@ -126,6 +126,18 @@ def choose_offer(text: str, offers: list[str], at: datetime) -> str | None:
     return None
 
 
+_PHONE_CANDIDATE = re.compile(r"(?:\+|00)?\d[\d .\-]{7,16}\d")
+
+
+def phone_in(text: str) -> str | None:
+    """A French phone number written anywhere in the message ("appelez-moi au 06 11 22 33 44")."""
+    for candidate in _PHONE_CANDIDATE.findall(text or ""):
+        phone = appointments.normalise_phone(candidate)
+        if phone:
+            return phone
+    return None
+
+
 class ValidateAppointmentForm(FormValidationAction):
     def name(self) -> str:
         return "validate_appointment_form"
@@ -141,6 +153,9 @@ class ValidateAppointmentForm(FormValidationAction):
     async def run(self, dispatcher, tracker, domain) -> list[dict[str, Any]]:
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         requested = tracker.get_slot("requested_slot")
+        if tracker.latest_action_name != "action_listen":
+            # Resuming after an interruption was answered: the last user message is already dealt with.
+            return await super().run(dispatcher, tracker, domain)
         if requested and intent in EXITS:
             return [ActionExecutionRejected(FORM)]
         events = await super().run(dispatcher, tracker, domain)
@@ -187,7 +202,7 @@ class ValidateAppointmentForm(FormValidationAction):
         text = self._text(tracker)
         if self._intent(tracker) == "affirm":
             return {PHONE: "on_file"}
-        phone = appointments.normalise_phone(text)
+        phone = phone_in(text)
         if phone:
             return {PHONE: phone}
         if re.search(r"\d{4,}", text.replace(" ", "")):
