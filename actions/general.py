@@ -20,7 +20,7 @@ class Greet(CustomerAction):
     action_name = "action_greet"
 
     def handle(self, session, caller, turn):
-        return Outcome([rc.greeting(caller.customer)])
+        return Outcome([rc.greeting(caller.customer, caller.channel)])
 
 
 class Help(CustomerAction):

@@ -33,6 +33,9 @@ def build_app():
 
 def main() -> None:
     logging.basicConfig(level=os.environ.get("HORTENSE_LOG_LEVEL", "INFO"))
+    from hortense.tracker_store import install_log_redaction
+
+    install_log_redaction()
     host = os.environ.get("HORTENSE_ACTION_HOST", "127.0.0.1")
     port = int(os.environ.get("HORTENSE_ACTION_PORT", "5055"))
     build_app().run(host, port, workers=1, access_log=False)

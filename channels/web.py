@@ -25,6 +25,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from socketio import AsyncServer
 
+from channels.guard import ConnectorGuard
 from hortense.identity import IdentityError, PortalClaims, sign_assertion, verify_portal_token, web_sender_id
 from hortense.settings import get_settings
 
@@ -123,10 +124,14 @@ class HortenseWebInput(SocketIOInput):
         sio = AsyncServer(async_mode="sanic", cors_allowed_origins=list(settings.allowed_origins))
         bp = SocketBlueprint(sio, self.socketio_path, "web_webhook", __name__)
         self.sio = sio
+        guard = ConnectorGuard.for_blueprint(bp, CHANNEL)
 
         async def handle(text: str, sender_id: str, customer: str | None, output) -> None:
             """Pass the message to Rasa; if nothing at all came back (action server down, internal error),
             the customer still gets an answer instead of silence."""
+            text = await guard.admit(sender_id, text, output)
+            if text is None:  # refused (rate limit, unsafe store): the guard has answered if due
+                return
             metadata = {"hortense_identity": sign_assertion(CHANNEL, sender_id, customer)}
             counting = CountingOutput(output)
             try:

@@ -57,7 +57,10 @@ def menu_buttons(customer: CustomerView | None) -> tuple[Button, ...]:
     return (B_CONTRACT, *middle, B_INVOICES, B_APPOINTMENT)
 
 
-def greeting(customer: CustomerView | None) -> Reply:
+def greeting(customer: CustomerView | None, channel: str | None = None) -> Reply:
+    if customer is None and channel not in (None, "web"):
+        return Reply("Bonjour, je suis Hortense, l'assistante virtuelle de Hortense Énergie. "
+                     + login_required(channel).text)
     if customer is None:
         return Reply("Bonjour, je suis Hortense, l'assistante virtuelle de Hortense Énergie. Je réponds à vos "
                      "questions générales ; pour votre compte (contrat, consommation, factures), connectez-vous "

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import requests
 
+from channels.common import CHANNEL_ENV_VARS
 from hortense.identity import mint_portal_token
 from hortense.settings import Settings, get_settings
 
@@ -112,9 +113,11 @@ def _wait(url: str, proc: Process, seconds: int) -> None:
     raise RuntimeError(f"{proc.name} not ready after {seconds} s:\n{proc.tail()}")
 
 
-def start_stack(workdir: Path, database_url: str, extra_env: dict | None = None) -> Stack:
+def start_stack(workdir: Path, database_url: str, extra_env: dict | None = None,
+                credentials: str | Path = "credentials.yml", endpoints: str | Path = "endpoints.yml") -> Stack:
     rasa_port, action_port = free_port(), free_port()
     env = {
+        **dict.fromkeys(CHANNEL_ENV_VARS, ""),  # credentials.yml names them; unset would stop Rasa
         **os.environ,
         **E2E_SECRETS,
         "HORTENSE_DATABASE_URL": database_url,
@@ -125,6 +128,7 @@ def start_stack(workdir: Path, database_url: str, extra_env: dict | None = None)
         "PYTHONPATH": str(ROOT),
         "RASA_TELEMETRY_ENABLED": "false",
         "TF_CPP_MIN_LOG_LEVEL": "2",
+        "HORTENSE_MESSAGE_RATE_PER_MINUTE": "600",  # tests type faster than people; the flood test sets its own
         **(extra_env or {}),
     }
     stack = Stack(workdir, database_url, env, f"http://127.0.0.1:{rasa_port}", f"http://127.0.0.1:{action_port}")
@@ -139,7 +143,7 @@ def start_stack(workdir: Path, database_url: str, extra_env: dict | None = None)
     try:
         actions = spawn("actions", [sys.executable, "-m", "actions.server"])
         rasa = spawn("rasa", [str(VENV_BIN / "rasa"), "run", "-m", str(model_path()), "--credentials",
-                              "credentials.yml", "--endpoints", "endpoints.yml", "-i", "127.0.0.1", "-p",
+                              str(credentials), "--endpoints", str(endpoints), "-i", "127.0.0.1", "-p",
                               str(rasa_port)])
         _wait(f"{stack.action_url}/health", actions, 90)
         _wait(f"{stack.rasa_url}/webhooks/web/", rasa, 300)

@@ -1,0 +1,209 @@
+"""What every connector does to a message before Rasa sees it: rate limit, `/intent` filter, redaction.
+
+- Rate limit: a sender gets `settings.message_rate_per_minute` messages per rolling minute, then one polite
+  answer, then silence until the minute has passed (a flood costs us neither NLU time nor platform fees).
+- `/intent{...}` filter: Rasa always obeys a message of the form `/intent{"entity": "value"}` (confidence
+  1.0, entities filled). Such a message is accepted only when it is exactly the payload of a button the bot
+  offered in its last message(s) of this conversation, read from the tracker store; anything else loses
+  its leading slashes and is read as ordinary text.
+- Redaction: IBANs, card numbers, tokens and passwords are replaced by placeholders (the bot never needs
+  them). One-time link codes are kept: the linking action reads the code from the message text; the
+  redacting tracker store, event broker and log filter keep them out of storage (hortense.tracker_store).
+
+The guard also refuses messages when the tracker store in use would write secrets in clear.
+"""
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections import deque
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Optional
+
+from rasa.core.channels.channel import OutputChannel
+from sanic import Blueprint, Sanic
+
+from hortense.link_codes import iter_code_spans
+from hortense.redaction import redact_text
+from hortense.settings import get_settings
+
+logger = logging.getLogger(__name__)
+
+MAX_MESSAGE_CHARS = 2000
+WINDOW_SECONDS = 60.0
+RATE_LIMITED_TEXT = ("Vous m'envoyez beaucoup de messages en peu de temps : je marque une petite pause. "
+                     "Réessayez dans une minute, s'il vous plaît.")
+UNAVAILABLE_TEXT = ("Je suis momentanément indisponible, désolée. Merci de réessayer un peu plus tard ; pour une "
+                    "urgence, nos conseillers restent joignables par téléphone.")
+_LEADING_SLASHES = re.compile(r"^[\s/]+")
+_store_verdicts: dict[int, bool] = {}
+
+
+@dataclass(frozen=True)
+class OfferedButton:
+    title: str
+    payload: str
+
+
+def offered_buttons(events: Iterable[Any]) -> list[OfferedButton]:
+    """Buttons (and quick replies) of the bot messages sent since the user's last message, in order.
+
+    Accepts Rasa `Event` objects or their dict form, newest last.
+    """
+    found: list[list[OfferedButton]] = []
+    for event in reversed(list(events)):
+        kind = event.get("event") if isinstance(event, dict) else getattr(event, "type_name", None)
+        if kind == "user":
+            break
+        if kind != "bot":
+            continue
+        data = (event.get("data") if isinstance(event, dict) else getattr(event, "data", None)) or {}
+        found.append([OfferedButton(str(b.get("title") or ""), b["payload"])
+                      for key in ("buttons", "quick_replies") for b in (data.get(key) or [])
+                      if isinstance(b, dict) and isinstance(b.get("payload"), str)])
+    return [button for message in reversed(found) for button in message]
+
+
+def redact_keeping_codes(text: str) -> str:
+    """`redact_text` on everything but code-like numbers (the linking action needs the code)."""
+    spans = list(iter_code_spans(text))
+    if not spans:
+        return redact_text(text)
+    parts, position = [], 0
+    for start, end, _ in spans:
+        parts.append(redact_text(text[position:start]))
+        parts.append(text[start:end])
+        position = end
+    parts.append(redact_text(text[position:]))
+    return "".join(parts)
+
+
+def unslash(text: str) -> str:
+    """An unsolicited `/intent{...}` becomes ordinary text, which Rasa's regex handler leaves alone."""
+    return _LEADING_SLASHES.sub("", text)
+
+
+class RateLimiter:
+    """Rolling one-minute window per key; in memory, per Rasa process."""
+
+    def __init__(self, per_minute: int, clock: Callable[[], float] = time.monotonic, max_keys: int = 50_000):
+        self.per_minute = max(per_minute, 1)
+        self.clock = clock
+        self.max_keys = max_keys
+        self._hits: dict[str, deque] = {}
+        self._warned: set[str] = set()
+
+    def allow(self, key: str) -> tuple[bool, bool]:
+        """(allowed, first refusal in this window): only the first refusal gets an answer."""
+        now = self.clock()
+        hits = self._hits.get(key)
+        if hits is None:
+            if len(self._hits) >= self.max_keys:
+                self._forget_idle(now)
+            hits = self._hits[key] = deque()
+        while hits and now - hits[0] >= WINDOW_SECONDS:
+            hits.popleft()
+        if len(hits) < self.per_minute:
+            hits.append(now)
+            self._warned.discard(key)
+            return True, False
+        first = key not in self._warned
+        self._warned.add(key)
+        return False, first
+
+    def _forget_idle(self, now: float) -> None:
+        for key in [k for k, h in self._hits.items() if not h or now - h[-1] >= WINDOW_SECONDS]:
+            del self._hits[key]
+            self._warned.discard(key)
+
+
+class ConnectorGuard:
+    """One per input channel: made with `for_blueprint` in the channel's `blueprint()`, then every incoming
+    message goes through `admit` before `on_new_message`."""
+
+    def __init__(self, channel: str, per_minute: Optional[int] = None) -> None:
+        self.channel = channel
+        self.limiter = RateLimiter(per_minute or get_settings().message_rate_per_minute)
+        self.app: Optional[Sanic] = None
+        self.store_ok: Optional[bool] = None
+
+    @classmethod
+    def for_blueprint(cls, bp: Blueprint, channel: str) -> "ConnectorGuard":
+        """A guard that learns the Rasa app (hence the agent and its tracker store) when the server starts."""
+        guard = cls(channel)
+        bp.listener("after_server_start")(guard._on_start)
+        return guard
+
+    async def _on_start(self, app: Sanic, _loop: Any) -> None:
+        from hortense.tracker_store import check_store, install_log_redaction
+
+        install_log_redaction()
+        self.app = app
+        agent = getattr(app.ctx, "agent", None)
+        if agent is not None and self.store_ok is None:
+            store = agent.tracker_store
+            if id(store) not in _store_verdicts:  # one check (and one log line) for all the channels
+                _store_verdicts[id(store)] = check_store(store)
+            self.store_ok = _store_verdicts[id(store)]
+
+    async def admit(self, sender_id: str, text: Any, output: Optional[OutputChannel],
+                    app: Optional[Sanic] = None) -> Optional[str]:
+        """The text Rasa may see for this message, or None when it must not reach Rasa (the guard has
+        then answered the sender through `output` when an answer is due)."""
+        app = app or self.app
+        if self.store_ok is False:
+            await _say(output, sender_id, UNAVAILABLE_TEXT)
+            return None
+        allowed, first_refusal = self.limiter.allow(f"{self.channel}:{sender_id}")
+        if not allowed:
+            logger.info("%s: rate limit reached for a sender", self.channel)
+            if first_refusal:
+                await _say(output, sender_id, RATE_LIMITED_TEXT)
+            return None
+        text = text.strip()[:MAX_MESSAGE_CHARS] if isinstance(text, str) else ""
+        if not text:
+            return None
+        if text.startswith("/"):
+            if text in await self.offered_payloads(sender_id, app) \
+                    or text in await self.offered_payloads(sender_id, app, after_current_turn=True):
+                return text
+            logger.info("%s: unsolicited /intent message read as text", self.channel)
+            text = unslash(text)
+            if not text:
+                return None
+        return redact_keeping_codes(text)
+
+    async def offered(self, sender_id: str, app: Optional[Sanic] = None,
+                      after_current_turn: bool = False) -> list[OfferedButton]:
+        """The buttons of the bot's last message(s) in this conversation ([] when unknown: fail closed).
+
+        The platform shows a button as soon as the bot sends it, before Rasa has saved the turn: a quick
+        tap can arrive first. `after_current_turn` waits for the conversation's lock (the turn in flight)."""
+        agent = getattr(getattr(app or self.app, "ctx", None), "agent", None)
+        store = getattr(agent, "tracker_store", None)
+        if store is None:
+            return []
+        try:
+            if after_current_turn and getattr(agent, "lock_store", None) is not None:
+                async with agent.lock_store.lock(sender_id, wait_time_in_seconds=0.05):
+                    tracker = await store.retrieve(sender_id)
+            else:
+                tracker = await store.retrieve(sender_id)
+        except Exception:  # noqa: BLE001 - an unreadable tracker offers nothing
+            logger.warning("%s: could not read the conversation to check a button payload", self.channel)
+            return []
+        return offered_buttons(tracker.events) if tracker is not None else []
+
+    async def offered_payloads(self, sender_id: str, app: Optional[Sanic] = None,
+                               after_current_turn: bool = False) -> set[str]:
+        return {b.payload.strip() for b in await self.offered(sender_id, app, after_current_turn)}
+
+
+async def _say(output: Optional[OutputChannel], sender_id: str, text: str) -> None:
+    if output is None:
+        return
+    try:
+        await output.send_text_message(sender_id, text)
+    except Exception:  # noqa: BLE001 - the guard's own answer is best effort
+        logger.warning("could not send the guard's answer")
