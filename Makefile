@@ -60,10 +60,13 @@ chat: env  ## Chat in the terminal as a demo customer: make chat CUSTOMER=C1001 
 customers: $(STAMP)  ## List the demo customers
 	@$(ENVSH) && $(PY) -m hortense customers
 
+link-code: db  ## A one-time code to link a messaging account: make link-code CUSTOMER=C1001
+	@$(ENVSH) && $(PY) -m hortense link-code $(or $(CUSTOMER),C1001)
+
 token: env  ## Print a portal JWT for a customer: make token CUSTOMER=C1001
 	@$(ENVSH) && $(PY) -m hortense token $(or $(CUSTOMER),C1001)
 
 clean:  ## Remove models, local databases and logs (keeps the virtualenv and .env)
 	rm -rf models var .pytest_cache tests/artifacts
 
-.PHONY: help install node test-browser env db train validate run test test-unit nlu-report chat customers token clean
+.PHONY: help install node test-browser link-code env db train validate run test test-unit nlu-report chat customers token clean
