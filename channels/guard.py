@@ -46,6 +46,11 @@ class OfferedButton:
     payload: str
 
 
+# What a widget or app sends by itself when a conversation opens (rasa-webchat's initPayload, Telegram's
+# /start): no entity, and the same as typing "bonjour" or "aide", so always accepted.
+ENTRY_PAYLOADS = frozenset({"/greet", "/help"})
+
+
 def offered_buttons(events: Iterable[Any]) -> list[OfferedButton]:
     """Buttons (and quick replies) of the bot messages sent since the user's last message, in order.
 
@@ -165,7 +170,7 @@ class ConnectorGuard:
         if not text:
             return None
         if text.startswith("/"):
-            if text in await self.offered_payloads(sender_id, app) \
+            if text in ENTRY_PAYLOADS or text in await self.offered_payloads(sender_id, app) \
                     or text in await self.offered_payloads(sender_id, app, after_current_turn=True):
                 return text
             logger.info("%s: unsolicited /intent message read as text", self.channel)
