@@ -54,6 +54,12 @@ test-browser: env train node  ## The customer space in headless Chromium
 nlu-report: train  ## 5-fold cross-validation of the NLU, per-intent F1
 	@$(ENVSH) && $(PY) scripts/nlu_report.py
 
+bench: env train  ## Benchmark against the stock `rasa init` bot (~15 min; QUICK=1 skips forced training and CV)
+	@$(ENVSH) && $(PY) bench/run.py $(if $(QUICK),--quick)
+
+multi-instance: env train  ## 2 Rasa + 2 action servers behind nginx on PostgreSQL + Redis (deploy/README.md)
+	@$(ENVSH) && $(PY) scripts/multi_instance.py $(ARGS)
+
 chat: env  ## Chat in the terminal as a demo customer: make chat CUSTOMER=C1001 (needs make run)
 	@$(ENVSH) && $(PY) -m hortense chat $(or $(CUSTOMER),C1001)
 
@@ -69,4 +75,4 @@ token: env  ## Print a portal JWT for a customer: make token CUSTOMER=C1001
 clean:  ## Remove models, local databases and logs (keeps the virtualenv and .env)
 	rm -rf models var .pytest_cache tests/artifacts
 
-.PHONY: help install node test-browser link-code env db train validate run test test-unit nlu-report chat customers token clean
+.PHONY: help install node test-browser link-code bench multi-instance env db train validate run test test-unit nlu-report chat customers token clean

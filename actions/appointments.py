@@ -17,7 +17,7 @@ from rasa_sdk.forms import FormValidationAction
 
 from actions.base import CustomerAction
 from actions.turn import Outcome, Turn, off_loop, send
-from hortense import appointments
+from hortense import appointments, metrics
 from hortense.calendar.phrases import parse_preference
 from hortense.caller import resolve_caller
 from hortense.db.session import session_scope
@@ -306,6 +306,7 @@ class SubmitAppointment(CustomerAction):
             result = appointments.book(session, customer_id=customer.id, contract_id=contract.id if contract else None,
                                        start=start, reason=turn.slots.get(REASON) or "", phone=turn.slots.get(PHONE),
                                        channel=turn.channel or "web", sender_id=turn.sender_id, now=at)
+        metrics.record_booking(f"{mode}:{'ok' if result.ok else result.error}")
         if result.ok:
             view = result.appointment
             reply = replies.moved(view.start) if mode == RESCHEDULE else replies.booked(view.start, view.phone)

@@ -6,6 +6,7 @@ import re
 from rasa_sdk.events import FollowupAction
 
 from actions import appointments
+from hortense import metrics
 from actions.base import CustomerAction, mentioned_contract
 from actions.turn import Outcome, Turn
 from hortense.replies import common as rc
@@ -70,6 +71,7 @@ class Fallback(CustomerAction):
     action_name = "action_hortense_fallback"
 
     def handle(self, session, caller, turn):
+        metrics.record_fallback(caller.channel)
         if consecutive_misses(turn) >= 2:
             return Outcome([replies.second_miss()])
         ranked = [r.get("name") for r in turn.intent_ranking if r.get("name") not in (FALLBACK_INTENT, None)]

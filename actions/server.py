@@ -8,6 +8,8 @@ import os
 from rasa_sdk.endpoint import create_app
 from sanic import response
 
+from hortense import metrics
+from hortense.logging_setup import configure_logging
 from hortense.settings import get_settings
 
 logger = logging.getLogger(__name__)
@@ -32,7 +34,8 @@ def build_app():
 
 
 def main() -> None:
-    logging.basicConfig(level=os.environ.get("HORTENSE_LOG_LEVEL", "INFO"))
+    configure_logging("actions", level=os.environ.get("HORTENSE_LOG_LEVEL", "INFO"))
+    metrics.start_metrics_server()  # only when HORTENSE_METRICS_PORT is set
     from hortense.tracker_store import install_log_redaction
 
     install_log_redaction()

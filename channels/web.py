@@ -26,6 +26,8 @@ from sanic.response import HTTPResponse
 from socketio import AsyncServer
 
 from channels.guard import ConnectorGuard
+from hortense import metrics, rasa_speedups
+from hortense.logging_setup import configure_logging
 from hortense.identity import IdentityError, PortalClaims, sign_assertion, verify_portal_token, web_sender_id
 from hortense.settings import get_settings
 
@@ -120,6 +122,9 @@ class HortenseWebInput(SocketIOInput):
         )
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        rasa_speedups.install()  # once per Rasa process, when the channels are built (not at import)
+        configure_logging("rasa")
+        metrics.start_metrics_server()  # only when HORTENSE_METRICS_PORT is set
         settings = get_settings()
         sio = AsyncServer(async_mode="sanic", cors_allowed_origins=list(settings.allowed_origins))
         bp = SocketBlueprint(sio, self.socketio_path, "web_webhook", __name__)
@@ -134,13 +139,15 @@ class HortenseWebInput(SocketIOInput):
                 return
             metadata = {"hortense_identity": sign_assertion(CHANNEL, sender_id, customer)}
             counting = CountingOutput(output)
-            try:
-                await on_new_message(UserMessage(text, counting, sender_id, input_channel=CHANNEL,
-                                                 metadata=metadata))
-            except Exception:  # noqa: BLE001 - the customer must get an answer whatever failed
-                logger.exception("message handling failed for %s", sender_id)
-            if counting.sent == 0:
-                await output.send_text_message(sender_id, TECHNICAL_TEXT)
+            with metrics.turn_timer(CHANNEL) as turn:
+                try:
+                    await on_new_message(UserMessage(text, counting, sender_id, input_channel=CHANNEL,
+                                                     metadata=metadata))
+                except Exception:  # noqa: BLE001 - the customer must get an answer whatever failed
+                    logger.exception("message handling failed for %s", sender_id)
+                if counting.sent == 0:
+                    turn.fallback = True
+                    await output.send_text_message(sender_id, TECHNICAL_TEXT)
 
         @bp.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:

@@ -150,7 +150,7 @@ class Invoice(Base):
     period_start = Column(Date, nullable=False)
     period_end = Column(Date, nullable=False)
     amount_eur = Column(EUR, nullable=False)
-    status = Column(String(20), nullable=False)  # 'paid', 'unpaid', 'to_be_paid_to_customer', 'paid_to_customer'
+    status = Column(String(30), nullable=False)  # 'paid', 'unpaid', 'to_be_paid_to_customer', 'paid_to_customer'
     due_date = Column(Date)
     paid_on = Column(Date)
 

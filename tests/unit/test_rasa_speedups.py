@@ -1,0 +1,50 @@
+"""The cached validator of action server responses: same verdicts as Rasa's, without the per-call schema check."""
+from __future__ import annotations
+
+import time
+
+import pytest
+from jsonschema import ValidationError
+from rasa.core.actions.action import RemoteAction
+
+from hortense import rasa_speedups
+
+GOOD = {"events": [{"event": "slot", "name": "selected_contract", "value": "X"}, {"event": "action", "name": "a"}],
+        "responses": [{"text": "Bonjour", "buttons": [{"title": "A", "payload": "/a"}]}]}
+BAD = {"events": [{"event": "slot"}], "responses": []}  # a slot event without its name
+
+
+@pytest.fixture
+def original():
+    return RemoteAction._validate_action_result
+
+
+def test_same_verdicts_as_rasa(original):
+    action = RemoteAction("action_x", None)
+    assert original(action, GOOD) is True
+    assert rasa_speedups._validate_action_result(action, GOOD) is True
+    with pytest.raises(ValidationError) as theirs:
+        original(action, BAD)
+    with pytest.raises(ValidationError) as ours:
+        rasa_speedups._validate_action_result(action, BAD)
+    assert ours.value.message == theirs.value.message
+
+
+def test_install_patches_once_and_is_faster(original):
+    action = RemoteAction("action_x", None)
+    try:
+        first = rasa_speedups.install()
+        assert RemoteAction._validate_action_result is rasa_speedups._validate_action_result
+        assert rasa_speedups.install() is False or first is False
+        started = time.perf_counter()
+        for _ in range(20):
+            original(action, GOOD)
+        theirs = time.perf_counter() - started
+        started = time.perf_counter()
+        for _ in range(20):
+            action._validate_action_result(GOOD)
+        ours = time.perf_counter() - started
+        assert ours < theirs / 3, (ours, theirs)
+    finally:
+        RemoteAction._validate_action_result = original
+        rasa_speedups._state.pop("installed", None)
