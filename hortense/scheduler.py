@@ -84,7 +84,11 @@ def build_scheduler(jobs: Jobs, scheduler: Optional[BaseScheduler] = None) -> Ba
 
 
 def main() -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from hortense.logging_setup import configure_logging
+
+    configure_logging("scheduler")
+    # APScheduler logs every run of the 30-second delivery job at INFO: keep its warnings and errors only.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     scheduler = build_scheduler(Jobs(RasaTransport()))
 
     def stop(signum, _frame):
