@@ -10,17 +10,15 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import requests
 
 from hortense.db.migrate import upgrade
 from hortense.db.seed import seed_demo
 from hortense.db.session import reset_engines, session_scope
-from tests.e2e.servers import Process, Stack, free_port, start_stack
+from tests.e2e.servers import Process, Stack, free_port, start_stack, wait_ready
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "tests" / "artifacts" / "browser"
@@ -67,20 +65,6 @@ class WebStack:
         return self.stack.database_url
 
 
-def _wait_healthy(url: str, proc: Process, seconds: int) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if proc.popen.poll() is not None:
-            raise RuntimeError(f"{proc.name} exited early:\n{proc.tail()}")
-        try:
-            if requests.get(url, timeout=2).status_code == 200:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(0.3)
-    raise RuntimeError(f"{proc.name} not ready after {seconds} s:\n{proc.tail()}")
-
-
 def start_web(stack: Stack, port: int, name: str = "web", extra_env: dict | None = None) -> str:
     """`python -m web.app` with the stack's environment (same secrets, database, Rasa); stopped with the stack."""
     env = {**stack.env, "HORTENSE_WEB_HOST": "127.0.0.1", "HORTENSE_WEB_PORT": str(port),
@@ -91,7 +75,7 @@ def start_web(stack: Stack, port: int, name: str = "web", extra_env: dict | None
     web = Process(name, popen, log)
     stack.processes.append(web)
     url = f"http://127.0.0.1:{port}"
-    _wait_healthy(f"{url}/health", web, 60)
+    wait_ready(f"{url}/health", web, 60)
     return url
 
 

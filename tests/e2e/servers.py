@@ -99,7 +99,7 @@ class Stack:
             p.stop()
 
 
-def _wait(url: str, proc: Process, seconds: int) -> None:
+def wait_ready(url: str, proc: Process, seconds: int) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if proc.popen.poll() is not None:
@@ -145,8 +145,8 @@ def start_stack(workdir: Path, database_url: str, extra_env: dict | None = None,
         rasa = spawn("rasa", [str(VENV_BIN / "rasa"), "run", "-m", str(model_path()), "--credentials",
                               str(credentials), "--endpoints", str(endpoints), "-i", "127.0.0.1", "-p",
                               str(rasa_port)])
-        _wait(f"{stack.action_url}/health", actions, 90)
-        _wait(f"{stack.rasa_url}/webhooks/web/", rasa, 300)
+        wait_ready(f"{stack.action_url}/health", actions, 90)
+        wait_ready(f"{stack.rasa_url}/webhooks/web/", rasa, 300)
     except BaseException:
         stack.stop()
         raise

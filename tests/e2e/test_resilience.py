@@ -25,7 +25,7 @@ from hortense.advisors import seed_advisors
 from hortense.db.migrate import upgrade
 from hortense.db.seed import seed_demo
 from hortense.db.session import reset_engines, session_scope
-from tests.e2e.servers import ROOT, Process, Stack, _wait, buttons, start_stack, texts
+from tests.e2e.servers import ROOT, Process, Stack, buttons, start_stack, texts, wait_ready
 
 pytestmark = pytest.mark.e2e
 
@@ -68,9 +68,9 @@ def _respawn(stack: Stack, name: str) -> Process:
     proc = Process(name, popen, log)
     stack.processes.append(proc)
     if name == "actions":
-        _wait(f"{stack.action_url}/health", proc, 90)
+        wait_ready(f"{stack.action_url}/health", proc, 90)
     else:
-        _wait(f"{stack.rasa_url}/webhooks/web/", proc, 300)
+        wait_ready(f"{stack.rasa_url}/webhooks/web/", proc, 300)
     return proc
 
 
