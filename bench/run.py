@@ -121,7 +121,6 @@ def _seed_main(url: str, clones: int) -> int:
     from hortense.db.session import session_scope
 
     upgrade(url)
-    mi.widen_invoice_status(url)  # temporary, see scripts/multi_instance.py
     seed.DEMO_CUSTOMERS = clone_specs(clones)
     with session_scope(url) as session:
         added = seed.seed_demo(session)
