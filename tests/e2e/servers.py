@@ -160,3 +160,19 @@ def texts(messages: list[dict]) -> str:
 
 def buttons(messages: list[dict]) -> list[dict]:
     return [b for m in messages for b in (m.get("buttons") or [])]
+
+
+def start_seeded_stack(workdir: Path, extra_env: dict | None = None) -> Stack:
+    """A stack on a fresh SQLite database migrated by Alembic and seeded with the demo customers and advisors."""
+    from hortense.advisors import seed_advisors
+    from hortense.db.migrate import upgrade
+    from hortense.db.seed import seed_demo
+    from hortense.db.session import reset_engines, session_scope
+
+    url = f"sqlite:///{workdir / 'hortense.db'}"
+    upgrade(url)
+    with session_scope(url) as session:
+        seed_demo(session)
+        seed_advisors(session)
+    reset_engines()
+    return start_stack(workdir, url, extra_env)

@@ -21,11 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from hortense.advisors import seed_advisors
-from hortense.db.migrate import upgrade
-from hortense.db.seed import seed_demo
 from hortense.db.session import reset_engines, session_scope
-from tests.e2e.servers import ROOT, Process, Stack, buttons, start_stack, texts, wait_ready
+from tests.e2e.servers import ROOT, Process, Stack, buttons, start_seeded_stack, texts, wait_ready
 
 pytestmark = pytest.mark.e2e
 
@@ -44,14 +41,7 @@ def apologises(answer: str) -> bool:
 
 @pytest.fixture(scope="module")
 def resilient_stack(tmp_path_factory) -> Stack:
-    workdir = tmp_path_factory.mktemp("resilience")
-    url = f"sqlite:///{workdir / 'hortense.db'}"
-    upgrade(url)
-    with session_scope(url) as session:
-        seed_demo(session)
-        seed_advisors(session)
-    reset_engines()
-    running = start_stack(workdir, url)
+    running = start_seeded_stack(tmp_path_factory.mktemp("resilience"))
     yield running
     running.stop()
 
