@@ -14,10 +14,10 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from actions.turn import Outcome, Turn, off_loop, send
-from hortense.account import ContractView, CustomerView
+from hortense.account.customers import ContractView, CustomerView
 from hortense.caller import Caller, resolve_caller
 from hortense.db.session import session_scope
-from hortense.offers import access
+from hortense.account.offers import access
 from hortense.periods import normalise
 from hortense.replies import Reply
 from hortense.replies import common as rc

@@ -4,7 +4,7 @@ from __future__ import annotations
 from actions.base import AccountQuestion, today
 from hortense import billing, document_links
 from hortense.replies.common import link
-from hortense.offers import INSTALMENTS, INVOICES
+from hortense.account.offers import INSTALMENTS, INVOICES
 from hortense.replies import billing as replies
 
 

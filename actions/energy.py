@@ -5,7 +5,7 @@ from dataclasses import replace
 
 from actions.base import AccountQuestion, today
 from hortense import consumption, document_links, surplus
-from hortense.offers import BATTERY, CONSUMPTION, KITTY, SURPLUS
+from hortense.account.offers import BATTERY, CONSUMPTION, KITTY, SURPLUS
 from hortense.periods import parse_period
 from hortense.replies import Reply
 from hortense.replies import energy as replies

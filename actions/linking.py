@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 
 from actions.base import SLOT_CONTRACT, SLOT_PENDING, CustomerAction
 from actions.turn import Outcome, Turn
-from hortense import links
-from hortense.account import load_customer
+from hortense.account import linking as links
+from hortense.account.customers import load_customer
 from hortense.caller import Caller
 from hortense.identity import IdentityError, VerifiedSender, verify_assertion
 from hortense.link_codes import AttemptPolicy, extract_code

@@ -55,7 +55,7 @@ from hortense.db.calendar_models import (
 )
 from hortense.db.models import Contract, Customer
 from hortense.notifications import abandon_pending, schedule
-from hortense.offers import OFFER_LABELS
+from hortense.account.offers import OFFER_LABELS
 
 SLOT = timedelta(minutes=DEFAULT_RULES.slot_minutes)
 REMINDER_LONG = timedelta(hours=24)

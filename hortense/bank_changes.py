@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from hortense.account import CustomerView
+from hortense.account.customers import CustomerView
 from hortense.bank_details import IbanCheck, effective_date, mask_iban, new_mandate_reference, normalize_iban
 from hortense.db.bank_models import (
     STATUS_PENDING_SIGNATURE,

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from hortense.account import CustomerView, load_customer
+from hortense.account.customers import CustomerView, load_customer
 from hortense.identity import IdentityError, verify_assertion
 
 logger = logging.getLogger(__name__)
@@ -21,7 +21,7 @@ class Caller:
 
 def _linked_customer_number(session: Session, channel: str, sender_id: str) -> str | None:
     """Messaging senders are customers only through the account-link table."""
-    from hortense import links  # imported lazily: the table belongs to the messaging feature
+    from hortense.account import linking as links  # imported lazily: the table belongs to the messaging feature
 
     return links.linked_customer_number(session, channel, sender_id)
 

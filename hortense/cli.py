@@ -54,7 +54,7 @@ def cmd_token(args: argparse.Namespace) -> int:
 
 def cmd_link_code(args: argparse.Namespace) -> int:
     """What the customer space's "code de liaison" button does: a one-time code, shown once."""
-    from hortense import links
+    from hortense.account import linking as links
     from hortense.db.session import session_scope
 
     try:

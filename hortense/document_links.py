@@ -12,8 +12,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from urllib.parse import quote
 
-from hortense.account import ContractView, CustomerView
-from hortense.offers import CONSUMPTION, SURPLUS, access
+from hortense.account.customers import ContractView, CustomerView
+from hortense.account.offers import CONSUMPTION, SURPLUS, access
 from hortense.periods import Period
 from hortense.settings import Settings, get_settings
 from hortense.signed_links import DEFAULT_TTL, sign_path

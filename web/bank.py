@@ -15,7 +15,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from hortense import bank_changes, document_links
-from hortense.account import CustomerView, load_customer
+from hortense.account.customers import CustomerView, load_customer
 from hortense.bank_details import effective_date_message, validate_holder, validate_iban
 from hortense.db.session import session_scope
 from hortense.settings import get_settings

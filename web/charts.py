@@ -20,12 +20,12 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from hortense import consumption, surplus
-from hortense.account import load_customer
+from hortense.account.customers import load_customer
 from hortense.consumption import ConsumptionHistory
 from hortense.db.session import session_scope
 from hortense.document_links import CHART_KINDS, MAX_CHART_MONTHS, chart_resource
 from hortense.formatting import LOCALE
-from hortense.offers import access
+from hortense.account.offers import access
 from hortense.periods import Period
 from hortense.replies.energy import period_label
 from hortense.surplus import SurplusHistory

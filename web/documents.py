@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 
 from hortense import billing
 from hortense import formatting as fr
-from hortense.account import load_customer
+from hortense.account.customers import load_customer
 from hortense.db.models import Contract, Customer, Invoice
 from hortense.db.session import session_scope
 from hortense.documents import verification as docver

@@ -25,7 +25,7 @@ from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Image, KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from hortense import formatting
-from hortense.account import ContractView, CustomerView, OffpeakView
+from hortense.account.customers import ContractView, CustomerView, OffpeakView
 from hortense.billing import InvoiceView
 from hortense.db.models import OFFER_BOOST
 

@@ -5,9 +5,9 @@ import json
 from dataclasses import dataclass, field
 
 from hortense import supplier
-from hortense.account import ContractView, CustomerView
+from hortense.account.customers import ContractView, CustomerView
 from hortense.db.models import OFFER_BOOST, OFFER_PRO, OFFER_STOCKAGE
-from hortense.offers import BATTERY, CONSUMPTION, INSTALMENTS, KITTY, SURPLUS
+from hortense.account.offers import BATTERY, CONSUMPTION, INSTALMENTS, KITTY, SURPLUS
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from hortense import formatting as fr
-from hortense.account import ContractView, CustomerView
+from hortense.account.customers import ContractView, CustomerView
 from hortense.consumption import BatteryStatus, ConsumptionHistory
 from hortense.periods import Period
 from hortense.replies.common import B_APPOINTMENT, B_CONSUMPTION, B_KITTY, B_SURPLUS, Reply, site_prefix

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from hortense import supplier
-from hortense.account import CustomerView
+from hortense.account.customers import CustomerView
 from hortense.replies.common import B_APPOINTMENT, Button, Reply, advisor_contact, intent_payload, menu_buttons
 from hortense.topics import CANCELLATION, MOVING, OUTAGE
 

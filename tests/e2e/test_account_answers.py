@@ -10,7 +10,7 @@ from datetime import date
 import pytest
 
 from hortense import billing, consumption, formatting as fr, surplus
-from hortense.account import load_customer
+from hortense.account.customers import load_customer
 from hortense.db.models import OFFER_BOOST, OFFER_PRO, OFFER_STOCKAGE
 from hortense.periods import default_period
 from tests.e2e.servers import buttons, texts

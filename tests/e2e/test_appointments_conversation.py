@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from hortense import appointments
-from hortense.account import load_customer
+from hortense.account.customers import load_customer
 from tests.e2e.servers import buttons, texts
 
 pytestmark = pytest.mark.e2e

@@ -10,7 +10,7 @@ import requests
 from icalendar import Calendar
 
 from hortense import appointments
-from hortense.account import load_customer
+from hortense.account.customers import load_customer
 from tests.browser.conftest import start_web
 from tests.e2e.servers import buttons, free_port, texts
 

@@ -13,8 +13,8 @@ from channels.messenger import MessengerInput
 from channels.telegram import TelegramInput
 from channels.whatsapp import WhatsAppInput
 from hortense import formatting as fr
-from hortense import links
-from hortense.account import load_customer
+from hortense.account import linking as links
+from hortense.account.customers import load_customer
 from hortense.db.session import session_scope
 from tests.fakes.platforms import (  # noqa: F401  (mstack, stack_env: fixtures)
     MESSENGER_VERIFY_TOKEN,

@@ -9,7 +9,7 @@ import pytest
 import socketio
 
 from hortense import formatting as fr
-from hortense.account import load_customer
+from hortense.account.customers import load_customer
 from hortense.identity import sign_assertion
 from tests.e2e.servers import texts
 

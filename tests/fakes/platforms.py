@@ -332,7 +332,7 @@ def tracker_events(stack: Any, sender: str) -> int:
 
 def issue_code(stack: Any, customer: str, now: Any = None) -> str:
     """What the customer space does (run with the stack's pepper: see the `stack_env` fixture)."""
-    from hortense import links
+    from hortense.account import linking as links
     from hortense.db.session import session_scope
 
     with session_scope(stack.database_url) as session:
@@ -340,7 +340,7 @@ def issue_code(stack: Any, customer: str, now: Any = None) -> str:
 
 
 def linked_customer(stack: Any, channel: str, sender: str) -> Optional[str]:
-    from hortense import links
+    from hortense.account import linking as links
     from hortense.db.session import session_scope
 
     with session_scope(stack.database_url) as session:

@@ -9,7 +9,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 import pytest
 
 from hortense import document_links
-from hortense.account import load_customer
+from hortense.account.customers import load_customer
 from hortense.consumption import ConsumptionHistory, MonthConsumption
 from hortense.db.session import session_scope
 from hortense.periods import Period, default_period

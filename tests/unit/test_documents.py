@@ -14,7 +14,7 @@ from decimal import Decimal
 
 import pytest
 
-from hortense.account import ContractView, CustomerView, OffpeakView
+from hortense.account.customers import ContractView, CustomerView, OffpeakView
 from hortense.billing import InvoiceView
 from hortense.documents import pdf as docs
 from hortense.documents.verification import (

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from hortense import document_links
-from hortense.account import load_customer
+from hortense.account.customers import load_customer
 from hortense.bank_changes import decrypt_iban, iban_fingerprint
 from hortense.bank_details import (
     MSG_HOLDER_EMPTY,

@@ -18,7 +18,7 @@ import pytest
 
 from hortense import document_links
 from hortense import formatting as fr
-from hortense.account import load_customer
+from hortense.account.customers import load_customer
 from hortense.db.session import session_scope
 from hortense.settings import get_settings
 from hortense.signed_links import sign_path

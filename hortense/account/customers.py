@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from hortense.db.models import Contract, Customer, OffpeakRange
-from hortense.offers import OFFER_LABELS
+from hortense.account.offers import OFFER_LABELS
 
 
 @dataclass(frozen=True)
