@@ -101,7 +101,7 @@ class StartReschedule(CustomerAction):
 
 
 def _normalise(text: str) -> str:
-    from hortense.periods import normalise
+    from hortense.energy.periods import normalise
 
     return normalise(text).strip(" .!?")
 

@@ -18,7 +18,7 @@ from hortense.account.customers import ContractView, CustomerView
 from hortense.caller import Caller, resolve_caller
 from hortense.db.session import session_scope
 from hortense.account.offers import access
-from hortense.periods import normalise
+from hortense.energy.periods import normalise
 from hortense.replies import Reply
 from hortense.replies import common as rc
 

@@ -11,7 +11,7 @@ from actions.base import CustomerAction, mentioned_contract
 from actions.turn import Outcome, Turn
 from hortense.replies import common as rc
 from hortense.replies import general as replies
-from hortense.topics import energy_topic
+from hortense.energy.topics import energy_topic
 
 FALLBACK_INTENT = "nlu_fallback"
 _PAYLOAD = re.compile(r"^/(\w+)(\{.*\})?$")

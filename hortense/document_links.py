@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 from hortense.account.customers import ContractView, CustomerView
 from hortense.account.offers import CONSUMPTION, SURPLUS, access
-from hortense.periods import Period
+from hortense.energy.periods import Period
 from hortense.settings import Settings, get_settings
 from hortense.signed_links import DEFAULT_TTL, sign_path
 

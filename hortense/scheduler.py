@@ -52,7 +52,7 @@ class Jobs:
         return report
 
     def update_kitties(self) -> int:
-        from hortense.surplus import update_kitties
+        from hortense.energy.surplus import update_kitties
 
         with session_scope(self.url) as session:
             created = update_kitties(session, self.clock())

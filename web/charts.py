@@ -19,16 +19,17 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from hortense import consumption, surplus
+from hortense.energy import consumption
+from hortense.energy import surplus
 from hortense.account.customers import load_customer
-from hortense.consumption import ConsumptionHistory
+from hortense.energy.consumption import ConsumptionHistory
 from hortense.db.session import session_scope
 from hortense.document_links import CHART_KINDS, MAX_CHART_MONTHS, chart_resource
 from hortense.formatting import LOCALE
 from hortense.account.offers import access
-from hortense.periods import Period
+from hortense.energy.periods import Period
 from hortense.replies.energy import period_label
-from hortense.surplus import SurplusHistory
+from hortense.energy.surplus import SurplusHistory
 from web.documents import check_link, refusal
 
 logger = logging.getLogger(__name__)

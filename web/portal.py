@@ -25,14 +25,16 @@ from sanic.response import HTTPResponse
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from hortense import billing, consumption, document_links, surplus
+from hortense import billing, document_links
+from hortense.energy import consumption
+from hortense.energy import surplus
 from hortense import formatting as fr
 from hortense.account.customers import ContractView, CustomerView, load_customer
 from hortense.db.models import Customer
 from hortense.db.session import session_scope
 from hortense.identity import mint_portal_token, verify_portal_token, web_sender_id
 from hortense.account.offers import BATTERY, CONSUMPTION, INSTALMENTS, KITTY, OFFER_LABELS, SPACE_SECTIONS, SURPLUS, access
-from hortense.periods import default_period
+from hortense.energy.periods import default_period
 from hortense.replies.billing import invoice_status
 from hortense.replies.energy import period_label
 from hortense.settings import get_settings

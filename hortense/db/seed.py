@@ -26,8 +26,8 @@ from hortense.db.models import (
     OffpeakRange,
     SurplusInjection,
 )
-from hortense.periods import add_months
-from hortense.surplus import update_kitties
+from hortense.energy.periods import add_months
+from hortense.energy.surplus import update_kitties
 
 # Price used to turn demo consumption into invoice amounts (€/kWh, taxes included).
 DEMO_PRICE = Decimal("0.2516")

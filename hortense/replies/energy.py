@@ -5,10 +5,10 @@ from decimal import Decimal
 
 from hortense import formatting as fr
 from hortense.account.customers import ContractView, CustomerView
-from hortense.consumption import BatteryStatus, ConsumptionHistory
-from hortense.periods import Period
+from hortense.energy.consumption import BatteryStatus, ConsumptionHistory
+from hortense.energy.periods import Period
 from hortense.replies.common import B_APPOINTMENT, B_CONSUMPTION, B_KITTY, B_SURPLUS, Reply, site_prefix
-from hortense.surplus import KittyUpdateView, SurplusHistory
+from hortense.energy.surplus import KittyUpdateView, SurplusHistory
 
 
 def period_label(period: Period) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from hortense import supplier
 from hortense.account.customers import CustomerView
 from hortense.replies.common import B_APPOINTMENT, Button, Reply, advisor_contact, intent_payload, menu_buttons
-from hortense.topics import CANCELLATION, MOVING, OUTAGE
+from hortense.energy.topics import CANCELLATION, MOVING, OUTAGE
 
 # How each intent is offered back to a customer when Hortense is unsure ("Vouliez-vous dire… ?").
 INTENT_LABELS = {

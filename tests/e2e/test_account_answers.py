@@ -9,10 +9,12 @@ from datetime import date
 
 import pytest
 
-from hortense import billing, consumption, formatting as fr, surplus
+from hortense import billing, formatting as fr
+from hortense.energy import consumption
+from hortense.energy import surplus
 from hortense.account.customers import load_customer
 from hortense.db.models import OFFER_BOOST, OFFER_PRO, OFFER_STOCKAGE
-from hortense.periods import default_period
+from hortense.energy.periods import default_period
 from tests.e2e.servers import buttons, texts
 
 pytestmark = pytest.mark.e2e

@@ -10,12 +10,12 @@ import pytest
 
 from hortense import document_links
 from hortense.account.customers import load_customer
-from hortense.consumption import ConsumptionHistory, MonthConsumption
+from hortense.energy.consumption import ConsumptionHistory, MonthConsumption
 from hortense.db.session import session_scope
-from hortense.periods import Period, default_period
+from hortense.energy.periods import Period, default_period
 from hortense.settings import get_settings
 from hortense.signed_links import sign_path
-from hortense.surplus import MonthSurplus, SurplusHistory
+from hortense.energy.surplus import MonthSurplus, SurplusHistory
 from tests.unit.test_web_documents import WebClient, local
 from web.charts import render_consumption_png, render_surplus_png
 

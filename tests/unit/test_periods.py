@@ -5,7 +5,7 @@ from datetime import date
 
 import pytest
 
-from hortense.periods import DEFAULT_MONTHS, Period, add_months, default_period, last_complete_month, parse_period
+from hortense.energy.periods import DEFAULT_MONTHS, Period, add_months, default_period, last_complete_month, parse_period
 
 TODAY = date(2026, 11, 26)  # same day as the seeded demo data
 D = date

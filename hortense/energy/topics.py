@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 
-from hortense.periods import normalise
+from hortense.energy.periods import normalise
 
 OUTAGE = "outage"
 MOVING = "moving"

@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hortense.db.models import OFFER_BOOST, Contract, KittyUpdate, SurplusInjection
-from hortense.periods import Period
+from hortense.energy.periods import Period
 
 CENT = Decimal("0.01")
 

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from hortense.db.models import BatteryMovement, MonthlyConsumption
-from hortense.periods import Period
+from hortense.energy.periods import Period
 
 
 @dataclass(frozen=True)
