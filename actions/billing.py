@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from actions.base import AccountQuestion, today
-from hortense import billing, document_links
+from hortense import document_links
+from hortense.billing import invoices as billing
 from hortense.replies.common import link
 from hortense.account.offers import INSTALMENTS, INVOICES
 from hortense.replies import billing as replies

@@ -12,7 +12,7 @@ import logging
 import re
 from typing import Any, Iterator
 
-from hortense.bank_details import has_valid_checksum, iban_length
+from hortense.billing.bank_details import has_valid_checksum, iban_length
 from hortense.link_codes import iter_code_spans
 
 IBAN_MARK = "[IBAN]"

@@ -1,7 +1,7 @@
 """The secure bank-details form: reached by a signed link (from Hortense or the customer space), never in chat.
 
-The IBAN is checked with `hortense.bank_details` (mod-97, French RIB key, SEPA zone only) and recorded by
-`hortense.bank_changes` as a change pending the SEPA mandate signature; pages after that show the masked IBAN
+The IBAN is checked with `hortense.billing.bank_details` (mod-97, French RIB key, SEPA zone only) and recorded by
+`hortense.billing.bank_changes` as a change pending the SEPA mandate signature; pages after that show the masked IBAN
 only, and nothing logged here contains the IBAN.
 """
 from __future__ import annotations
@@ -14,9 +14,10 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from hortense import bank_changes, document_links
+from hortense import document_links
+from hortense.billing import bank_changes
 from hortense.account.customers import CustomerView, load_customer
-from hortense.bank_details import effective_date_message, validate_holder, validate_iban
+from hortense.billing.bank_details import effective_date_message, validate_holder, validate_iban
 from hortense.db.session import session_scope
 from hortense.settings import get_settings
 from web.documents import check_link

@@ -17,7 +17,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from sqlalchemy import func, select
 
-from hortense import billing
+from hortense.billing import invoices as billing
 from hortense import formatting as fr
 from hortense.account.customers import load_customer
 from hortense.db.models import Contract, Customer, Invoice

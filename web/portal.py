@@ -25,7 +25,8 @@ from sanic.response import HTTPResponse
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from hortense import billing, document_links
+from hortense import document_links
+from hortense.billing import invoices as billing
 from hortense.energy import consumption
 from hortense.energy import surplus
 from hortense import formatting as fr

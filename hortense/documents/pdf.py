@@ -26,7 +26,7 @@ from reportlab.platypus import Image, KeepTogether, Paragraph, SimpleDocTemplate
 
 from hortense import formatting
 from hortense.account.customers import ContractView, CustomerView, OffpeakView
-from hortense.billing import InvoiceView
+from hortense.billing.invoices import InvoiceView
 from hortense.db.models import OFFER_BOOST
 
 # The supplier (fictional), as its legal mentions must appear on every document.

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from hortense import formatting as fr
 from hortense.account.customers import ContractView, CustomerView
-from hortense.billing import InstalmentView, InvoiceView
+from hortense.billing.invoices import InstalmentView, InvoiceView
 from hortense.replies.common import B_BANK, B_INVOICES, Reply, site_prefix
 
 

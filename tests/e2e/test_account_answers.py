@@ -9,7 +9,8 @@ from datetime import date
 
 import pytest
 
-from hortense import billing, formatting as fr
+from hortense import formatting as fr
+from hortense.billing import invoices as billing
 from hortense.energy import consumption
 from hortense.energy import surplus
 from hortense.account.customers import load_customer

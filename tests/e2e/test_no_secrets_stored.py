@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from hortense.bank_details import has_valid_checksum
+from hortense.billing.bank_details import has_valid_checksum
 from tests.fakes.platforms import Chat, issue_code, linked_customer, mstack, stack_env, wait_for  # noqa: F401
 
 pytestmark = pytest.mark.e2e

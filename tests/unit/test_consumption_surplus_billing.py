@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import event, func, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from hortense.billing import invoice_for_contract, recent_invoices, upcoming_instalments
+from hortense.billing.invoices import invoice_for_contract, recent_invoices, upcoming_instalments
 from hortense.energy.consumption import battery_status, consumption_history
 from hortense.db.models import (
     BatteryMovement,

@@ -15,7 +15,7 @@ from decimal import Decimal
 import pytest
 
 from hortense.account.customers import ContractView, CustomerView, OffpeakView
-from hortense.billing import InvoiceView
+from hortense.billing.invoices import InvoiceView
 from hortense.documents import pdf as docs
 from hortense.documents.verification import (
     CONTRACT,

@@ -14,8 +14,8 @@ from sqlalchemy import select
 
 from hortense import document_links
 from hortense.account.customers import load_customer
-from hortense.bank_changes import decrypt_iban, iban_fingerprint
-from hortense.bank_details import (
+from hortense.billing.bank_changes import decrypt_iban, iban_fingerprint
+from hortense.billing.bank_details import (
     MSG_HOLDER_EMPTY,
     MSG_IBAN_CHECKSUM,
     MSG_IBAN_NOT_SEPA,
@@ -157,7 +157,7 @@ def test_invalid_iban_is_rejected_with_a_french_message(client, customer, seeded
 
 
 def test_rib_key_case_really_has_a_valid_checksum():
-    from hortense.bank_details import has_valid_checksum
+    from hortense.billing.bank_details import has_valid_checksum
 
     assert has_valid_checksum(BAD_RIB_KEY_IBAN)
 

@@ -194,7 +194,7 @@ def test_proof_of_address_link_serves_the_customers_pdf(client, customers):
 
 
 def test_contract_and_invoice_links_serve_pdfs(client, customers, seeded_db):
-    from hortense.billing import recent_invoices
+    from hortense.billing.invoices import recent_invoices
 
     customer = customers["C1006"]
     site = customer.contracts[1]
@@ -259,7 +259,7 @@ def test_another_customers_link_to_my_contract_is_refused(client, customers):
 
 
 def test_invoice_of_another_customer_is_refused(client, customers, seeded_db):
-    from hortense.billing import recent_invoices
+    from hortense.billing.invoices import recent_invoices
 
     with session_scope(seeded_db) as s:
         other_invoice = recent_invoices(s, customers["C1002"].contracts[0].id)[0]

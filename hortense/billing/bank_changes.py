@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from hortense.account.customers import CustomerView
-from hortense.bank_details import IbanCheck, effective_date, mask_iban, new_mandate_reference, normalize_iban
+from hortense.billing.bank_details import IbanCheck, effective_date, mask_iban, new_mandate_reference, normalize_iban
 from hortense.db.bank_models import (
     STATUS_PENDING_SIGNATURE,
     STATUS_SUPERSEDED,
@@ -77,7 +77,7 @@ def record_pending_change(session: Session, customer: CustomerView, contract_ids
                           iban: IbanCheck, holder: str, secret: bytes, now: datetime) -> PendingChange:
     """Store the change for these contracts (all the customer's own), replacing an unsigned earlier request.
 
-    `iban` must be a successful `hortense.bank_details.validate_iban` result; `now` is local (Paris) time,
+    `iban` must be a successful `hortense.billing.bank_details.validate_iban` result; `now` is local (Paris) time,
     whose date is the request day that decides the effective date and goes into the mandate reference.
     """
     if not iban.ok or not iban.iban:
