@@ -17,8 +17,9 @@ from rasa_sdk.forms import FormValidationAction
 
 from actions.base import CustomerAction
 from actions.turn import Outcome, Turn, off_loop, send
-from hortense import appointments, metrics
-from hortense.calendar.phrases import parse_preference
+from hortense import metrics
+from hortense.appointments import booking as appointments
+from hortense.appointments.calendar.phrases import parse_preference
 from hortense.caller import resolve_caller
 from hortense.db.session import session_scope
 from hortense.replies import appointments as replies

@@ -125,7 +125,7 @@ def _seed_main(url: str, clones: int) -> int:
     with session_scope(url) as session:
         added = seed.seed_demo(session)
         try:
-            from hortense.advisors import seed_advisors
+            from hortense.appointments.advisors import seed_advisors
         except ImportError:  # older tree
             pass
         else:

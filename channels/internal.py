@@ -22,7 +22,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from hortense.notifications import SIGNATURE_HEADER, signature
+from hortense.appointments.notifications import SIGNATURE_HEADER, signature
 
 logger = logging.getLogger(__name__)
 

@@ -22,7 +22,7 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
 
 
 def cmd_db_seed(args: argparse.Namespace) -> int:
-    from hortense.advisors import seed_advisors
+    from hortense.appointments.advisors import seed_advisors
     from hortense.db.seed import seed_demo
     from hortense.db.session import session_scope
 

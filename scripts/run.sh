@@ -35,7 +35,7 @@ start actions "$PY" -m actions.server
 start rasa "$RASA" run -m "$MODEL" --credentials credentials.yml --endpoints endpoints.yml \
   -i "${HORTENSE_RASA_HOST:-127.0.0.1}" -p "$HORTENSE_RASA_PORT" --cors "${HORTENSE_ALLOWED_ORIGINS:-http://localhost:$HORTENSE_WEB_PORT}"
 if [ -f web/app.py ]; then start web "$PY" -m web.app; fi
-if [ -f hortense/scheduler.py ]; then start scheduler "$PY" -m hortense.scheduler; fi
+if [ -f hortense/appointments/scheduler.py ]; then start scheduler "$PY" -m hortense.appointments.scheduler; fi
 
 wait_http actions "http://127.0.0.1:$HORTENSE_ACTION_PORT/health" 60
 wait_http rasa "http://127.0.0.1:$HORTENSE_RASA_PORT/webhooks/web/" 180

@@ -7,7 +7,7 @@ Access rules, each enforced here on every request (never by hiding a link):
   (the same answer as a call that does not exist, so ids cannot be probed);
 - a transcript is shown only for a conversation behind a call the advisor may see;
 - every POST carries the session's CSRF token;
-- failed logins are limited per account (database lockout, see hortense.advisors) and per address;
+- failed logins are limited per account (database lockout, see hortense.appointments.advisors) and per address;
 - the feed `/console/ical/<token>.ics` needs no login: its token is secret, stored hashed and revocable.
 """
 from __future__ import annotations
@@ -36,7 +36,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 
 from hortense import formatting
-from hortense.advisors import (
+from hortense.appointments.advisors import (
     AdvisorView,
     advisor_for_feed_token,
     authenticate,
@@ -45,17 +45,17 @@ from hortense.advisors import (
     issue_feed_token,
     revoke_feed_token,
 )
-from hortense.appointments import (
+from hortense.appointments.booking import (
     ConsoleCall,
     advisor_cancel,
     call_for_advisor,
     calls_for_day,
     set_status,
 )
-from hortense.calendar.phrases import PARIS
+from hortense.appointments.calendar.phrases import PARIS
 from hortense.db.calendar_models import STATUS_BOOKED, STATUS_CANCELLED, STATUS_DONE, STATUS_MISSED
 from hortense.db.session import session_scope
-from hortense.icalendar_feed import build_feed
+from hortense.appointments.icalendar_feed import build_feed
 from hortense.settings import PROJECT_ROOT, get_settings
 
 logger = logging.getLogger(__name__)

@@ -164,7 +164,7 @@ def buttons(messages: list[dict]) -> list[dict]:
 
 def start_seeded_stack(workdir: Path, extra_env: dict | None = None) -> Stack:
     """A stack on a fresh SQLite database migrated by Alembic and seeded with the demo customers and advisors."""
-    from hortense.advisors import seed_advisors
+    from hortense.appointments.advisors import seed_advisors
     from hortense.db.migrate import upgrade
     from hortense.db.seed import seed_demo
     from hortense.db.session import reset_engines, session_scope

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from hortense import appointments
+from hortense.appointments import booking as appointments
 from hortense.account.customers import load_customer
 from tests.e2e.servers import buttons, texts
 

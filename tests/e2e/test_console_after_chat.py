@@ -9,7 +9,7 @@ import pytest
 import requests
 from icalendar import Calendar
 
-from hortense import appointments
+from hortense.appointments import booking as appointments
 from hortense.account.customers import load_customer
 from tests.browser.conftest import start_web
 from tests.e2e.servers import buttons, free_port, texts

@@ -15,9 +15,9 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import create_engine, select, text
 
-from hortense import appointments as ap
-from hortense.advisors import create_advisor, hash_password
-from hortense.calendar.phrases import PARIS
+from hortense.appointments import booking as ap
+from hortense.appointments.advisors import create_advisor, hash_password
+from hortense.appointments.calendar.phrases import PARIS
 from hortense.db.calendar_models import Appointment
 from hortense.db.migrate import upgrade
 from hortense.db.models import Customer

@@ -16,9 +16,9 @@ from icalendar import Calendar
 from sanic import Sanic
 from sqlalchemy import select, update
 
-from hortense import appointments as ap
-from hortense.advisors import DEFAULT_WORKING_HOURS, MAX_FAILED_LOGINS, create_advisor, hash_password
-from hortense.calendar.phrases import PARIS
+from hortense.appointments import booking as ap
+from hortense.appointments.advisors import DEFAULT_WORKING_HOURS, MAX_FAILED_LOGINS, create_advisor, hash_password
+from hortense.appointments.calendar.phrases import PARIS
 from hortense.db.calendar_models import Advisor, Appointment, Notification
 from hortense.db.models import Customer
 from hortense.db.session import session_scope
@@ -421,7 +421,7 @@ def test_the_feed_is_issued_revoked_and_regenerated_from_the_console(client, wor
 # --------------------------------------------------------------------------- demo accounts
 
 def test_the_demo_advisors_are_seeded_once_and_can_log_in(client, db_url):
-    from hortense.advisors import DEMO_ADVISORS, DEMO_PASSWORD, seed_advisors
+    from hortense.appointments.advisors import DEMO_ADVISORS, DEMO_PASSWORD, seed_advisors
     from hortense.db.calendar_models import AdvisorWorkingHours
 
     console.address_limiter.reset()

@@ -28,8 +28,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hortense import formatting
-from hortense.calendar.phrases import PARIS, Preference, parse_preference
-from hortense.calendar.slots import (
+from hortense.appointments.calendar.phrases import PARIS, Preference, parse_preference
+from hortense.appointments.calendar.slots import (
     DEFAULT_RULES,
     SlotProposal,
     candidate_slots,
@@ -54,7 +54,7 @@ from hortense.db.calendar_models import (
     Appointment,
 )
 from hortense.db.models import Contract, Customer
-from hortense.notifications import abandon_pending, schedule
+from hortense.appointments.notifications import abandon_pending, schedule
 from hortense.account.offers import OFFER_LABELS
 
 SLOT = timedelta(minutes=DEFAULT_RULES.slot_minutes)
@@ -268,7 +268,7 @@ def _horizon_availability(session: Session, now: datetime) -> _Availability:
 
 def propose(session: Session, preference_text: str, now: datetime, limit: int = 3) -> SlotProposal:
     """Up to `limit` free slots fitting the customer's French wish ("jeudi vers 14h"), or the nearest ones
-    with a reason code (see `hortense.calendar.slots.match_preference`)."""
+    with a reason code (see `hortense.appointments.calendar.slots.match_preference`)."""
     availability = _horizon_availability(session, now)
     return match_preference(parse_preference(preference_text, now), now, availability.is_free, limit)
 

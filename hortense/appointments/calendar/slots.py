@@ -18,7 +18,7 @@ from typing import Callable, Iterator, Optional
 
 import holidays
 
-from hortense.calendar.phrases import PARIS, Preference
+from hortense.appointments.calendar.phrases import PARIS, Preference
 
 UTC = timezone.utc
 

@@ -1,4 +1,4 @@
-"""The one scheduler process: `python -m hortense.scheduler`.
+"""The one scheduler process: `python -m hortense.appointments.scheduler`.
 
 Jobs (Europe/Paris time):
 - deliver due notifications every 30 s (coalesced, never two rounds at once in this process; the database
@@ -20,7 +20,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 
 from hortense.db import all_models  # noqa: F401  (every mapper is complete before jobs run in threads)
 from hortense.db.session import session_scope
-from hortense.notifications import DeliveryReport, RasaTransport, Transport, deliver_due
+from hortense.appointments.notifications import DeliveryReport, RasaTransport, Transport, deliver_due
 
 logger = logging.getLogger("hortense.scheduler")
 
@@ -60,7 +60,7 @@ class Jobs:
         return created
 
     def mark_past_calls(self) -> int:
-        from hortense.appointments import mark_past_calls
+        from hortense.appointments.booking import mark_past_calls
 
         with session_scope(self.url) as session:
             marked = mark_past_calls(session, self.clock())

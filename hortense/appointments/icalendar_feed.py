@@ -10,9 +10,9 @@ from datetime import datetime, timedelta
 from icalendar import Calendar, Event
 from sqlalchemy.orm import Session
 
-from hortense.advisors import get_advisor
-from hortense.appointments import ConsoleCall, calls_between
-from hortense.calendar.slots import to_utc
+from hortense.appointments.advisors import get_advisor
+from hortense.appointments.booking import ConsoleCall, calls_between
+from hortense.appointments.calendar.slots import to_utc
 from hortense.db.calendar_models import STATUS_CANCELLED
 
 PAST_DAYS = 30
