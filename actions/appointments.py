@@ -20,7 +20,7 @@ from actions.turn import Outcome, Turn, off_loop, send
 from hortense import metrics
 from hortense.appointments import booking as appointments
 from hortense.appointments.calendar.phrases import parse_preference
-from hortense.caller import resolve_caller
+from hortense.security.caller import resolve_caller
 from hortense.db.session import session_scope
 from hortense.replies import appointments as replies
 from hortense.replies import common as rc

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from actions.turn import Outcome, Turn, off_loop, send
 from hortense.account.customers import ContractView, CustomerView
-from hortense.caller import Caller, resolve_caller
+from hortense.security.caller import Caller, resolve_caller
 from hortense.db.session import session_scope
 from hortense.account.offers import access
 from hortense.energy.periods import normalise

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from hortense import document_links
-from hortense.redaction import IBAN_MARK, contains_iban
+from hortense.security.redaction import IBAN_MARK, contains_iban
 from hortense.replies import Reply
 from hortense.replies.common import link, site_prefix
 

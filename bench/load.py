@@ -183,7 +183,7 @@ def main(argv: Optional[list[str]] = None) -> int:
                         help="hortense: customers (conversation i uses customer i mod n; one conversation each)")
     args = parser.parse_args(argv)
     if args.kind == "hortense":
-        from hortense.identity import mint_portal_token
+        from hortense.security.identity import mint_portal_token
 
         customers = args.customers.split(",")
         convs = [hortense_conversation(args.url, mint_portal_token(customers[i % len(customers)], minutes=60),

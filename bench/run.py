@@ -268,7 +268,7 @@ def stop_all(procs) -> None:
 # --- load -----------------------------------------------------------------------------------------------------
 
 def hortense_convs(urls: list[str], customers: list[str], secrets: dict) -> list:
-    from hortense.identity import mint_portal_token
+    from hortense.security.identity import mint_portal_token
     from hortense.settings import get_settings
 
     settings = replace(get_settings(), portal_jwt_secret=secrets["HORTENSE_PORTAL_JWT_SECRET"])

@@ -14,7 +14,7 @@ from typing import Any, Optional
 
 import aiohttp
 
-from hortense.identity import ASSERTION_KEY, sign_assertion
+from hortense.security.identity import ASSERTION_KEY, sign_assertion
 
 logger = logging.getLogger(__name__)
 

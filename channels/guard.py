@@ -24,8 +24,8 @@ from typing import Any, Callable, Iterable, Optional
 from rasa.core.channels.channel import OutputChannel
 from sanic import Blueprint, Sanic
 
-from hortense.link_codes import iter_code_spans
-from hortense.redaction import redact_text
+from hortense.security.link_codes import iter_code_spans
+from hortense.security.redaction import redact_text
 from hortense.settings import get_settings
 
 logger = logging.getLogger(__name__)

@@ -28,7 +28,7 @@ from socketio import AsyncServer
 from channels.guard import ConnectorGuard
 from hortense import metrics, rasa_speedups
 from hortense.logging_setup import configure_logging
-from hortense.identity import IdentityError, PortalClaims, sign_assertion, verify_portal_token, web_sender_id
+from hortense.security.identity import IdentityError, PortalClaims, sign_assertion, verify_portal_token, web_sender_id
 from hortense.settings import get_settings
 
 logger = logging.getLogger(__name__)

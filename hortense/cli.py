@@ -46,7 +46,7 @@ def cmd_customers(args: argparse.Namespace) -> int:
 
 
 def cmd_token(args: argparse.Namespace) -> int:
-    from hortense.identity import mint_portal_token
+    from hortense.security.identity import mint_portal_token
 
     print(mint_portal_token(args.customer, minutes=args.minutes))
     return 0
@@ -71,7 +71,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
     """Chat in the terminal as a demo customer, through the same JWT-protected endpoint as any client."""
     import requests
 
-    from hortense.identity import mint_portal_token
+    from hortense.security.identity import mint_portal_token
     from hortense.settings import get_settings
 
     url = f"{get_settings().rasa_url}/webhooks/web/message"

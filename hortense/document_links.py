@@ -1,7 +1,7 @@
 """Signed, expiring links to a customer's documents, bank-details form and charts, for the bot and the portal.
 
 Every link is an absolute URL on the web app (`settings.web_base_url`), bound to the customer number and
-valid 15 minutes (`hortense.signed_links`): a link pasted in a chat log or forwarded by mistake soon stops
+valid 15 minutes (`hortense.security.signing`): a link pasted in a chat log or forwarded by mistake soon stops
 working, and the web app re-checks in the database that the document belongs to that customer.
 
 A link is only ever signed for a contract the customer holds: asking for another one is a programming
@@ -16,7 +16,7 @@ from hortense.account.customers import ContractView, CustomerView
 from hortense.account.offers import CONSUMPTION, SURPLUS, access
 from hortense.energy.periods import Period
 from hortense.settings import Settings, get_settings
-from hortense.signed_links import DEFAULT_TTL, sign_path
+from hortense.security.signing import DEFAULT_TTL, sign_path
 
 CONTRACT_PATH = "/documents/contrat/{number}.pdf"
 PROOF_OF_ADDRESS_PATH = "/documents/attestation/{number}.pdf"
@@ -87,7 +87,7 @@ def bank_form_link(customer: CustomerView, now: datetime | None = None, settings
 def chart_resource(kind: str, contract_number: str, start: date, end: date) -> str:
     """What a chart link signs: kind, contract and period together, so none of them can be changed in the URL.
 
-    `hortense.signed_links` signs a bare path; the chart's parameters travel in the query string, so the
+    `hortense.security.signing` signs a bare path; the chart's parameters travel in the query string, so the
     signed "path" is this canonical spelling of the whole resource, rebuilt by the web app to verify.
     """
     return f"{CHART_PATH.format(kind=kind)};contrat={contract_number};du={start:%Y-%m};au={end:%Y-%m}"

@@ -27,7 +27,7 @@ from rasa.core.tracker_store import InMemoryTrackerStore, SQLTrackerStore, Track
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 
-from hortense.redaction import RedactingFilter, redact_event
+from hortense.security.redaction import RedactingFilter, redact_event
 from hortense.settings import SECRET_NAMES
 
 logger = logging.getLogger(__name__)

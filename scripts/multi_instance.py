@@ -323,7 +323,7 @@ def _check(cluster: Cluster, secrets: dict) -> int:
     """A few turns through nginx for two demo customers; prints the answers."""
     import requests
 
-    from hortense.identity import mint_portal_token
+    from hortense.security.identity import mint_portal_token
     from hortense.settings import get_settings
     from dataclasses import replace
 

@@ -19,7 +19,7 @@ from sanic.exceptions import SanicException
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from hortense.redaction import RedactingFilter
+from hortense.security.redaction import RedactingFilter
 from hortense.settings import PROJECT_ROOT, get_settings, read_env_file
 
 logger = logging.getLogger(__name__)
@@ -173,7 +173,7 @@ def create_app() -> Sanic:
 
 def configure_logging() -> None:
     """The project's log format (text or JSON, `hortense.logging_setup`), every record redacted (IBANs, tokens,
-    codes) by `hortense.redaction` before the root handlers write it."""
+    codes) by `hortense.security.redaction` before the root handlers write it."""
     from hortense.logging_setup import configure_logging as configure_process_logging
 
     configure_process_logging("web")

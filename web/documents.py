@@ -1,6 +1,6 @@
 """Document downloads behind signed links, and the public page that tells a third party a document is genuine.
 
-A download needs a link signed for a customer (`hortense.signed_links`, 15 minutes) *and* a document that
+A download needs a link signed for a customer (`hortense.security.signing`, 15 minutes) *and* a document that
 belongs to that customer in the database today: the signature proves who the link was made for, the database
 proves the document is theirs. A refused link gets a French page (403, or 410 once expired), never the file.
 """
@@ -24,7 +24,7 @@ from hortense.db.models import Contract, Customer, Invoice
 from hortense.db.session import session_scope
 from hortense.documents import verification as docver
 from hortense.settings import get_settings
-from hortense.signed_links import LinkCheck, verify
+from hortense.security.signing import LinkCheck, verify
 from web.portal import local_now, logged_in_customer
 
 logger = logging.getLogger(__name__)

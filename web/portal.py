@@ -33,7 +33,7 @@ from hortense import formatting as fr
 from hortense.account.customers import ContractView, CustomerView, load_customer
 from hortense.db.models import Customer
 from hortense.db.session import session_scope
-from hortense.identity import mint_portal_token, verify_portal_token, web_sender_id
+from hortense.security.identity import mint_portal_token, verify_portal_token, web_sender_id
 from hortense.account.offers import BATTERY, CONSUMPTION, INSTALMENTS, KITTY, OFFER_LABELS, SPACE_SECTIONS, SURPLUS, access
 from hortense.energy.periods import default_period
 from hortense.replies.billing import invoice_status

@@ -14,7 +14,7 @@ from typing import Literal
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from hortense import link_codes
+from hortense.security import link_codes
 from hortense.db.link_models import AccountLink, LinkAttempt, LinkCode
 from hortense.db.models import Customer
 from hortense.settings import get_settings

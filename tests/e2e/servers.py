@@ -12,7 +12,7 @@ from pathlib import Path
 import requests
 
 from channels.common import CHANNEL_ENV_VARS
-from hortense.identity import mint_portal_token
+from hortense.security.identity import mint_portal_token
 from hortense.settings import Settings, get_settings
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -23,7 +23,7 @@ from hortense import formatting as fr
 from hortense.db.link_models import AccountLink, LinkAttempt, LinkCode
 from hortense.db.seed import DEMO_CUSTOMERS
 from hortense.db.session import session_scope
-from hortense.identity import ASSERTION_KEY, sign_assertion
+from hortense.security.identity import ASSERTION_KEY, sign_assertion
 from tests.e2e.servers import ROOT, free_port, texts
 from tests.fakes.platforms import (  # noqa: F401  (mstack, stack_env: fixtures)
     Chat,
@@ -531,7 +531,7 @@ def _up(url: str) -> bool:
 
 
 def _document_link(ms, customer: str, contract: str) -> str:
-    from hortense.signed_links import sign_path
+    from hortense.security.signing import sign_path
 
     return sign_path(f"/documents/contrat/{contract}.pdf", customer, ms.stack.env["HORTENSE_LINKS_SECRET"].encode())
 

@@ -111,7 +111,7 @@ def test_the_scan_would_see_them(mstack, typed):
 def test_the_link_code_is_stored_only_as_a_hash(mstack, typed):
     import sqlite3
 
-    from hortense import link_codes
+    from hortense.security import link_codes
 
     pepper = mstack.stack.env["HORTENSE_LINK_CODE_PEPPER"].encode()
     with sqlite3.connect(mstack.stack.workdir / "hortense.db") as conn:

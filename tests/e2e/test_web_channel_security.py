@@ -10,7 +10,7 @@ import socketio
 
 from hortense import formatting as fr
 from hortense.account.customers import load_customer
-from hortense.identity import sign_assertion
+from hortense.security.identity import sign_assertion
 from tests.e2e.servers import texts
 
 pytestmark = pytest.mark.e2e

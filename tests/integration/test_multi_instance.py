@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pytest
 
-from hortense.identity import mint_portal_token
+from hortense.security.identity import mint_portal_token
 from hortense.tracker_store import redact_for_storage
 from tests.e2e.servers import E2E_SECRETS
 

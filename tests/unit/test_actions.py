@@ -6,7 +6,7 @@ from datetime import date
 import pytest
 
 from actions import account, base, billing, energy, general
-from hortense.identity import sign_assertion
+from hortense.security.identity import sign_assertion
 from tests.conftest import FIXED_TODAY
 from tests.unit.actions_support import bot_event, run, text_of, tracker, user_event
 

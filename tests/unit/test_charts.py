@@ -14,7 +14,7 @@ from hortense.energy.consumption import ConsumptionHistory, MonthConsumption
 from hortense.db.session import session_scope
 from hortense.energy.periods import Period, default_period
 from hortense.settings import get_settings
-from hortense.signed_links import sign_path
+from hortense.security.signing import sign_path
 from hortense.energy.surplus import MonthSurplus, SurplusHistory
 from tests.unit.test_web_documents import WebClient, local
 from web.charts import render_consumption_png, render_surplus_png

@@ -204,7 +204,7 @@ def test_seen_ids_handle_a_delivery_once():
 
 
 def test_trusted_metadata_has_no_customer():
-    from hortense.identity import verify_assertion
+    from hortense.security.identity import verify_assertion
 
     metadata = common.trusted_metadata("telegram", "telegram:42")
     assert set(metadata) == {"hortense_identity"}

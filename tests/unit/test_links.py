@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import select
 
-from hortense import link_codes
+from hortense.security import link_codes
 from hortense.account import linking as links
 from hortense.db.link_models import AccountLink, LinkAttempt, LinkCode
 from hortense.db.models import Customer

@@ -1,4 +1,4 @@
-"""Tests for hortense.signed_links: HMAC-signed, expiring, customer-bound links."""
+"""Tests for hortense.security.signing: HMAC-signed, expiring, customer-bound links."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
-from hortense import signed_links
-from hortense.signed_links import DEFAULT_TTL, LinkCheck, sign_path, verify
+from hortense.security import signing as signed_links
+from hortense.security.signing import DEFAULT_TTL, LinkCheck, sign_path, verify
 
 SECRET = b"s" * 32
 OTHER_SECRET = b"t" * 32

@@ -228,7 +228,7 @@ def test_a_new_request_supersedes_the_pending_one(client, customer, seeded_db):
 def test_confirmation_page_is_bound_to_its_customer(client, customer, seeded_db):
     response = submit(client, open_form(client, customer), IBAN)
     reference = re.search(r"/rib/confirmation/([A-Z0-9-]+)", response.location).group(1)
-    from hortense.signed_links import sign_path
+    from hortense.security.signing import sign_path
 
     other = sign_path(f"/rib/confirmation/{reference}", "C1002", get_settings().links_secret.encode())
     page = client.get(other)

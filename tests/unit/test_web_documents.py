@@ -21,7 +21,7 @@ from hortense import formatting as fr
 from hortense.account.customers import load_customer
 from hortense.db.session import session_scope
 from hortense.settings import get_settings
-from hortense.signed_links import sign_path
+from hortense.security.signing import sign_path
 
 
 # --- an in-process browser ----------------------------------------------------------------------------
@@ -367,7 +367,7 @@ def test_multi_site_customer_switches_contract_with_tabs(client, customers):
 
 
 def test_widget_token_for_the_logged_in_customer_only(client):
-    from hortense.identity import verify_portal_token
+    from hortense.security.identity import verify_portal_token
 
     refused = client.get("/token")
     assert refused.status == 401 and b"token" not in refused.body.replace(b"not_logged_in", b"")

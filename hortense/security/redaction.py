@@ -13,7 +13,7 @@ import re
 from typing import Any, Iterator
 
 from hortense.billing.bank_details import has_valid_checksum, iban_length
-from hortense.link_codes import iter_code_spans
+from hortense.security.link_codes import iter_code_spans
 
 IBAN_MARK = "[IBAN]"
 CARD_MARK = "[CARTE]"

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from hortense.account.customers import CustomerView, load_customer
-from hortense.identity import IdentityError, verify_assertion
+from hortense.security.identity import IdentityError, verify_assertion
 
 logger = logging.getLogger(__name__)
 
