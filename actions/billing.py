@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from actions.base import AccountQuestion, today
-from hortense import document_links
+from hortense.documents import urls as document_links
 from hortense.billing import invoices as billing
 from hortense.replies.common import link
 from hortense.account.offers import INSTALMENTS, INVOICES

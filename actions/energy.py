@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from actions.base import AccountQuestion, today
-from hortense import document_links
+from hortense.documents import urls as document_links
 from hortense.energy import consumption
 from hortense.energy import surplus
 from hortense.account.offers import BATTERY, CONSUMPTION, KITTY, SURPLUS

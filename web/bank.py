@@ -14,7 +14,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from hortense import document_links
+from hortense.documents import urls as document_links
 from hortense.billing import bank_changes
 from hortense.account.customers import CustomerView, load_customer
 from hortense.billing.bank_details import effective_date_message, validate_holder, validate_iban

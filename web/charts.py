@@ -1,7 +1,7 @@
 """PNG charts of a contract's months, drawn with matplotlib (Agg) for the customer space and the chat.
 
 `/charts/consumption.png` stacks peak and off-peak kWh per month; `/charts/surplus.png` shows injected kWh per
-month. Each URL is signed for one customer, one contract and one period (`hortense.document_links.chart_link`),
+month. Each URL is signed for one customer, one contract and one period (`hortense.documents.urls.chart_link`),
 and the contract is checked against the database before anything is drawn.
 """
 from __future__ import annotations
@@ -24,7 +24,7 @@ from hortense.energy import surplus
 from hortense.account.customers import load_customer
 from hortense.energy.consumption import ConsumptionHistory
 from hortense.db.session import session_scope
-from hortense.document_links import CHART_KINDS, MAX_CHART_MONTHS, chart_resource
+from hortense.documents.urls import CHART_KINDS, MAX_CHART_MONTHS, chart_resource
 from hortense.formatting import LOCALE
 from hortense.account.offers import access
 from hortense.energy.periods import Period

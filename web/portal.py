@@ -25,7 +25,7 @@ from sanic.response import HTTPResponse
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from hortense import document_links
+from hortense.documents import urls as document_links
 from hortense.billing import invoices as billing
 from hortense.energy import consumption
 from hortense.energy import surplus

@@ -8,7 +8,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import pytest
 
-from hortense import document_links
+from hortense.documents import urls as document_links
 from hortense.account.customers import load_customer
 from hortense.energy.consumption import ConsumptionHistory, MonthConsumption
 from hortense.db.session import session_scope

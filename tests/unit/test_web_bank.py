@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from hortense import document_links
+from hortense.documents import urls as document_links
 from hortense.account.customers import load_customer
 from hortense.billing.bank_changes import decrypt_iban, iban_fingerprint
 from hortense.billing.bank_details import (

@@ -16,7 +16,7 @@ from urllib.parse import urlencode, urlsplit
 
 import pytest
 
-from hortense import document_links
+from hortense.documents import urls as document_links
 from hortense import formatting as fr
 from hortense.account.customers import load_customer
 from hortense.db.session import session_scope
