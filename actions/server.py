@@ -36,7 +36,7 @@ def build_app():
 def main() -> None:
     configure_logging("actions", level=os.environ.get("HORTENSE_LOG_LEVEL", "INFO"))
     metrics.start_metrics_server()  # only when HORTENSE_METRICS_PORT is set
-    from hortense.tracker_store import install_log_redaction
+    from hortense.rasa.tracker_store import install_log_redaction
 
     install_log_redaction()
     host = os.environ.get("HORTENSE_ACTION_HOST", "127.0.0.1")

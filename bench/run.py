@@ -206,7 +206,7 @@ def stock_bot(fresh: bool) -> tuple[Path, Optional[float]]:
 # --- servers --------------------------------------------------------------------------------------------------
 
 def speedups_env(workdir: Path) -> dict:
-    """Environment for a Rasa process with hortense.rasa_speedups installed at start-up (a sitecustomize
+    """Environment for a Rasa process with hortense.rasa.patches installed at start-up (a sitecustomize
     module), to measure it before it is wired into the channel."""
     site = workdir / "speedups-site"
     site.mkdir(parents=True, exist_ok=True)
@@ -408,11 +408,11 @@ def summarise(data: dict) -> list[tuple[str, str, str, str]]:
     ]
     fast_two = (two.get("two_speedups") or {}).get("result", {}).get("throughput")
     if fast_two:
-        rows.append(("2 Rasa instances with hortense.rasa_speedups", f"{fast_two} turns/s",
+        rows.append(("2 Rasa instances with hortense.rasa.patches", f"{fast_two} turns/s",
                      f"{ratio(fast_two, saturated(s))}× stock", "≥ 1.5×"))
     fast = (data.get("hortense_speedups") or {}).get("levels")
     if fast:
-        rows.append(("with hortense.rasa_speedups (not wired yet): p50 / saturated",
+        rows.append(("with hortense.rasa.patches (not wired yet): p50 / saturated",
                      f"{fast[0]['p50_ms']} ms / {saturated(fast)} turns/s",
                      f"{ratio(fast[0]['p50_ms'], s[0]['p50_ms'])}× / {ratio(saturated(fast), saturated(s))}×",
                      "≤ 1.5× / ≥ 0.8×"))
@@ -501,7 +501,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--smoke", action="store_true", help="tiny levels, no training, NLU or instances (checks "
                         "the harness; results go to bench/tmp)")
     parser.add_argument("--speedups", action="store_true", help="also measure Hortense with "
-                        "hortense.rasa_speedups installed in the Rasa process (until it is wired in)")
+                        "hortense.rasa.patches installed in the Rasa process (until it is wired in)")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     global LEVELS, REPETITIONS

@@ -8,7 +8,7 @@
   its leading slashes and is read as ordinary text.
 - Redaction: IBANs, card numbers, tokens and passwords are replaced by placeholders (the bot never needs
   them). One-time link codes are kept: the linking action reads the code from the message text; the
-  redacting tracker store, event broker and log filter keep them out of storage (hortense.tracker_store).
+  redacting tracker store, event broker and log filter keep them out of storage (hortense.rasa.tracker_store).
 
 The guard also refuses messages when the tracker store in use would write secrets in clear.
 """
@@ -141,7 +141,7 @@ class ConnectorGuard:
         return guard
 
     async def _on_start(self, app: Sanic, _loop: Any) -> None:
-        from hortense.tracker_store import check_store, install_log_redaction
+        from hortense.rasa.tracker_store import check_store, install_log_redaction
 
         install_log_redaction()
         self.app = app

@@ -26,7 +26,8 @@ from sanic.response import HTTPResponse
 from socketio import AsyncServer
 
 from channels.guard import ConnectorGuard
-from hortense import metrics, rasa_speedups
+from hortense import metrics
+from hortense.rasa import patches as rasa_speedups
 from hortense.logging_setup import configure_logging
 from hortense.security.identity import IdentityError, PortalClaims, sign_assertion, verify_portal_token, web_sender_id
 from hortense.settings import get_settings

@@ -12,7 +12,7 @@ logger gets a stderr handler if it has none. Idempotent.
 Environment: HORTENSE_LOG_FORMAT (`text` | `json`), HORTENSE_LOG_LEVEL (default INFO).
 JSON fields: ts (UTC, ISO 8601), level, logger, message, service, pid, and exc_info when there is one;
 anything passed as `extra={...}` is added (conversation ids should be passed that way, never tokens).
-Secrets are redacted before formatting by the log-record factory of hortense.tracker_store.
+Secrets are redacted before formatting by the log-record factory of hortense.rasa.tracker_store.
 """
 from __future__ import annotations
 

@@ -121,7 +121,7 @@ def test_the_link_code_is_stored_only_as_a_hash(mstack, typed):
 
 def test_no_configured_secret_in_any_log_or_stream(mstack, typed):
     """Tokens, app secrets, peppers: none is ever printed (they can travel in URLs and tracebacks)."""
-    from hortense.tracker_store import known_secret_values
+    from hortense.rasa.tracker_store import known_secret_values
 
     secrets = known_secret_values(mstack.stack.env)
     assert len(secrets) >= 10  # the settings' secrets and every channel credential

@@ -359,7 +359,7 @@ def write_stack_config(workdir: Path, root: Path) -> tuple[Path, Path]:
     credentials.write_text(text, encoding="utf-8")
     endpoints = yaml.safe_load((root / "endpoints.yml").read_text(encoding="utf-8"))
     endpoints["tracker_store"] = {**endpoints["tracker_store"],
-                                  "type": "hortense.tracker_store.RedactingSQLTrackerStore"}
+                                  "type": "hortense.rasa.tracker_store.RedactingSQLTrackerStore"}
     endpoints["event_broker"] = {"type": "file", "path": str(workdir / "events.log")}
     endpoints_path = workdir / "endpoints.yml"
     endpoints_path.write_text(yaml.safe_dump(endpoints, allow_unicode=True), encoding="utf-8")

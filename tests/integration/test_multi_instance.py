@@ -28,7 +28,7 @@ from pathlib import Path
 import pytest
 
 from hortense.security.identity import mint_portal_token
-from hortense.tracker_store import redact_for_storage
+from hortense.rasa.tracker_store import redact_for_storage
 from tests.e2e.servers import E2E_SECRETS
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -166,8 +166,8 @@ def test_the_guard_learns_the_app_and_checks_the_store_at_start(monkeypatch):
     from sanic import Blueprint
 
     checked = []
-    monkeypatch.setattr("hortense.tracker_store.check_store", lambda store: checked.append(store) or False)
-    monkeypatch.setattr("hortense.tracker_store.install_log_redaction", lambda: None)
+    monkeypatch.setattr("hortense.rasa.tracker_store.check_store", lambda store: checked.append(store) or False)
+    monkeypatch.setattr("hortense.rasa.tracker_store.install_log_redaction", lambda: None)
     bp = Blueprint("guard_test")
     guard = g.ConnectorGuard.for_blueprint(bp, "test")
     app = app_with([])

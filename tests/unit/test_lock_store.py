@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from hortense import lock_store as ls
-from hortense.lock_store import AtomicRedisLockStore
+from hortense.rasa import lock_store as ls
+from hortense.rasa.lock_store import AtomicRedisLockStore
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -249,7 +249,7 @@ def test_created_by_rasa_from_an_endpoint_config(redis_url, prefix):
     from rasa.core.lock_store import LockStore
     from rasa.utils.endpoints import EndpointConfig
 
-    config = EndpointConfig(url=redis_url, type="hortense.lock_store.AtomicRedisLockStore", key_prefix=prefix,
+    config = EndpointConfig(url=redis_url, type="hortense.rasa.lock_store.AtomicRedisLockStore", key_prefix=prefix,
                             lock_lifetime=90)
     store = LockStore.create(config)
     assert isinstance(store, AtomicRedisLockStore)
@@ -284,7 +284,7 @@ def test_the_production_endpoints_use_this_lock_store_and_a_postgres_tracker_sto
     endpoints = yaml.safe_load((ROOT / "deploy" / "endpoints.production.yml").read_text())
     lock_type = endpoints["lock_store"]["type"]
     assert rasa.shared.utils.common.class_from_module_path(lock_type) is AtomicRedisLockStore
-    assert endpoints["tracker_store"]["type"] == "hortense.tracker_store.RedactingSQLTrackerStore"
+    assert endpoints["tracker_store"]["type"] == "hortense.rasa.tracker_store.RedactingSQLTrackerStore"
     assert endpoints["tracker_store"]["dialect"] == "postgresql"
     assert endpoints["action_endpoint"]["token"] == "${HORTENSE_ACTION_SERVER_TOKEN}"
 

@@ -7,7 +7,7 @@ import pytest
 from jsonschema import ValidationError
 from rasa.core.actions.action import RemoteAction
 
-from hortense import rasa_speedups
+from hortense.rasa import patches as rasa_speedups
 
 GOOD = {"events": [{"event": "slot", "name": "selected_contract", "value": "X"}, {"event": "action", "name": "a"}],
         "responses": [{"text": "Bonjour", "buttons": [{"title": "A", "payload": "/a"}]}]}

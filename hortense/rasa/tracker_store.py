@@ -9,7 +9,7 @@ Three exits, three guards:
 - the logs: `install_log_redaction` redacts every log record of the process when it is created, and
   blanks the values of the configured secrets (tokens can end up in URLs and tracebacks).
 
-endpoints.yml: `tracker_store: type: hortense.tracker_store.RedactingSQLTrackerStore` (same keys as SQL).
+endpoints.yml: `tracker_store: type: hortense.rasa.tracker_store.RedactingSQLTrackerStore` (same keys as SQL).
 Rasa silently falls back to an in-memory store when that class fails to import: the connectors' guard
 checks the store in use at start-up (`store_in_use`) and logs loudly.
 """
@@ -137,11 +137,11 @@ def check_store(store: TrackerStore) -> bool:
         return True
     if isinstance(inner, InMemoryTrackerStore) and inner.event_broker is None:
         logger.error("tracker store check: conversations are kept in memory only (lost on restart). If "
-                     "endpoints.yml names hortense.tracker_store.RedactingSQLTrackerStore, it failed to import.")
+                     "endpoints.yml names hortense.rasa.tracker_store.RedactingSQLTrackerStore, it failed to import.")
         return True
     logger.critical("tracker store check: %s does not redact: typed secrets would be stored in clear; "
                     "the connectors refuse messages until endpoints.yml uses "
-                    "hortense.tracker_store.RedactingSQLTrackerStore", type(inner).__name__)
+                    "hortense.rasa.tracker_store.RedactingSQLTrackerStore", type(inner).__name__)
     return False
 
 

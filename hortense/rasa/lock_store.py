@@ -26,7 +26,7 @@ so no fixed lifetime both covers the worst turn and frees a crashed instance's c
 endpoints.yml (see deploy/endpoints.production.yml):
 
     lock_store:
-      type: hortense.lock_store.AtomicRedisLockStore
+      type: hortense.rasa.lock_store.AtomicRedisLockStore
       url: ${HORTENSE_REDIS_URL}        # redis://[:password@]host:port/db, or a bare host name
       # optional: port, db, password, key_prefix, lock_lifetime, poll_interval, socket_timeout
 
