@@ -17,7 +17,7 @@ from rasa_sdk.forms import FormValidationAction
 
 from actions.base import CustomerAction
 from actions.turn import Outcome, Turn, off_loop, send
-from hortense import metrics
+from hortense.ops import metrics
 from hortense.appointments import booking as appointments
 from hortense.appointments.calendar.phrases import parse_preference
 from hortense.security.caller import resolve_caller

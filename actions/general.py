@@ -6,7 +6,7 @@ import re
 from rasa_sdk.events import FollowupAction
 
 from actions import appointments
-from hortense import metrics
+from hortense.ops import metrics
 from actions.base import CustomerAction, mentioned_contract
 from actions.turn import Outcome, Turn
 from hortense.replies import common as rc

@@ -8,8 +8,8 @@ import os
 from rasa_sdk.endpoint import create_app
 from sanic import response
 
-from hortense import metrics
-from hortense.logging_setup import configure_logging
+from hortense.ops import metrics
+from hortense.ops.logging_setup import configure_logging
 from hortense.settings import get_settings
 
 logger = logging.getLogger(__name__)

@@ -26,9 +26,9 @@ from sanic.response import HTTPResponse
 from socketio import AsyncServer
 
 from channels.guard import ConnectorGuard
-from hortense import metrics
+from hortense.ops import metrics
 from hortense.rasa import patches as rasa_speedups
-from hortense.logging_setup import configure_logging
+from hortense.ops.logging_setup import configure_logging
 from hortense.security.identity import IdentityError, PortalClaims, sign_assertion, verify_portal_token, web_sender_id
 from hortense.settings import get_settings
 

@@ -172,9 +172,9 @@ def create_app() -> Sanic:
 
 
 def configure_logging() -> None:
-    """The project's log format (text or JSON, `hortense.logging_setup`), every record redacted (IBANs, tokens,
+    """The project's log format (text or JSON, `hortense.ops.logging_setup`), every record redacted (IBANs, tokens,
     codes) by `hortense.security.redaction` before the root handlers write it."""
-    from hortense.logging_setup import configure_logging as configure_process_logging
+    from hortense.ops.logging_setup import configure_logging as configure_process_logging
 
     configure_process_logging("web")
     redact = RedactingFilter()

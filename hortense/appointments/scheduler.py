@@ -84,7 +84,7 @@ def build_scheduler(jobs: Jobs, scheduler: Optional[BaseScheduler] = None) -> Ba
 
 
 def main() -> int:
-    from hortense.logging_setup import configure_logging
+    from hortense.ops.logging_setup import configure_logging
 
     configure_logging("scheduler")
     # APScheduler logs every run of the 30-second delivery job at INFO: keep its warnings and errors only.
