@@ -25,7 +25,7 @@ from hortense.account.customers import load_customer
 from hortense.energy.consumption import ConsumptionHistory
 from hortense.db.session import session_scope
 from hortense.documents.urls import CHART_KINDS, MAX_CHART_MONTHS, chart_resource
-from hortense.formatting import LOCALE
+from hortense.replies.formatting import LOCALE
 from hortense.account.offers import access
 from hortense.energy.periods import Period
 from hortense.replies.energy import period_label

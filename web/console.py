@@ -35,7 +35,7 @@ from sanic.response import HTTPResponse
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 
-from hortense import formatting
+from hortense.replies import formatting
 from hortense.appointments.advisors import (
     AdvisorView,
     advisor_for_feed_token,

@@ -18,7 +18,7 @@ from sanic.response import HTTPResponse
 from sqlalchemy import func, select
 
 from hortense.billing import invoices as billing
-from hortense import formatting as fr
+from hortense.replies import formatting as fr
 from hortense.account.customers import load_customer
 from hortense.db.models import Contract, Customer, Invoice
 from hortense.db.session import session_scope

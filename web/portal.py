@@ -29,7 +29,7 @@ from hortense.documents import urls as document_links
 from hortense.billing import invoices as billing
 from hortense.energy import consumption
 from hortense.energy import surplus
-from hortense import formatting as fr
+from hortense.replies import formatting as fr
 from hortense.account.customers import ContractView, CustomerView, load_customer
 from hortense.db.models import Customer
 from hortense.db.session import session_scope

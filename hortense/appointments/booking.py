@@ -27,7 +27,7 @@ from sqlalchemy import and_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from hortense import formatting
+from hortense.replies import formatting
 from hortense.appointments.calendar.phrases import PARIS, Preference, parse_preference
 from hortense.appointments.calendar.slots import (
     DEFAULT_RULES,

@@ -1,7 +1,7 @@
 """Customer documents as PDF (proof of address, contract terms, invoice), rendered with reportlab.
 
 Rendering only: callers pass views they loaded (and checked ownership of) themselves. Every amount and
-date goes through `hortense.formatting`, so a document says exactly what the chat says.
+date goes through `hortense.replies.formatting`, so a document says exactly what the chat says.
 """
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Image, KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from hortense import formatting
+from hortense.replies import formatting
 from hortense.account.customers import ContractView, CustomerView, OffpeakView
 from hortense.billing.invoices import InvoiceView
 from hortense.db.models import OFFER_BOOST

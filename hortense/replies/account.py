@@ -1,7 +1,7 @@
 """Mon contrat: PDL, contract number, off-peak hours, offer details."""
 from __future__ import annotations
 
-from hortense import formatting as fr
+from hortense.replies import formatting as fr
 from hortense.account.customers import ContractView, CustomerView, OffpeakView
 from hortense.replies.common import (B_BANK, B_CONTRACT_PDF, B_INSTALMENT, B_OFFPEAK, B_PDL, B_PROOF, Reply,
                                      site_prefix)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-from hortense import supplier
+from hortense.replies import supplier
 from hortense.account.customers import ContractView, CustomerView
 from hortense.db.models import OFFER_BOOST, OFFER_PRO, OFFER_STOCKAGE
 from hortense.account.offers import BATTERY, CONSUMPTION, INSTALMENTS, KITTY, SURPLUS

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from hortense import formatting as fr
+from hortense.replies import formatting as fr
 from hortense.account.customers import ContractView, CustomerView
 from hortense.energy.consumption import BatteryStatus, ConsumptionHistory
 from hortense.energy.periods import Period

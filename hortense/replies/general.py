@@ -1,7 +1,7 @@
 """Small talk, out-of-scope pointers and the fallback's "did you mean" suggestions."""
 from __future__ import annotations
 
-from hortense import supplier
+from hortense.replies import supplier
 from hortense.account.customers import CustomerView
 from hortense.replies.common import B_APPOINTMENT, Button, Reply, advisor_contact, intent_payload, menu_buttons
 from hortense.energy.topics import CANCELLATION, MOVING, OUTAGE

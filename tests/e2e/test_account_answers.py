@@ -9,7 +9,7 @@ from datetime import date
 
 import pytest
 
-from hortense import formatting as fr
+from hortense.replies import formatting as fr
 from hortense.billing import invoices as billing
 from hortense.energy import consumption
 from hortense.energy import surplus

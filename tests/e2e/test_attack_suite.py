@@ -19,7 +19,7 @@ import pytest
 import requests
 from sqlalchemy import func, select
 
-from hortense import formatting as fr
+from hortense.replies import formatting as fr
 from hortense.db.link_models import AccountLink, LinkAttempt, LinkCode
 from hortense.db.seed import DEMO_CUSTOMERS
 from hortense.db.session import session_scope

@@ -12,7 +12,7 @@ from channels.common import PlatformError
 from channels.messenger import MessengerInput
 from channels.telegram import TelegramInput
 from channels.whatsapp import WhatsAppInput
-from hortense import formatting as fr
+from hortense.replies import formatting as fr
 from hortense.account import linking as links
 from hortense.account.customers import load_customer
 from hortense.db.session import session_scope

@@ -8,7 +8,7 @@ import jwt
 import pytest
 import socketio
 
-from hortense import formatting as fr
+from hortense.replies import formatting as fr
 from hortense.account.customers import load_customer
 from hortense.security.identity import sign_assertion
 from tests.e2e.servers import texts

@@ -17,7 +17,7 @@ from urllib.parse import urlencode, urlsplit
 import pytest
 
 from hortense.documents import urls as document_links
-from hortense import formatting as fr
+from hortense.replies import formatting as fr
 from hortense.account.customers import load_customer
 from hortense.db.session import session_scope
 from hortense.settings import get_settings
