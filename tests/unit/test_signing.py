@@ -8,7 +8,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
-from hortense.security import signing as signed_links
+from hortense.security import signing
 from hortense.security.signing import DEFAULT_TTL, LinkCheck, sign_path, verify
 
 SECRET = b"s" * 32
@@ -185,7 +185,7 @@ def test_signature_comparison_is_constant_time(monkeypatch):
         calls.append((a, b))
         return real(a, b)
 
-    monkeypatch.setattr(signed_links.hmac, "compare_digest", spy)
+    monkeypatch.setattr(signing.hmac, "compare_digest", spy)
     path, query = signed()
     verify(path, query, SECRET, now=NOW)
     assert any(query["sig"] in pair for pair in calls)
