@@ -27,7 +27,7 @@ from socketio import AsyncServer
 
 from channels.guard import ConnectorGuard
 from hortense.ops import metrics
-from hortense.rasa import patches as rasa_speedups
+from hortense.rasa import patches as rasa_patches
 from hortense.ops.logging_setup import configure_logging
 from hortense.security.identity import IdentityError, PortalClaims, sign_assertion, verify_portal_token, web_sender_id
 from hortense.settings import get_settings
@@ -123,7 +123,7 @@ class HortenseWebInput(SocketIOInput):
         )
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        rasa_speedups.install()  # once per Rasa process, when the channels are built (not at import)
+        rasa_patches.install()  # once per Rasa process, when the channels are built (not at import)
         configure_logging("rasa")
         metrics.start_metrics_server()  # only when HORTENSE_METRICS_PORT is set
         settings = get_settings()

@@ -1,13 +1,20 @@
-"""Speed-ups for Rasa 3.6 found by profiling `make bench`; behaviour unchanged.
+"""Every run-time patch of a Rasa class in this project, each forced by a Rasa 3.6.21 defect.
 
-`install()` (idempotent) must run in the Rasa server process: call it at import time of a module Rasa
-loads at start-up (the website connector, channels/web.py).
+`install()` applies them all (idempotent). It must run in the Rasa server process: the website connector calls
+it once when Rasa builds the channels (channels/web.py), not at import time. Nothing else patches Rasa: where a
+stock channel is defective (socket.io's un-awaited `enter_room`, Telegram's closed event loop, Twilio's unchecked
+signature), the project's own connector subclasses or replaces it instead.
 
-1. Action server responses. `RemoteAction._validate_action_result` calls `jsonschema.validate(result,
-   schema)`, which first checks the (large) events schema against the JSON Schema meta-schema, on every
-   custom action call. Profiled, that was the largest single cost of a Hortense turn (more than NLU and
-   the policies together). The replacement validates against the same schema with a validator built once:
-   same schema, same `ValidationError`, same message.
+Defects and their patches:
+
+1. Every custom action call validates the whole schema, not just the response.
+   `RemoteAction._validate_action_result` (rasa/core/actions/action.py) calls `jsonschema.validate(result,
+   schema)`, which first checks the (large) events schema against the JSON Schema meta-schema, on every custom
+   action call. Profiled under `make bench`, that was the largest single cost of a Hortense turn (more than NLU
+   and the policies together); without the patch the throughput targets of the product spec are out of reach
+   (bench/results/2026-11-26.md: saturated throughput 0.65x the stock bot's without it, 1.19x with it).
+   The replacement validates against the same schema with a validator built once: same schema, same
+   `ValidationError`, same message.
 """
 from __future__ import annotations
 
@@ -17,6 +24,8 @@ from typing import Any, Dict, Text
 logger = logging.getLogger(__name__)
 _state: dict = {}
 
+
+# --- 1. RemoteAction: the action response schema is checked once, not on every call -------------------------
 
 def _cached_validator():
     validator = _state.get("validator")
@@ -46,13 +55,19 @@ def _validate_action_result(self: Any, result: Dict[Text, Any]) -> bool:
     raise error
 
 
-def install() -> bool:
-    """Patch Rasa in this process; returns True the first time."""
-    if _state.get("installed"):
-        return False
+def _patch_remote_action() -> None:
     from rasa.core.actions.action import RemoteAction
 
     RemoteAction._validate_action_result = _validate_action_result
+
+
+# --- all of them -------------------------------------------------------------------------------------------------
+
+def install() -> bool:
+    """Apply every patch above in this process; returns True the first time."""
+    if _state.get("installed"):
+        return False
+    _patch_remote_action()
     _state["installed"] = True
-    logger.debug("rasa speed-ups installed (cached action response validator)")
+    logger.debug("rasa patches installed: cached action response validator")
     return True

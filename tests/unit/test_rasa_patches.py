@@ -1,4 +1,5 @@
-"""The cached validator of action server responses: same verdicts as Rasa's, without the per-call schema check."""
+"""hortense.rasa.patches: the cached validator of action server responses gives the same verdicts as Rasa's, without
+the per-call schema check."""
 from __future__ import annotations
 
 import time
@@ -7,7 +8,7 @@ import pytest
 from jsonschema import ValidationError
 from rasa.core.actions.action import RemoteAction
 
-from hortense.rasa import patches as rasa_speedups
+from hortense.rasa import patches
 
 GOOD = {"events": [{"event": "slot", "name": "selected_contract", "value": "X"}, {"event": "action", "name": "a"}],
         "responses": [{"text": "Bonjour", "buttons": [{"title": "A", "payload": "/a"}]}]}
@@ -22,20 +23,20 @@ def original():
 def test_same_verdicts_as_rasa(original):
     action = RemoteAction("action_x", None)
     assert original(action, GOOD) is True
-    assert rasa_speedups._validate_action_result(action, GOOD) is True
+    assert patches._validate_action_result(action, GOOD) is True
     with pytest.raises(ValidationError) as theirs:
         original(action, BAD)
     with pytest.raises(ValidationError) as ours:
-        rasa_speedups._validate_action_result(action, BAD)
+        patches._validate_action_result(action, BAD)
     assert ours.value.message == theirs.value.message
 
 
 def test_install_patches_once_and_is_faster(original):
     action = RemoteAction("action_x", None)
     try:
-        first = rasa_speedups.install()
-        assert RemoteAction._validate_action_result is rasa_speedups._validate_action_result
-        assert rasa_speedups.install() is False or first is False
+        first = patches.install()
+        assert RemoteAction._validate_action_result is patches._validate_action_result
+        assert patches.install() is False or first is False
         started = time.perf_counter()
         for _ in range(20):
             original(action, GOOD)
@@ -47,4 +48,4 @@ def test_install_patches_once_and_is_faster(original):
         assert ours < theirs / 3, (ours, theirs)
     finally:
         RemoteAction._validate_action_result = original
-        rasa_speedups._state.pop("installed", None)
+        patches._state.pop("installed", None)
