@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hmac
 import logging
-import os
 import sys
 from typing import Any, Awaitable, Callable, Optional
 
@@ -172,9 +171,9 @@ def set_webhook(url: str, environ: Optional[dict] = None) -> dict:
     """Register our webhook URL and secret with Telegram (run once per deployment, not at start-up)."""
     import requests
 
-    from hortense.settings import read_env_file
+    from hortense.settings import environment
 
-    env = environ if environ is not None else {**read_env_file(), **os.environ}
+    env = environ if environ is not None else environment()
     token = env.get("HORTENSE_TELEGRAM_BOT_TOKEN", "")
     secret = env.get("HORTENSE_TELEGRAM_WEBHOOK_SECRET", "")
     if not token or not secret:

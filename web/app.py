@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import itertools
 import logging
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -20,7 +19,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from hortense.security.redaction import RedactingFilter
-from hortense.settings import PROJECT_ROOT, get_settings, read_env_file
+from hortense.settings import PROJECT_ROOT, get_settings
 
 logger = logging.getLogger(__name__)
 
@@ -28,7 +27,6 @@ HERE = Path(__file__).resolve().parent
 TEMPLATES = HERE / "templates"
 STATIC = HERE / "static"
 WEBCHAT_BUNDLE = PROJECT_ROOT / "node_modules" / "rasa-webchat" / "lib" / "index.js"
-DEFAULT_RASA_PUBLIC_URL = "http://localhost:5005"
 
 _app_names = itertools.count(1)
 
@@ -44,10 +42,6 @@ _SERVER_ERROR = ("Service momentanément indisponible",
                  "contactez notre service clients.")
 
 
-def _env(name: str, default: str, file_values: dict[str, str]) -> str:
-    return os.environ.get(name, file_values.get(name, default))
-
-
 @dataclass(frozen=True)
 class WebConfig:
     """What only the web app reads (the shared secrets and URLs stay in `hortense.settings`)."""
@@ -58,11 +52,11 @@ class WebConfig:
 
     @classmethod
     def from_env(cls) -> "WebConfig":
-        f = read_env_file()
+        settings = get_settings()
         return cls(
-            demo_login=_env("HORTENSE_DEMO_LOGIN", "1", f).strip().lower() not in ("0", "false", "no", "off"),
-            rasa_public_url=_env("HORTENSE_RASA_PUBLIC_URL", DEFAULT_RASA_PUBLIC_URL, f).rstrip("/"),
-            secure_cookies=get_settings().web_base_url.startswith("https://"),
+            demo_login=settings.demo_login,
+            rasa_public_url=settings.rasa_public_url,
+            secure_cookies=settings.web_base_url.startswith("https://"),
         )
 
 
@@ -184,10 +178,9 @@ def configure_logging() -> None:
 
 def main() -> None:
     configure_logging()
-    host = os.environ.get("HORTENSE_WEB_HOST", "127.0.0.1")
-    port = int(os.environ.get("HORTENSE_WEB_PORT", "8000"))
+    settings = get_settings()
     # No access log: signed links (documents, bank form) are bearer credentials for 15 minutes.
-    create_app().run(host=host, port=port, workers=1, access_log=False, motd=False)
+    create_app().run(host=settings.web_host, port=settings.web_port, workers=1, access_log=False, motd=False)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,6 @@ import hashlib
 import hmac
 import json
 import logging
-import os
 import secrets
 import threading
 import time
@@ -56,7 +55,7 @@ from hortense.appointments.calendar.phrases import PARIS
 from hortense.db.calendar_models import STATUS_BOOKED, STATUS_CANCELLED, STATUS_DONE, STATUS_MISSED
 from hortense.db.session import session_scope
 from hortense.appointments.icalendar_feed import build_feed
-from hortense.settings import PROJECT_ROOT, get_settings
+from hortense.settings import get_settings
 
 logger = logging.getLogger(__name__)
 
@@ -241,14 +240,7 @@ class TranscriptLine:
 
 def tracker_url() -> Optional[str]:
     """Rasa's SQL tracker store: HORTENSE_TRACKER_URL (PostgreSQL) or HORTENSE_TRACKER_DB (SQLite file)."""
-    url = os.environ.get("HORTENSE_TRACKER_URL")
-    if url:
-        return url
-    path = os.environ.get("HORTENSE_TRACKER_DB")
-    if not path:
-        return None
-    file = Path(path) if Path(path).is_absolute() else PROJECT_ROOT / path
-    return f"sqlite:///{file}"
+    return get_settings().tracker_url
 
 
 _tracker_engines: dict[str, Engine] = {}

@@ -19,9 +19,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import os
 import sys
 from typing import Any, Optional
+
+from hortense.settings import get_settings
 
 # Attributes every LogRecord has: everything else on a record came from `extra=`.
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
@@ -55,8 +56,7 @@ class JsonFormatter(logging.Formatter):
 
 
 def log_format() -> str:
-    value = os.environ.get("HORTENSE_LOG_FORMAT", "text").strip().lower()
-    return "json" if value == "json" else "text"
+    return get_settings().log_format
 
 
 def _all_loggers() -> list[logging.Logger]:
@@ -88,5 +88,5 @@ def configure_logging(service: str, level: Optional[str] = None, fmt: Optional[s
         for handler in logger.handlers:
             if chosen == "json" or handler.get_name() == "hortense":
                 handler.setFormatter(formatter)
-    root.setLevel((level or os.environ.get("HORTENSE_LOG_LEVEL") or "INFO").upper())
+    root.setLevel((level or get_settings().log_level).upper())
     return chosen

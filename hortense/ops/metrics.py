@@ -18,11 +18,12 @@ Where to call what:
 from __future__ import annotations
 
 import logging
-import os
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Iterator, Optional
+
+from hortense.settings import get_settings
 
 logger = logging.getLogger(__name__)
 
@@ -138,14 +139,15 @@ def start_metrics_server(port: Optional[int] = None, host: Optional[str] = None)
     """
     if "port" in _server_started:
         return _server_started["port"]
-    port = port if port is not None else int(os.environ.get("HORTENSE_METRICS_PORT", "0") or 0)
+    settings = get_settings()
+    port = port if port is not None else settings.metrics_port
     if not port:
         return None
     if _prom is None:
         logger.warning("HORTENSE_METRICS_PORT is set but prometheus-client is not installed: no metrics")
         return None
     _get()
-    _prom.start_http_server(port, addr=host or os.environ.get("HORTENSE_METRICS_HOST", "127.0.0.1"))
+    _prom.start_http_server(port, addr=host or settings.metrics_host)
     _server_started["port"] = port
     logger.info("metrics on port %d (/metrics)", port)
     return port

@@ -37,13 +37,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import time
 from contextlib import asynccontextmanager
 from typing import Any, AsyncGenerator, Optional, Text
 
 from rasa.core.lock import Ticket, TicketLock
 from rasa.core.lock_store import LockError, LockStore
+
+from hortense.settings import get_settings
 
 logger = logging.getLogger(__name__)
 
@@ -144,22 +145,9 @@ return #ARGV - 2
 """
 
 
-def _env_float(name: str) -> Optional[float]:
-    value = os.environ.get(name, "").strip()
-    if not value:
-        return None
-    try:
-        number = float(value)
-    except ValueError:
-        logger.warning("%s=%r is not a number: ignored", name, value)
-        return None
-    return number if number > 0 else None
-
-
 def configured_lifetime() -> float:
-    """HORTENSE_LOCK_LIFETIME, else Rasa's TICKET_LOCK_LIFETIME, else 120 s."""
-    return (_env_float("HORTENSE_LOCK_LIFETIME") or _env_float("TICKET_LOCK_LIFETIME")
-            or DEFAULT_LOCK_LIFETIME_SECONDS)
+    """HORTENSE_LOCK_LIFETIME, else Rasa's TICKET_LOCK_LIFETIME (read by `hortense.settings`), else 120 s."""
+    return get_settings().lock_lifetime_seconds or DEFAULT_LOCK_LIFETIME_SECONDS
 
 
 class AtomicRedisLockStore(LockStore):
@@ -210,7 +198,7 @@ class AtomicRedisLockStore(LockStore):
         if not self.key_prefix.endswith(":"):
             self.key_prefix += ":"
         self.lifetime = float(options.get("lock_lifetime") or configured_lifetime())
-        self.poll_interval = float(options.get("poll_interval") or _env_float("HORTENSE_LOCK_POLL_SECONDS")
+        self.poll_interval = float(options.get("poll_interval") or get_settings().lock_poll_seconds
                                    or DEFAULT_POLL_INTERVAL_SECONDS)
         # Refresh well before expiry, but not more than every few seconds.
         self.refresh_interval = max(0.05, min(5.0, self.lifetime / 4))

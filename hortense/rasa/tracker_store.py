@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 from typing import Any, Iterable, Optional
 from urllib.parse import urlsplit
@@ -28,7 +27,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import INTENT_NAME_KEY
 
 from hortense.security.redaction import RedactingFilter, redact_event
-from hortense.settings import SECRET_NAMES
+from hortense.settings import SECRET_NAMES, environment
 
 logger = logging.getLogger(__name__)
 
@@ -172,7 +171,7 @@ class _SecretValuesFilter(logging.Filter):
 
 def known_secret_values(environ: Optional[dict] = None) -> set[str]:
     """Values of every secret this process may hold: settings secrets, channel tokens, database passwords."""
-    env = os.environ if environ is None else environ
+    env = environment() if environ is None else environ
     values = {env.get(name, "") for name in SECRET_NAMES}
     for name, value in env.items():
         if _SECRET_ENV.match(name):

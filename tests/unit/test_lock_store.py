@@ -18,6 +18,7 @@ import yaml
 
 from hortense.rasa import lock_store as ls
 from hortense.rasa.lock_store import AtomicRedisLockStore
+from hortense.settings import get_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -265,14 +266,21 @@ class _FakeClient:
 
 
 def test_lifetime_comes_from_hortense_then_rasa_env_then_default(monkeypatch):
-    monkeypatch.delenv("HORTENSE_LOCK_LIFETIME", raising=False)
-    monkeypatch.delenv("TICKET_LOCK_LIFETIME", raising=False)
+    def setenv(name: str, value: str | None) -> None:  # settings are read once per process: re-read them
+        if value is None:
+            monkeypatch.delenv(name, raising=False)
+        else:
+            monkeypatch.setenv(name, value)
+        get_settings.cache_clear()
+
+    setenv("HORTENSE_LOCK_LIFETIME", None)
+    setenv("TICKET_LOCK_LIFETIME", None)
     assert AtomicRedisLockStore(client=_FakeClient()).lifetime == 120
-    monkeypatch.setenv("TICKET_LOCK_LIFETIME", "200")
+    setenv("TICKET_LOCK_LIFETIME", "200")
     assert AtomicRedisLockStore(client=_FakeClient()).lifetime == 200
-    monkeypatch.setenv("HORTENSE_LOCK_LIFETIME", "150")
+    setenv("HORTENSE_LOCK_LIFETIME", "150")
     assert AtomicRedisLockStore(client=_FakeClient()).lifetime == 150
-    monkeypatch.setenv("HORTENSE_LOCK_LIFETIME", "nonsense")
+    setenv("HORTENSE_LOCK_LIFETIME", "nonsense")
     assert AtomicRedisLockStore(client=_FakeClient()).lifetime == 200
     assert AtomicRedisLockStore(client=_FakeClient(), lock_lifetime=30).lifetime == 30
     assert ls.DEFAULT_LOCK_LIFETIME_SECONDS > 60  # longer than Rasa's 60 s default
