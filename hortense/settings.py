@@ -67,6 +67,8 @@ class Settings:
     demo_login: bool  # the web app's dev-only customer picker; HORTENSE_DEMO_LOGIN=0 turns it off
     rasa_url: str
     rasa_public_url: str  # where the browser reaches Rasa's socket.io
+    rasa_host: str  # where `make run` starts the Rasa server
+    rasa_port: int
     action_host: str  # where `python -m actions.server` listens
     action_port: int
     tracker_url: str | None  # Rasa's SQL tracker store, read by the advisors' console (transcripts)
@@ -141,6 +143,8 @@ def get_settings() -> Settings:
         demo_login=(_get("HORTENSE_DEMO_LOGIN", "1", f) or "").strip().lower() not in ("0", "false", "no", "off"),
         rasa_url=(_get("HORTENSE_RASA_URL", "http://localhost:5005", f) or "").rstrip("/"),
         rasa_public_url=(_get("HORTENSE_RASA_PUBLIC_URL", "http://localhost:5005", f) or "").rstrip("/"),
+        rasa_host=_get("HORTENSE_RASA_HOST", "127.0.0.1", f) or "127.0.0.1",
+        rasa_port=int(_get("HORTENSE_RASA_PORT", "5005", f) or 5005),
         action_host=_get("HORTENSE_ACTION_HOST", "127.0.0.1", f) or "127.0.0.1",
         action_port=int(_get("HORTENSE_ACTION_PORT", "5055", f) or 5055),
         tracker_url=_tracker_url(f),

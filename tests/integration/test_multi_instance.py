@@ -1,6 +1,6 @@
 """Two Rasa instances sharing PostgreSQL (tracker store) and Redis (lock store): nothing lost, nothing twice.
 
-Real processes: two action servers, nginx, and two pairs of Rasa servers started from
+Real processes (hortense/ops/cluster.py): two action servers, nginx, and two pairs of Rasa servers started from
 deploy/endpoints.production.yml — one pair with Hortense's atomic Redis lock store, one pair where the lock
 store is replaced by Rasa's in-memory one (each instance then only locks against itself). Each pair has its
 own tracker database.
@@ -17,16 +17,15 @@ without them, failed under CI=true. About two minutes, mostly the four model loa
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import json
 import os
-import sys
 import uuid
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
+from hortense.ops import cluster as mi
 from hortense.security.identity import mint_portal_token
 from hortense.rasa.tracker_store import redact_for_storage
 from tests.e2e.servers import E2E_SECRETS
@@ -40,14 +39,6 @@ TEXTS = ["bonjour", "quel est mon numéro de PDL ?", "merci", "c'est quoi mon nu
          "mes heures creuses ?", "quelle est mon offre ?", "salut", "merci beaucoup"]
 ROUNDS = len(TEXTS) // 2
 STAGGER_SECONDS = 0.015
-
-
-def _load_multi_instance():
-    spec = importlib.util.spec_from_file_location("multi_instance", ROOT / "scripts" / "multi_instance.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
 
 
 def _required_env(name: str) -> str:
@@ -76,7 +67,6 @@ def _endpoints_variant(source: Path, target: Path, tracker_db: str, in_memory_lo
 def cluster(tmp_path_factory):
     postgres = _required_env("HORTENSE_TEST_POSTGRES_URL")
     redis_url = _required_env("HORTENSE_TEST_REDIS_URL")
-    mi = _load_multi_instance()
     workdir = tmp_path_factory.mktemp("multi")
     name = f"hortense_it_{uuid.uuid4().hex[:8]}"
     names = {"data": name, "redis": f"{name}_tr_redis", "memory": f"{name}_tr_memory"}
