@@ -12,18 +12,17 @@ from zoneinfo import ZoneInfo
 
 from rasa_sdk import Tracker
 from rasa_sdk.events import ActionExecutionRejected, ActiveLoop, FollowupAction, SlotSet
-from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 
 from actions.base import CustomerAction
 from actions.turn import Outcome, Turn, off_loop, send
-from hortense.ops import metrics
 from hortense.appointments import booking as appointments
 from hortense.appointments.calendar.phrases import parse_preference
-from hortense.security.caller import resolve_caller
 from hortense.db.session import session_scope
+from hortense.ops import metrics
 from hortense.replies import appointments as replies
 from hortense.replies import common as rc
+from hortense.security.caller import resolve_caller
 
 PARIS = ZoneInfo("Europe/Paris")
 FORM = "appointment_form"

@@ -15,12 +15,12 @@ from sqlalchemy.orm import Session
 
 from actions.turn import Outcome, Turn, off_loop, send
 from hortense.account.customers import ContractView, CustomerView
-from hortense.security.caller import Caller, resolve_caller
-from hortense.db.session import session_scope
 from hortense.account.offers import access
+from hortense.db.session import session_scope
 from hortense.energy.periods import normalise
 from hortense.replies import Reply
 from hortense.replies import common as rc
+from hortense.security.caller import Caller, resolve_caller
 
 logger = logging.getLogger(__name__)
 
@@ -87,7 +87,7 @@ class AccountQuestion(CustomerAction):
     intent: ClassVar[str]
     feature: ClassVar[str | None] = None
     wanted: ClassVar[str] = "cette information"  # "Pour lequel souhaitez-vous <wanted> ?"
-    registry: ClassVar[dict[str, "AccountQuestion"]] = {}
+    registry: ClassVar[dict[str, AccountQuestion]] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

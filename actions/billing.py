@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 from actions.base import AccountQuestion, today
-from hortense.documents import urls as document_links
-from hortense.billing import invoices as billing
-from hortense.replies.common import link
 from hortense.account.offers import INSTALMENTS, INVOICES
+from hortense.billing import invoices as billing
+from hortense.documents import urls as document_links
 from hortense.replies import billing as replies
+from hortense.replies.common import link
 
 
 class AskInvoices(AccountQuestion):

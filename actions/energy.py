@@ -4,10 +4,9 @@ from __future__ import annotations
 from dataclasses import replace
 
 from actions.base import AccountQuestion, today
-from hortense.documents import urls as document_links
-from hortense.energy import consumption
-from hortense.energy import surplus
 from hortense.account.offers import BATTERY, CONSUMPTION, KITTY, SURPLUS
+from hortense.documents import urls as document_links
+from hortense.energy import consumption, surplus
 from hortense.energy.periods import parse_period
 from hortense.replies import Reply
 from hortense.replies import energy as replies

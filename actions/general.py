@@ -6,12 +6,12 @@ import re
 from rasa_sdk.events import FollowupAction
 
 from actions import appointments
-from hortense.ops import metrics
 from actions.base import CustomerAction, mentioned_contract
 from actions.turn import Outcome, Turn
+from hortense.energy.topics import energy_topic
+from hortense.ops import metrics
 from hortense.replies import common as rc
 from hortense.replies import general as replies
-from hortense.energy.topics import energy_topic
 
 FALLBACK_INTENT = "nlu_fallback"
 _PAYLOAD = re.compile(r"^/(\w+)(\{.*\})?$")

@@ -15,11 +15,11 @@ from actions.base import SLOT_CONTRACT, SLOT_PENDING, CustomerAction
 from actions.turn import Outcome, Turn
 from hortense.account import linking as links
 from hortense.account.customers import load_customer
+from hortense.replies import Reply
+from hortense.replies import common as rc
 from hortense.security.caller import Caller
 from hortense.security.identity import IdentityError, VerifiedSender, verify_assertion
 from hortense.security.link_codes import AttemptPolicy, extract_code
-from hortense.replies import Reply
-from hortense.replies import common as rc
 
 logger = logging.getLogger(__name__)
 

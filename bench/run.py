@@ -20,6 +20,7 @@ Bounded: fixed turns per level, 60 s per request, 300 s per level; loopback only
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import os
@@ -32,7 +33,6 @@ import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import Optional
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -170,7 +170,7 @@ def nlu_report(out: Path, quick: bool, folds: int = 3) -> dict:
     return figures
 
 
-def stock_bot(fresh: bool) -> tuple[Path, Optional[float]]:
+def stock_bot(fresh: bool) -> tuple[Path, float | None]:
     """The `rasa init` bot, created (and trained, timed) once and cached; returns (dir, training seconds)."""
     path = CACHE / "stock-bot"
     stamp = path / ".bench-train-seconds"
@@ -209,7 +209,7 @@ def start_hortense(workdir: Path, model: Path, data_url: str, secrets: dict) -> 
     return [rasa, actions]
 
 
-def start_stock(path: Path, workdir: Path, port: Optional[int] = None) -> launcher.Proc:
+def start_stock(path: Path, workdir: Path, port: int | None = None) -> launcher.Proc:
     """The stock bot's Rasa server, from its own directory (its models, credentials and endpoints)."""
     port = port or launcher.free_port()
     proc = launcher.start_rasa({**os.environ, **BENCH_ENV}, port, workdir, model="models", name="stock-rasa",
@@ -312,19 +312,17 @@ def instances_run(workdir: Path, model: Path, secrets: dict, count: int, custome
     finally:
         launcher.stop_all(procs)
         for db in created:
-            try:
+            with contextlib.suppress(Exception):  # a database left behind is not worth failing the run
                 cluster.drop_database(postgres, db)
-            except Exception:  # noqa: BLE001
-                pass
 
 
 # --- report ---------------------------------------------------------------------------------------------------
 
-def ratio(a: Optional[float], b: Optional[float]) -> Optional[float]:
+def ratio(a: float | None, b: float | None) -> float | None:
     return round(a / b, 2) if a and b else None
 
 
-def verdict(ok: Optional[bool]) -> str:
+def verdict(ok: bool | None) -> str:
     return "—" if ok is None else ("met" if ok else "**missed**")
 
 
@@ -430,7 +428,7 @@ def markdown(data: dict) -> tuple[str, str]:
 
 # --- main -----------------------------------------------------------------------------------------------------
 
-def main(argv: Optional[list[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] == "_seed":
         return _seed_main(argv[1], int(argv[2]))

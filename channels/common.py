@@ -10,7 +10,7 @@ import asyncio
 import logging
 import re
 from collections import OrderedDict
-from typing import Any, Optional
+from typing import Any
 
 import aiohttp
 
@@ -36,7 +36,7 @@ def trusted_metadata(channel: str, sender_id: str) -> dict:
     return {ASSERTION_KEY: sign_assertion(channel, sender_id, None)}
 
 
-def credential(credentials: Optional[dict], key: str, default: str = "") -> str:
+def credential(credentials: dict | None, key: str, default: str = "") -> str:
     """A credentials.yml value; empty (an unset `${VAR}`) means "not configured"."""
     value = (credentials or {}).get(key)
     return str(value).strip() if value not in (None, "") else default
@@ -65,7 +65,7 @@ class PlatformError(RuntimeError):
     """A platform API refused or could not take a message (raised only for out-of-conversation sends)."""
 
 
-async def post(url: str, *, what: str, strict: bool = False, **kwargs: Any) -> Optional[Any]:
+async def post(url: str, *, what: str, strict: bool = False, **kwargs: Any) -> Any | None:
     """POST to a platform API. Failures are logged without the URL (it may hold a token); during a
     conversation they are swallowed (the webhook must still answer 200, or the platform redelivers the
     message), for a notification (`strict`) they raise so that the sender can retry later."""
@@ -100,7 +100,7 @@ def looks_like_choice(text: str) -> bool:
     return bool(_CHOICE.match(text or ""))
 
 
-def chosen_payload(text: str, offered: list) -> Optional[str]:
+def chosen_payload(text: str, offered: list) -> str | None:
     """"2" answers the second numbered choice of the bot's last message(s): the payload of that button."""
     match = _CHOICE.match(text or "")
     if not match:

@@ -18,8 +18,9 @@ import logging
 import re
 import time
 from collections import deque
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Optional
+from typing import Any
 
 from rasa.core.channels.channel import OutputChannel
 from sanic import Blueprint, Sanic
@@ -127,14 +128,14 @@ class ConnectorGuard:
     """One per input channel: made with `for_blueprint` in the channel's `blueprint()`, then every incoming
     message goes through `admit` before `on_new_message`."""
 
-    def __init__(self, channel: str, per_minute: Optional[int] = None) -> None:
+    def __init__(self, channel: str, per_minute: int | None = None) -> None:
         self.channel = channel
         self.limiter = RateLimiter(per_minute or get_settings().message_rate_per_minute)
-        self.app: Optional[Sanic] = None
-        self.store_ok: Optional[bool] = None
+        self.app: Sanic | None = None
+        self.store_ok: bool | None = None
 
     @classmethod
-    def for_blueprint(cls, bp: Blueprint, channel: str) -> "ConnectorGuard":
+    def for_blueprint(cls, bp: Blueprint, channel: str) -> ConnectorGuard:
         """A guard that learns the Rasa app (hence the agent and its tracker store) when the server starts."""
         guard = cls(channel)
         bp.listener("after_server_start")(guard._on_start)
@@ -152,8 +153,8 @@ class ConnectorGuard:
                 _store_verdicts[id(store)] = check_store(store)
             self.store_ok = _store_verdicts[id(store)]
 
-    async def admit(self, sender_id: str, text: Any, output: Optional[OutputChannel],
-                    app: Optional[Sanic] = None) -> Optional[str]:
+    async def admit(self, sender_id: str, text: Any, output: OutputChannel | None,
+                    app: Sanic | None = None) -> str | None:
         """The text Rasa may see for this message, or None when it must not reach Rasa (the guard has
         then answered the sender through `output` when an answer is due)."""
         app = app or self.app
@@ -179,7 +180,7 @@ class ConnectorGuard:
                 return None
         return redact_keeping_codes(text)
 
-    async def offered(self, sender_id: str, app: Optional[Sanic] = None,
+    async def offered(self, sender_id: str, app: Sanic | None = None,
                       after_current_turn: bool = False) -> list[OfferedButton]:
         """The buttons of the bot's last message(s) in this conversation ([] when unknown: fail closed).
 
@@ -200,12 +201,12 @@ class ConnectorGuard:
             return []
         return offered_buttons(tracker.events) if tracker is not None else []
 
-    async def offered_payloads(self, sender_id: str, app: Optional[Sanic] = None,
+    async def offered_payloads(self, sender_id: str, app: Sanic | None = None,
                                after_current_turn: bool = False) -> set[str]:
         return {b.payload.strip() for b in await self.offered(sender_id, app, after_current_turn)}
 
 
-async def _say(output: Optional[OutputChannel], sender_id: str, text: str) -> None:
+async def _say(output: OutputChannel | None, sender_id: str, text: str) -> None:
     if output is None:
         return
     try:

@@ -15,7 +15,8 @@ from __future__ import annotations
 import hmac
 import json
 import logging
-from typing import Any, Awaitable, Callable, Optional
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from rasa.core.channels.channel import InputChannel, UserMessage
 from sanic import Blueprint, response
@@ -31,13 +32,13 @@ MAX_BODY_BYTES = 16_000
 MAX_TEXT_CHARS = 4_000
 
 
-def _valid_signature(body: bytes, header: Optional[str]) -> bool:
+def _valid_signature(body: bytes, header: str | None) -> bool:
     if not header or not body:
         return False
     return hmac.compare_digest(signature(body).encode(), header.strip().lower().encode())
 
 
-def _fields(body: bytes) -> Optional[tuple[str, str, str]]:
+def _fields(body: bytes) -> tuple[str, str, str] | None:
     try:
         data: Any = json.loads(body)
     except (ValueError, UnicodeDecodeError):

@@ -15,7 +15,8 @@ import hashlib
 import hmac
 import json
 import logging
-from typing import Any, Awaitable, Callable, Iterator, Optional
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any
 
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 from sanic import Blueprint, response
@@ -103,7 +104,7 @@ def _title(button: dict) -> str:
     return title if len(title) <= MAX_TITLE_CHARS else title[:MAX_TITLE_CHARS - 1] + "…"
 
 
-def user_events(body: Any) -> Iterator[tuple[str, Optional[str], str]]:
+def user_events(body: Any) -> Iterator[tuple[str, str | None, str]]:
     """(psid, message id, text) of every user message or postback in a delivery, in order."""
     if not isinstance(body, dict) or body.get("object") != "page":
         return
@@ -131,7 +132,7 @@ class MessengerInput(InputChannel):
         return CHANNEL
 
     @classmethod
-    def from_credentials(cls, credentials: Optional[dict]) -> "MessengerInput":
+    def from_credentials(cls, credentials: dict | None) -> MessengerInput:
         return cls(app_secret=credential(credentials, "app_secret"),
                    page_access_token=credential(credentials, "page_access_token"),
                    verify_token=credential(credentials, "verify_token"),

@@ -15,7 +15,8 @@ from __future__ import annotations
 import hmac
 import logging
 import sys
-from typing import Any, Awaitable, Callable, Optional
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 from sanic import Blueprint, response
@@ -55,7 +56,7 @@ class TelegramOutput(OutputChannel):
         self.base = f"{api_base.rstrip('/')}/bot{bot_token}"
         self.numbered = 0
 
-    async def call(self, method: str, payload: dict) -> Optional[Any]:
+    async def call(self, method: str, payload: dict) -> Any | None:
         return await post(f"{self.base}/{method}", what=f"telegram {method}", strict=self.strict, json=payload)
 
     async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
@@ -88,7 +89,7 @@ class TelegramInput(InputChannel):
         return CHANNEL
 
     @classmethod
-    def from_credentials(cls, credentials: Optional[dict]) -> "TelegramInput":
+    def from_credentials(cls, credentials: dict | None) -> TelegramInput:
         return cls(bot_token=credential(credentials, "bot_token"),
                    webhook_secret=credential(credentials, "webhook_secret"),
                    api_base=credential(credentials, "api_base", DEFAULT_API_BASE))
@@ -141,7 +142,7 @@ class TelegramInput(InputChannel):
         return bp
 
     async def _read(self, update: dict, output: TelegramOutput, guard: ConnectorGuard,
-                    request: Request) -> tuple[Optional[dict], str]:
+                    request: Request) -> tuple[dict | None, str]:
         """(chat, text) of a text message or of a tap on one of our buttons; anything else is ignored."""
         callback = update.get("callback_query")
         if isinstance(callback, dict):
@@ -167,7 +168,7 @@ def _is_start(text: str) -> bool:
     return bool(words) and words[0].split("@")[0] == "/start"
 
 
-def set_webhook(url: str, environ: Optional[dict] = None) -> dict:
+def set_webhook(url: str, environ: dict | None = None) -> dict:
     """Register our webhook URL and secret with Telegram (run once per deployment, not at start-up)."""
     import requests
 
@@ -184,7 +185,7 @@ def set_webhook(url: str, environ: Optional[dict] = None) -> dict:
     return {"status": answer.status_code, "ok": bool(answer.ok and answer.json().get("ok"))}
 
 
-def main(argv: Optional[list[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 2 or args[0] != "set-webhook" or not args[1].startswith("https://"):
         print("usage: python -m channels.telegram set-webhook https://<public host>/webhooks/telegram/webhook")

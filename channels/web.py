@@ -15,7 +15,8 @@ import hmac
 import logging
 import time
 import uuid
-from typing import Any, Awaitable, Callable, Optional
+from collections.abc import Awaitable, Callable
+from typing import Any
 from urllib.parse import parse_qs
 
 from rasa.core.channels.channel import CollectingOutputChannel, OutputChannel, UserMessage
@@ -27,8 +28,8 @@ from socketio import AsyncServer
 
 from channels.guard import ConnectorGuard
 from hortense.ops import metrics
-from hortense.rasa import patches as rasa_patches
 from hortense.ops.logging_setup import configure_logging
+from hortense.rasa import patches as rasa_patches
 from hortense.security.identity import IdentityError, PortalClaims, sign_assertion, verify_portal_token, web_sender_id
 from hortense.settings import get_settings
 
@@ -69,7 +70,7 @@ def clean_text(value: Any) -> str:
     return value.strip()[:MAX_MESSAGE_CHARS] if isinstance(value, str) else ""
 
 
-def _token_from_connect(environ: dict, auth: Optional[dict]) -> str | None:
+def _token_from_connect(environ: dict, auth: dict | None) -> str | None:
     if isinstance(auth, dict) and isinstance(auth.get("token"), str):
         return auth["token"]
     query = parse_qs(environ.get("QUERY_STRING", "") if isinstance(environ, dict) else "")
@@ -112,7 +113,7 @@ class HortenseWebInput(SocketIOInput):
         return CHANNEL
 
     @classmethod
-    def from_credentials(cls, credentials: Optional[dict]) -> "HortenseWebInput":
+    def from_credentials(cls, credentials: dict | None) -> HortenseWebInput:
         credentials = credentials or {}
         return cls(
             credentials.get("user_message_evt", "user_uttered"),
@@ -193,11 +194,11 @@ class HortenseWebInput(SocketIOInput):
             return claims
 
         @sio.on("connect", namespace=self.namespace)
-        async def connect(sid: str, environ: dict, auth: Optional[dict] = None) -> bool:
+        async def connect(sid: str, environ: dict, auth: dict | None = None) -> bool:
             return await authenticate(sid, _token_from_connect(environ, auth))
 
         @sio.on("session_request", namespace=self.namespace)
-        async def session_request(sid: str, data: Optional[dict]) -> None:
+        async def session_request(sid: str, data: dict | None) -> None:
             token = _token_from_payload(data)
             if token is not None and not await authenticate(sid, token):
                 await sio.emit("auth_error", {"message": EXPIRED_TEXT}, room=sid)

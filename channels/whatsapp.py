@@ -11,7 +11,8 @@ Differences from Rasa's stock `twilio` channel, each on purpose:
 from __future__ import annotations
 
 import logging
-from typing import Any, Awaitable, Callable, Optional
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import aiohttp
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
@@ -82,7 +83,7 @@ class WhatsAppInput(InputChannel):
         return CHANNEL
 
     @classmethod
-    def from_credentials(cls, credentials: Optional[dict]) -> "WhatsAppInput":
+    def from_credentials(cls, credentials: dict | None) -> WhatsAppInput:
         return cls(
             account_sid=credential(credentials, "account_sid"),
             auth_token=credential(credentials, "auth_token"),

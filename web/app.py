@@ -51,7 +51,7 @@ class WebConfig:
     secure_cookies: bool  # cookies get `Secure` when the public URL is https
 
     @classmethod
-    def from_env(cls) -> "WebConfig":
+    def from_env(cls) -> WebConfig:
         settings = get_settings()
         return cls(
             demo_login=settings.demo_login,

@@ -14,11 +14,11 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from hortense.documents import urls as document_links
-from hortense.billing import bank_changes
 from hortense.account.customers import CustomerView, load_customer
+from hortense.billing import bank_changes
 from hortense.billing.bank_details import effective_date_message, validate_holder, validate_iban
 from hortense.db.session import session_scope
+from hortense.documents import urls as document_links
 from hortense.settings import get_settings
 from web.documents import check_link
 from web.portal import csrf_ok, csrf_token, local_now

@@ -19,17 +19,16 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from hortense.energy import consumption
-from hortense.energy import surplus
 from hortense.account.customers import load_customer
-from hortense.energy.consumption import ConsumptionHistory
+from hortense.account.offers import access
 from hortense.db.session import session_scope
 from hortense.documents.urls import CHART_KINDS, MAX_CHART_MONTHS, chart_resource
-from hortense.replies.formatting import LOCALE
-from hortense.account.offers import access
+from hortense.energy import consumption, surplus
+from hortense.energy.consumption import ConsumptionHistory
 from hortense.energy.periods import Period
-from hortense.replies.energy import period_label
 from hortense.energy.surplus import SurplusHistory
+from hortense.replies.energy import period_label
+from hortense.replies.formatting import LOCALE
 from web.documents import check_link, refusal
 
 logger = logging.getLogger(__name__)
@@ -112,9 +111,9 @@ def render_consumption_png(history: ConsumptionHistory, title: str) -> bytes:
         axes.bar(positions, peak, color=PEAK_COLOUR, width=0.62, label="Heures pleines")
         bars = axes.bar(positions, offpeak, bottom=peak, color=OFFPEAK_COLOUR, width=0.62, label="Heures creuses")
         if len(months) <= 12:
-            axes.bar_label(bars, labels=[_number(p + o) for p, o in zip(peak, offpeak)], padding=2, fontsize=8,
+            axes.bar_label(bars, labels=[_number(p + o) for p, o in zip(peak, offpeak, strict=True)], padding=2, fontsize=8,
                            color=TEXT_COLOUR)
-        axes.set_ylim(0, max(p + o for p, o in zip(peak, offpeak)) * 1.15)
+        axes.set_ylim(0, max(p + o for p, o in zip(peak, offpeak, strict=True)) * 1.15)
         figure.legend(loc="lower center", fontsize=8, frameon=False, ncol=2)
         return _finish(figure, axes, months, legend=True)
 

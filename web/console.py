@@ -25,7 +25,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from functools import lru_cache
 from pathlib import Path
-from typing import Optional
 
 from jinja2 import Environment, FileSystemLoader
 from sanic import Blueprint, response
@@ -34,7 +33,6 @@ from sanic.response import HTTPResponse
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 
-from hortense.replies import formatting
 from hortense.appointments.advisors import (
     AdvisorView,
     advisor_for_feed_token,
@@ -52,9 +50,10 @@ from hortense.appointments.booking import (
     set_status,
 )
 from hortense.appointments.calendar.phrases import PARIS
+from hortense.appointments.icalendar_feed import build_feed
 from hortense.db.calendar_models import STATUS_BOOKED, STATUS_CANCELLED, STATUS_DONE, STATUS_MISSED
 from hortense.db.session import session_scope
-from hortense.appointments.icalendar_feed import build_feed
+from hortense.replies import formatting
 from hortense.settings import get_settings
 
 logger = logging.getLogger(__name__)
@@ -98,7 +97,7 @@ def _page(name: str, status: int = 200, **context) -> HTTPResponse:
     return response.html(_templates().get_template(f"console/{name}").render(**context), status=status)
 
 
-def _message(title: str, text_: str, status: int, advisor: Optional[AdvisorView] = None,
+def _message(title: str, text_: str, status: int, advisor: AdvisorView | None = None,
              csrf: str = "") -> HTTPResponse:
     return _page("message.html", status=status, title=title, message=text_, advisor=advisor, csrf=csrf)
 
@@ -113,7 +112,7 @@ async def _security_headers(_request: Request, resp: HTTPResponse) -> None:
 
 @dataclass(frozen=True)
 class ConsoleSession:
-    advisor_id: Optional[int]
+    advisor_id: int | None
     password_version: str
     csrf: str
     issued_at: float
@@ -139,7 +138,7 @@ def _encode(s: ConsoleSession) -> str:
     return f"{payload}.{_mac(payload)}"
 
 
-def _decode(cookie: Optional[str]) -> Optional[ConsoleSession]:
+def _decode(cookie: str | None) -> ConsoleSession | None:
     if not cookie or "." not in cookie or len(cookie) > 1000:
         return None
     payload, _, mac = cookie.rpartition(".")
@@ -153,7 +152,7 @@ def _decode(cookie: Optional[str]) -> Optional[ConsoleSession]:
     return s if s.expires_at > time.time() else None
 
 
-def _new_session(advisor: Optional[AdvisorView] = None) -> ConsoleSession:
+def _new_session(advisor: AdvisorView | None = None) -> ConsoleSession:
     issued = time.time()
     return ConsoleSession(advisor.id if advisor else None, advisor.password_version if advisor else "",
                           secrets.token_urlsafe(24), issued, issued + SESSION_SECONDS)
@@ -171,7 +170,7 @@ def _set_cookie(resp: HTTPResponse, request: Request, s: ConsoleSession) -> HTTP
     return resp
 
 
-def _signed_in(request: Request) -> tuple[Optional[ConsoleSession], Optional[AdvisorView]]:
+def _signed_in(request: Request) -> tuple[ConsoleSession | None, AdvisorView | None]:
     """The request's session and its advisor, if the session is valid and the advisor still allowed in."""
     s = _decode(request.cookies.get(COOKIE))
     if s is None or s.advisor_id is None:
@@ -185,7 +184,7 @@ def _signed_in(request: Request) -> tuple[Optional[ConsoleSession], Optional[Adv
     return s, advisor
 
 
-def _csrf_ok(request: Request, s: Optional[ConsoleSession]) -> bool:
+def _csrf_ok(request: Request, s: ConsoleSession | None) -> bool:
     sent = request.form.get("csrf") if request.form else None
     return bool(s and sent) and hmac.compare_digest(sent.encode(), s.csrf.encode())
 
@@ -235,10 +234,10 @@ address_limiter = _AddressLimiter(IP_FAILURE_LIMIT, IP_FAILURE_WINDOW)
 class TranscriptLine:
     speaker: str  # 'user' or 'bot'
     text: str
-    at: Optional[datetime]
+    at: datetime | None
 
 
-def tracker_url() -> Optional[str]:
+def tracker_url() -> str | None:
     """Rasa's SQL tracker store: HORTENSE_TRACKER_URL (PostgreSQL) or HORTENSE_TRACKER_DB (SQLite file)."""
     return get_settings().tracker_url
 
@@ -255,7 +254,7 @@ def _tracker_engine(url: str) -> Engine:
         return _tracker_engines[url]
 
 
-def read_transcript(sender_id: str, limit: int = TRANSCRIPT_LIMIT) -> Optional[list[TranscriptLine]]:
+def read_transcript(sender_id: str, limit: int = TRANSCRIPT_LIMIT) -> list[TranscriptLine] | None:
     """The last `limit` user and bot messages of a conversation, oldest first; None if the store is unreadable."""
     url = tracker_url()
     if url is None:
@@ -365,7 +364,7 @@ async def calls(request: Request) -> HTTPResponse:
     )
 
 
-def _visible_call(advisor: AdvisorView, appointment_id: int) -> Optional[ConsoleCall]:
+def _visible_call(advisor: AdvisorView, appointment_id: int) -> ConsoleCall | None:
     with session_scope() as db:
         return call_for_advisor(db, advisor_id=advisor.id, appointment_id=appointment_id,
                                 is_supervisor=advisor.is_supervisor)

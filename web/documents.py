@@ -17,14 +17,14 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from sqlalchemy import func, select
 
-from hortense.billing import invoices as billing
-from hortense.replies import formatting as fr
 from hortense.account.customers import load_customer
+from hortense.billing import invoices as billing
 from hortense.db.models import Contract, Customer, Invoice
 from hortense.db.session import session_scope
 from hortense.documents import verification as docver
-from hortense.settings import get_settings
+from hortense.replies import formatting as fr
 from hortense.security.signing import LinkCheck, verify
+from hortense.settings import get_settings
 from web.portal import local_now, logged_in_customer
 
 logger = logging.getLogger(__name__)

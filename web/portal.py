@@ -25,19 +25,27 @@ from sanic.response import HTTPResponse
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from hortense.documents import urls as document_links
-from hortense.billing import invoices as billing
-from hortense.energy import consumption
-from hortense.energy import surplus
-from hortense.replies import formatting as fr
 from hortense.account.customers import ContractView, CustomerView, load_customer
+from hortense.account.offers import (
+    BATTERY,
+    CONSUMPTION,
+    INSTALMENTS,
+    KITTY,
+    OFFER_LABELS,
+    SPACE_SECTIONS,
+    SURPLUS,
+    access,
+)
+from hortense.billing import invoices as billing
 from hortense.db.models import Customer
 from hortense.db.session import session_scope
-from hortense.security.identity import mint_portal_token, verify_portal_token, web_sender_id
-from hortense.account.offers import BATTERY, CONSUMPTION, INSTALMENTS, KITTY, OFFER_LABELS, SPACE_SECTIONS, SURPLUS, access
+from hortense.documents import urls as document_links
+from hortense.energy import consumption, surplus
 from hortense.energy.periods import default_period
+from hortense.replies import formatting as fr
 from hortense.replies.billing import invoice_status
 from hortense.replies.energy import period_label
+from hortense.security.identity import mint_portal_token, verify_portal_token, web_sender_id
 from hortense.settings import get_settings
 
 bp = Blueprint("portal")

@@ -8,8 +8,8 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from hortense.db.models import Contract, Customer, OffpeakRange
 from hortense.account.offers import OFFER_LABELS
+from hortense.db.models import Contract, Customer, OffpeakRange
 
 
 @dataclass(frozen=True)

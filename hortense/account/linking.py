@@ -14,9 +14,9 @@ from typing import Literal
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from hortense.security import link_codes
 from hortense.db.link_models import AccountLink, LinkAttempt, LinkCode
 from hortense.db.models import Customer
+from hortense.security import link_codes
 from hortense.settings import get_settings
 
 Status = Literal["ok", "wrong_code", "expired", "locked", "already_linked"]

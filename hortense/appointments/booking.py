@@ -19,15 +19,15 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
-from typing import Iterable, Optional
 
 from sqlalchemy import and_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from hortense.replies import formatting
+from hortense.account.offers import OFFER_LABELS
 from hortense.appointments.calendar.phrases import PARIS, Preference, parse_preference
 from hortense.appointments.calendar.slots import (
     DEFAULT_RULES,
@@ -38,6 +38,7 @@ from hortense.appointments.calendar.slots import (
     to_local,
     to_utc,
 )
+from hortense.appointments.notifications import abandon_pending, schedule
 from hortense.db.calendar_models import (
     ADVISOR_SLOT_INDEX,
     CUSTOMER_UPCOMING_INDEX,
@@ -54,8 +55,7 @@ from hortense.db.calendar_models import (
     Appointment,
 )
 from hortense.db.models import Contract, Customer
-from hortense.appointments.notifications import abandon_pending, schedule
-from hortense.account.offers import OFFER_LABELS
+from hortense.replies import formatting
 
 SLOT = timedelta(minutes=DEFAULT_RULES.slot_minutes)
 REMINDER_LONG = timedelta(hours=24)
@@ -210,7 +210,7 @@ class _Availability:
     taken: set[tuple[int, datetime]]
     load: Counter  # (advisor_id, local date) -> active calls
 
-    def free_advisors(self, start: datetime, prefer: Optional[int] = None) -> list[int]:
+    def free_advisors(self, start: datetime, prefer: int | None = None) -> list[int]:
         """Advisors free for the slot starting at `start`: least loaded that day first (then `prefer` first)."""
         local = to_local(start)
         start_utc = to_utc(start)

@@ -16,7 +16,7 @@ import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Optional, Protocol
+from typing import Protocol
 
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
@@ -200,7 +200,7 @@ def deliver_due(transport: Transport, now: datetime, url: str | None = None, lim
     return DeliveryReport(sent, failed, skipped)
 
 
-def signature(body: bytes, secret: Optional[str] = None) -> str:
+def signature(body: bytes, secret: str | None = None) -> str:
     """HMAC-SHA256 of the raw request body, hex: what channels/internal.py checks."""
     key = (secret if secret is not None else get_settings().action_server_token).encode()
     return hmac.new(key, body, hashlib.sha256).hexdigest()

@@ -10,17 +10,18 @@ Rasa's own `ReminderScheduled` is not used (in-memory, per instance, lost on res
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import signal
+from collections.abc import Callable
 from datetime import datetime, timezone
-from typing import Callable, Optional
 
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
+from hortense.appointments.notifications import DeliveryReport, RasaTransport, Transport, deliver_due
 from hortense.db import all_models  # noqa: F401  (every mapper is complete before jobs run in threads)
 from hortense.db.session import session_scope
-from hortense.appointments.notifications import DeliveryReport, RasaTransport, Transport, deliver_due
 
 logger = logging.getLogger("hortense.scheduler")
 
@@ -40,7 +41,7 @@ def _utcnow() -> datetime:
 class Jobs:
     """What the scheduler runs, as plain methods: tests call them directly with their own clock/transport."""
 
-    def __init__(self, transport: Transport, url: Optional[str] = None, clock: Clock = _utcnow) -> None:
+    def __init__(self, transport: Transport, url: str | None = None, clock: Clock = _utcnow) -> None:
         self.transport = transport
         self.url = url
         self.clock = clock
@@ -69,7 +70,7 @@ class Jobs:
         return marked
 
 
-def build_scheduler(jobs: Jobs, scheduler: Optional[BaseScheduler] = None) -> BaseScheduler:
+def build_scheduler(jobs: Jobs, scheduler: BaseScheduler | None = None) -> BaseScheduler:
     """Register every job on `scheduler` (a BlockingScheduler in Europe/Paris by default); not started."""
     scheduler = scheduler or BlockingScheduler(timezone=TIMEZONE)
     common = dict(coalesce=True, max_instances=1, replace_existing=True, misfire_grace_time=60)
@@ -98,10 +99,8 @@ def main() -> int:
 
     signal.signal(signal.SIGTERM, stop)
     logger.info("scheduler started (timezone %s)", TIMEZONE)
-    try:
+    with contextlib.suppress(KeyboardInterrupt, SystemExit):
         scheduler.start()
-    except (KeyboardInterrupt, SystemExit):
-        pass
     return 0
 
 

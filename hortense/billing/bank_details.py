@@ -10,7 +10,7 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime
-from functools import lru_cache
+from functools import cache
 
 from schwifty import IBAN
 from schwifty import registry as iban_registry
@@ -97,7 +97,7 @@ def normalize_iban(raw: str) -> str:
     return _SEPARATORS.sub("", raw or "").upper()
 
 
-@lru_cache(maxsize=None)
+@cache
 def iban_length(country: str) -> int | None:
     """Length of an IBAN for this country code, or None if the country has no IBAN."""
     try:

@@ -24,10 +24,10 @@ from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Image, KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from hortense.replies import formatting
 from hortense.account.customers import ContractView, CustomerView, OffpeakView
 from hortense.billing.invoices import InvoiceView
 from hortense.db.models import OFFER_BOOST
+from hortense.replies import formatting
 
 # The supplier (fictional), as its legal mentions must appear on every document.
 SUPPLIER_NAME = "Hortense Énergie"

@@ -15,8 +15,8 @@ from urllib.parse import quote
 from hortense.account.customers import ContractView, CustomerView
 from hortense.account.offers import CONSUMPTION, SURPLUS, access
 from hortense.energy.periods import Period
-from hortense.settings import Settings, get_settings
 from hortense.security.signing import DEFAULT_TTL, sign_path
+from hortense.settings import Settings, get_settings
 
 CONTRACT_PATH = "/documents/contrat/{number}.pdf"
 PROOF_OF_ADDRESS_PATH = "/documents/attestation/{number}.pdf"

@@ -15,9 +15,9 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Optional
 from urllib.parse import unquote, urlsplit
 
 from hortense.ops.launcher import (
@@ -85,7 +85,7 @@ def drop_database(admin_url: str, name: str) -> None:
         engine.dispose()
 
 
-def prepare_data_database(url: str, seed: bool = True, env: Optional[dict] = None) -> None:
+def prepare_data_database(url: str, seed: bool = True, env: dict | None = None) -> None:
     """Migrate and seed the customer database with the project's own commands (`python -m hortense db ...`)."""
     env = child_env(env)
     subprocess.run([sys.executable, "-m", "hortense", "db", "upgrade", "--url", url], cwd=ROOT, check=True,
@@ -120,7 +120,7 @@ class Cluster:
     env: dict
     rasa: list[Proc] = field(default_factory=list)
     actions: list[Proc] = field(default_factory=list)
-    nginx: Optional[Proc] = None
+    nginx: Proc | None = None
     chat_url: str = ""      # nginx chat entry point (or the first Rasa server without nginx)
     actions_url: str = ""   # what the Rasa servers call
 
@@ -144,7 +144,7 @@ def render_nginx(prefix: Path, chat_port: int, actions_port: int, rasa_ports: It
     return path
 
 
-def base_env(secrets: dict, extra: Optional[dict] = None) -> dict:
+def base_env(secrets: dict, extra: dict | None = None) -> dict:
     """The children's environment: the launcher's, with Rasa's config defaults, the run's secrets and `extra`."""
     return child_env(secrets, extra, defaults=config_defaults(PROD_CREDENTIALS, ROOT / "credentials.yml"))
 
@@ -156,13 +156,13 @@ def start_cluster(
     tracker_url: str,
     redis_url: str,
     secrets: dict,
-    rasa_endpoints: Optional[list[Path]] = None,
+    rasa_endpoints: list[Path] | None = None,
     rasa_count: int = 2,
     action_count: int = 2,
     use_nginx: bool = True,
-    nginx_rasa: Optional[int] = None,
-    model: Optional[Path] = None,
-    extra_env: Optional[dict] = None,
+    nginx_rasa: int | None = None,
+    model: Path | None = None,
+    extra_env: dict | None = None,
     ready_timeout: float = 420,
 ) -> Cluster:
     """Start action servers, nginx (when installed and `use_nginx`) and Rasa servers; wait until all answer.
@@ -192,7 +192,7 @@ def start_cluster(
             cluster.nginx.url = f"http://127.0.0.1:{chat_port}"
             cluster.chat_url = cluster.nginx.url
             cluster.actions_url = f"http://127.0.0.1:{lb_actions_port}"
-        for i, (port, endpoints_file) in enumerate(zip(rasa_ports, endpoints)):
+        for i, (port, endpoints_file) in enumerate(zip(rasa_ports, endpoints, strict=True)):
             action_url = cluster.actions_url or cluster.actions[i % len(cluster.actions)].url
             cluster.rasa.append(start_rasa({**env, "HORTENSE_ACTION_SERVER_URL": f"{action_url}/webhook"}, port,
                                            workdir, model=model, credentials=PROD_CREDENTIALS,

@@ -19,7 +19,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional, Union
+from typing import Any
 
 from hortense.settings import PROJECT_ROOT, get_settings, read_env_file
 
@@ -32,7 +32,7 @@ STANDARD_ENV = {"PYTHONPATH": str(ROOT), "RASA_TELEMETRY_ENABLED": "false", "TF_
 # The URL that answers 200 once a process of that kind serves requests.
 READY_PATHS = {"actions": "/health", "rasa": "/webhooks/web/", "web": "/health"}
 
-PathLike = Union[str, Path]
+PathLike = str | Path
 
 
 def free_port() -> int:
@@ -59,7 +59,7 @@ def config_defaults(*files: Path) -> dict[str, str]:
     return {n: documented.get(n, "") for n in names if n not in os.environ}
 
 
-def child_env(*layers: Optional[dict], defaults: Optional[dict] = None) -> dict[str, str]:
+def child_env(*layers: dict | None, defaults: dict | None = None) -> dict[str, str]:
     """`defaults`, then this process's environment, then the standard variables, then each layer in turn."""
     env = {**(defaults or {}), **os.environ, **STANDARD_ENV}
     for layer in layers:
@@ -112,8 +112,8 @@ def stop_all(procs: list[Proc]) -> None:
         proc.stop()
 
 
-def spawn(name: str, cmd: list[str], env: dict, workdir: Path, log: Optional[Path] = None,
-          cwd: Optional[Path] = None) -> Proc:
+def spawn(name: str, cmd: list[str], env: dict, workdir: Path, log: Path | None = None,
+          cwd: Path | None = None) -> Proc:
     """Start `cmd` in its own session (a Ctrl-C in the terminal reaches only us: we stop the children), output to
     `log` (default: `<workdir>/<name>.log`)."""
     workdir.mkdir(parents=True, exist_ok=True)
@@ -163,8 +163,8 @@ def start_actions(env: dict, port: int, workdir: Path, name: str = "actions") ->
 
 
 def start_rasa(env: dict, port: int, workdir: Path, *, model: PathLike, credentials: PathLike = "credentials.yml",
-               endpoints: PathLike = "endpoints.yml", host: str = "127.0.0.1", cors: Optional[str] = None,
-               name: str = "rasa", cwd: Optional[Path] = None) -> Proc:
+               endpoints: PathLike = "endpoints.yml", host: str = "127.0.0.1", cors: str | None = None,
+               name: str = "rasa", cwd: Path | None = None) -> Proc:
     """`rasa run` with the given model, credentials and endpoints (paths relative to `cwd`, the project root by
     default)."""
     cmd = [str(RASA), "run", "-m", str(model), "--credentials", str(credentials), "--endpoints", str(endpoints),

@@ -20,7 +20,7 @@ import datetime as dt
 import json
 import logging
 import sys
-from typing import Any, Optional
+from typing import Any
 
 from hortense.settings import get_settings
 
@@ -67,7 +67,7 @@ def _all_loggers() -> list[logging.Logger]:
     return loggers
 
 
-def configure_logging(service: str, level: Optional[str] = None, fmt: Optional[str] = None,
+def configure_logging(service: str, level: str | None = None, fmt: str | None = None,
                       stream: Any = None) -> str:
     """JSON: every installed handler gets the JSON formatter. Text: the framework's formatters are kept.
     Root gets a stderr handler (or one on `stream`) when it has none.

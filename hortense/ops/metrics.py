@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Iterator, Optional
 
 from hortense.settings import get_settings
 
@@ -70,7 +70,7 @@ def record_turn(channel: str, seconds: float, fallback: bool = False) -> None:
         m["fallbacks"].labels(channel).inc()
 
 
-def record_fallback(channel: Optional[str]) -> None:
+def record_fallback(channel: str | None) -> None:
     m = _get()
     if m is not None:
         m["fallbacks"].labels(channel or "unknown").inc()
@@ -132,7 +132,7 @@ def metrics_response() -> tuple[bytes, str]:
 _server_started: dict = {}
 
 
-def start_metrics_server(port: Optional[int] = None, host: Optional[str] = None) -> Optional[int]:
+def start_metrics_server(port: int | None = None, host: str | None = None) -> int | None:
     """Serve /metrics on its own port (a daemon thread) when HORTENSE_METRICS_PORT (or `port`) is set.
 
     Returns the port, or None when not started (no port configured, or prometheus-client missing). Idempotent.

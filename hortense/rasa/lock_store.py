@@ -38,8 +38,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import AsyncGenerator
 from contextlib import asynccontextmanager
-from typing import Any, AsyncGenerator, Optional, Text
+from typing import Any
 
 from rasa.core.lock import Ticket, TicketLock
 from rasa.core.lock_store import LockError, LockStore
@@ -157,16 +158,16 @@ class AtomicRedisLockStore(LockStore):
         self,
         endpoint_config: Any = None,
         *,
-        url: Optional[Text] = None,
-        host: Optional[Text] = None,
-        port: Optional[int] = None,
-        db: Optional[int] = None,
-        username: Optional[Text] = None,
-        password: Optional[Text] = None,
+        url: str | None = None,
+        host: str | None = None,
+        port: int | None = None,
+        db: int | None = None,
+        username: str | None = None,
+        password: str | None = None,
         use_ssl: bool = False,
-        key_prefix: Optional[Text] = None,
-        lock_lifetime: Optional[float] = None,
-        poll_interval: Optional[float] = None,
+        key_prefix: str | None = None,
+        lock_lifetime: float | None = None,
+        poll_interval: float | None = None,
         socket_timeout: float = 10.0,
         client: Any = None,
     ) -> None:
@@ -216,10 +217,10 @@ class AtomicRedisLockStore(LockStore):
         super().__init__()
 
     # -- keys --------------------------------------------------------------------------------------------
-    def _lock_key(self, conversation_id: Text) -> str:
+    def _lock_key(self, conversation_id: str) -> str:
         return f"{self.key_prefix}{conversation_id}"
 
-    def _counter_key(self, conversation_id: Text) -> str:
+    def _counter_key(self, conversation_id: str) -> str:
         return f"{self.key_prefix}{conversation_id}:counter"
 
     def _ms(self, seconds: float) -> int:
@@ -230,34 +231,34 @@ class AtomicRedisLockStore(LockStore):
         return bool(self.red.ping())
 
     # -- atomic operations -------------------------------------------------------------------------------
-    def issue_ticket(self, conversation_id: Text, lock_lifetime: Optional[float] = None) -> int:
+    def issue_ticket(self, conversation_id: str, lock_lifetime: float | None = None) -> int:
         try:
             return int(self._issue(keys=[self._lock_key(conversation_id), self._counter_key(conversation_id)],
                                    args=[self._ms(lock_lifetime or self.lifetime), COUNTER_TTL_SECONDS]))
         except Exception as exc:  # same contract as Rasa's LockStore.issue_ticket
             raise LockError(f"Error while acquiring lock. Error:\n{exc}") from exc
 
-    def try_acquire(self, conversation_id: Text, ticket: int) -> tuple[int, int]:
+    def try_acquire(self, conversation_id: str, ticket: int) -> tuple[int, int]:
         """(1, 0) when `ticket` now holds the lock, (0, n) with n tickets ahead, (-1, 0) when it expired."""
         status, ahead = self._acquire(keys=[self._lock_key(conversation_id)], args=[ticket])
         return int(status), int(ahead)
 
-    def refresh_ticket(self, conversation_id: Text, ticket: int, lock_lifetime: Optional[float] = None) -> bool:
+    def refresh_ticket(self, conversation_id: str, ticket: int, lock_lifetime: float | None = None) -> bool:
         return bool(self._refresh(keys=[self._lock_key(conversation_id)],
                                   args=[ticket, self._ms(lock_lifetime or self.lifetime)]))
 
-    def finish_serving(self, conversation_id: Text, ticket_number: int) -> None:
+    def finish_serving(self, conversation_id: str, ticket_number: int) -> None:
         self._release(keys=[self._lock_key(conversation_id)], args=[ticket_number])
 
-    def cleanup(self, conversation_id: Text, ticket_number: int) -> None:
+    def cleanup(self, conversation_id: str, ticket_number: int) -> None:
         """Give the ticket back; the record disappears with the last ticket (one atomic step)."""
         self.finish_serving(conversation_id, ticket_number)
 
-    def update_lock(self, conversation_id: Text) -> None:
+    def update_lock(self, conversation_id: str) -> None:
         self._purge(keys=[self._lock_key(conversation_id)])
 
     # -- Rasa's LockStore API (reads, and writes of whole locks) -------------------------------------------
-    def get_lock(self, conversation_id: Text) -> Optional[TicketLock]:
+    def get_lock(self, conversation_id: str) -> TicketLock | None:
         """A snapshot as Rasa's TicketLock (expiry converted to this machine's clock), or None."""
         raw = self._read(keys=[self._lock_key(conversation_id)])
         if not raw or len(raw) < 3:
@@ -269,10 +270,10 @@ class AtomicRedisLockStore(LockStore):
             lock.tickets.append(Ticket(number, expires_ms / 1000.0 + offset))
         return lock
 
-    def is_someone_waiting(self, conversation_id: Text) -> bool:
+    def is_someone_waiting(self, conversation_id: str) -> bool:
         return self.get_lock(conversation_id) is not None
 
-    def delete_lock(self, conversation_id: Text) -> None:
+    def delete_lock(self, conversation_id: str) -> None:
         deleted = self.red.delete(self._lock_key(conversation_id))
         self._log_deletion(conversation_id, bool(deleted))
 
@@ -285,9 +286,9 @@ class AtomicRedisLockStore(LockStore):
     @asynccontextmanager
     async def lock(
         self,
-        conversation_id: Text,
-        lock_lifetime: Optional[float] = None,
-        wait_time_in_seconds: Optional[float] = None,
+        conversation_id: str,
+        lock_lifetime: float | None = None,
+        wait_time_in_seconds: float | None = None,
     ) -> AsyncGenerator[TicketLock, None]:
         """Take a ticket, keep it alive, wait for our turn, and always give the ticket back.
 
@@ -306,7 +307,7 @@ class AtomicRedisLockStore(LockStore):
             except Exception:  # Redis gone: the ticket expires by itself
                 logger.exception("could not release lock ticket %s of %s", ticket, conversation_id)
 
-    async def _wait_for_turn(self, conversation_id: Text, ticket: int, poll: float) -> TicketLock:
+    async def _wait_for_turn(self, conversation_id: str, ticket: int, poll: float) -> TicketLock:
         delay = min(poll, 0.005)
         while True:
             status, ahead = self.try_acquire(conversation_id, ticket)
@@ -319,7 +320,7 @@ class AtomicRedisLockStore(LockStore):
             await asyncio.sleep(delay)
             delay = min(poll, delay * 2)
 
-    async def _keep_alive(self, conversation_id: Text, ticket: int, lifetime: float) -> None:
+    async def _keep_alive(self, conversation_id: str, ticket: int, lifetime: float) -> None:
         interval = max(0.05, min(self.refresh_interval, lifetime / 4))
         try:
             while True:

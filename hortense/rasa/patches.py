@@ -19,7 +19,7 @@ Defects and their patches:
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, Text
+from typing import Any
 
 logger = logging.getLogger(__name__)
 _state: dict = {}
@@ -40,7 +40,7 @@ def _cached_validator():
     return validator
 
 
-def _validate_action_result(self: Any, result: Dict[Text, Any]) -> bool:
+def _validate_action_result(self: Any, result: dict[str, Any]) -> bool:
     from jsonschema import ValidationError, exceptions
     from rasa.shared.constants import DOCS_BASE_URL
 

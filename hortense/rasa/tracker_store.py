@@ -18,7 +18,8 @@ from __future__ import annotations
 import json
 import logging
 import re
-from typing import Any, Iterable, Optional
+from collections.abc import Iterable
+from typing import Any
 from urllib.parse import urlsplit
 
 from rasa.core.brokers.broker import EventBroker
@@ -52,7 +53,7 @@ def _restore_offered_payloads(original: dict, clean: dict) -> None:
     for key in ("buttons", "quick_replies"):
         sent = (original.get("data") or {}).get(key) or []
         kept = (clean.get("data") or {}).get(key) or []
-        for before, after in zip(sent, kept):
+        for before, after in zip(sent, kept, strict=False):
             payload = before.get("payload") if isinstance(before, dict) else None
             if isinstance(payload, str) and isinstance(after, dict) and _PAYLOAD.match(payload):
                 after["payload"] = payload
@@ -65,7 +66,7 @@ class RedactingEventBroker(EventBroker):
         self.inner = inner
 
     @classmethod
-    def wrap(cls, broker: Optional[EventBroker]) -> Optional[EventBroker]:
+    def wrap(cls, broker: EventBroker | None) -> EventBroker | None:
         if broker is None or isinstance(broker, cls):
             return broker
         return cls(broker)
@@ -94,11 +95,11 @@ class RedactingSQLTrackerStore(SQLTrackerStore):
         logger.info("redacting tracker store in use: typed secrets are not stored")
 
     @property
-    def event_broker(self) -> Optional[EventBroker]:
+    def event_broker(self) -> EventBroker | None:
         return self._event_broker
 
     @event_broker.setter
-    def event_broker(self, broker: Optional[EventBroker]) -> None:
+    def event_broker(self, broker: EventBroker | None) -> None:
         self._event_broker = RedactingEventBroker.wrap(broker)
 
     async def save(self, tracker: DialogueStateTracker) -> None:
@@ -169,7 +170,7 @@ class _SecretValuesFilter(logging.Filter):
         return True
 
 
-def known_secret_values(environ: Optional[dict] = None) -> set[str]:
+def known_secret_values(environ: dict | None = None) -> set[str]:
     """Values of every secret this process may hold: settings secrets, channel tokens, database passwords."""
     env = environment() if environ is None else environ
     values = {env.get(name, "") for name in SECRET_NAMES}

@@ -1,10 +1,9 @@
 """Mon contrat: PDL, contract number, off-peak hours, offer details."""
 from __future__ import annotations
 
-from hortense.replies import formatting as fr
 from hortense.account.customers import ContractView, CustomerView, OffpeakView
-from hortense.replies.common import (B_BANK, B_CONTRACT_PDF, B_INSTALMENT, B_OFFPEAK, B_PDL, B_PROOF, Reply,
-                                     site_prefix)
+from hortense.replies import formatting as fr
+from hortense.replies.common import B_BANK, B_CONTRACT_PDF, B_INSTALMENT, B_OFFPEAK, B_PDL, B_PROOF, Reply, site_prefix
 
 MONTH_NAMES = ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",
                "novembre", "décembre"]

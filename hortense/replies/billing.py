@@ -1,9 +1,9 @@
 """Mes factures: last invoices (consumption or resale) and the monthly payment schedule."""
 from __future__ import annotations
 
-from hortense.replies import formatting as fr
 from hortense.account.customers import ContractView, CustomerView
 from hortense.billing.invoices import InstalmentView, InvoiceView
+from hortense.replies import formatting as fr
 from hortense.replies.common import B_BANK, B_INVOICES, Reply, site_prefix
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-from hortense.replies import supplier
 from hortense.account.customers import ContractView, CustomerView
-from hortense.db.models import OFFER_BOOST, OFFER_PRO, OFFER_STOCKAGE
 from hortense.account.offers import BATTERY, CONSUMPTION, INSTALMENTS, KITTY, SURPLUS
+from hortense.db.models import OFFER_BOOST, OFFER_PRO, OFFER_STOCKAGE
+from hortense.replies import supplier
 
 
 @dataclass(frozen=True)

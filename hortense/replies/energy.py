@@ -3,12 +3,12 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from hortense.replies import formatting as fr
 from hortense.account.customers import ContractView, CustomerView
 from hortense.energy.consumption import BatteryStatus, ConsumptionHistory
 from hortense.energy.periods import Period
-from hortense.replies.common import B_APPOINTMENT, B_CONSUMPTION, B_KITTY, B_SURPLUS, Reply, site_prefix
 from hortense.energy.surplus import KittyUpdateView, SurplusHistory
+from hortense.replies import formatting as fr
+from hortense.replies.common import B_APPOINTMENT, B_CONSUMPTION, B_KITTY, B_SURPLUS, Reply, site_prefix
 
 
 def period_label(period: Period) -> str:

@@ -11,9 +11,10 @@ import hashlib
 import hmac
 import re
 import secrets
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Iterator, Literal
+from typing import Literal
 
 CODE_LENGTH = 6
 MIN_CODE_DIGITS = 6

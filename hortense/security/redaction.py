@@ -10,7 +10,8 @@ from __future__ import annotations
 import copy
 import logging
 import re
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from hortense.billing.bank_details import has_valid_checksum, iban_length
 from hortense.security.link_codes import iter_code_spans
@@ -66,13 +67,7 @@ _PASSWORD = re.compile(
 )
 # Words that follow "mot de passe" in ordinary sentences ("mot de passe oublié").
 _NOT_A_PASSWORD = frozenset(
-    """oublié oubliée oublie oublier perdu perdue ne n'est n’est n'a n’a n'arrive
-    n’arrive n'y n’y de du des pour sur et ou à a est au aux le la les mon ma mes
-    votre vos son sa un une incorrect incorrecte invalide erroné errone faux
-    bloqué bloque expiré expire changé change changer modifié modifier
-    réinitialisé réinitialiser récupérer svp stp trop pas plus marche fonctionne
-    que qui dans avec mais car reset forgotten not doesn't is was the for and
-    to of c'est c’est""".split()
+    ["oublié", "oubliée", "oublie", "oublier", "perdu", "perdue", "ne", "n'est", "n’est", "n'a", "n’a", "n'arrive", "n’arrive", "n'y", "n’y", "de", "du", "des", "pour", "sur", "et", "ou", "à", "a", "est", "au", "aux", "le", "la", "les", "mon", "ma", "mes", "votre", "vos", "son", "sa", "un", "une", "incorrect", "incorrecte", "invalide", "erroné", "errone", "faux", "bloqué", "bloque", "expiré", "expire", "changé", "change", "changer", "modifié", "modifier", "réinitialisé", "réinitialiser", "récupérer", "svp", "stp", "trop", "pas", "plus", "marche", "fonctionne", "que", "qui", "dans", "avec", "mais", "car", "reset", "forgotten", "not", "doesn't", "is", "was", "the", "for", "and", "to", "of", "c'est", "c’est"]
 )
 
 
@@ -327,9 +322,7 @@ def _redact_mapping(mapping: dict) -> dict:
     for key, value in mapping.items():
         if isinstance(key, str) and key in STRUCTURAL_KEYS:
             result[key] = copy.deepcopy(value)
-        elif isinstance(key, str) and _is_secret_key(key):
-            result[key] = _hide(value)
-        elif key == "value" and value_is_secret:
+        elif isinstance(key, str) and _is_secret_key(key) or key == "value" and value_is_secret:
             result[key] = _hide(value)
         else:
             result[key] = _redact_value(value)

@@ -12,9 +12,10 @@ import hmac
 import json
 import re
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Literal, Mapping
+from typing import Literal
 from urllib.parse import urlencode
 
 DEFAULT_TTL = timedelta(minutes=15)

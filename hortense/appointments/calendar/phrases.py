@@ -20,9 +20,9 @@ from __future__ import annotations
 import re
 import unicodedata
 from calendar import monthrange
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Callable, Optional
 from zoneinfo import ZoneInfo
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -48,10 +48,10 @@ class Preference:
 
     understood: bool = False
     first_available: bool = False
-    days: Optional[tuple[date, ...]] = None
-    earliest: Optional[time] = None
-    latest: Optional[time] = None
-    exact_time: Optional[time] = None
+    days: tuple[date, ...] | None = None
+    earliest: time | None = None
+    latest: time | None = None
+    exact_time: time | None = None
     approximate: bool = False
 
 
@@ -76,8 +76,8 @@ def _parse(text: str, now: datetime) -> Preference:
     first_available = t.take(_FIRST_AVAILABLE, lambda m: True) is True
     today_hint = _TODAY_HINT.search(t.s) is not None
 
-    days: Optional[tuple[date, ...]] = None
-    exact: Optional[time] = None
+    days: tuple[date, ...] | None = None
+    exact: time | None = None
     approximate = False
     relative = t.take(_RELATIVE_TIME, lambda m: _relative_target(m, now_local))
     if relative is not None:
@@ -259,10 +259,10 @@ _EASTER_OFFSETS = {
 }
 
 
-def _take_named_day(t: _Text, today: date) -> Optional[tuple[date, ...]]:
+def _take_named_day(t: _Text, today: date) -> tuple[date, ...] | None:
     """"lundi de Pâques", "Noël"...: the next such day, today included."""
 
-    def convert(m: re.Match) -> Optional[tuple[date, ...]]:
+    def convert(m: re.Match) -> tuple[date, ...] | None:
         name = " ".join(m.group(1).split())
         for year in (today.year, today.year + 1):
             if name in _FIXED_NAMED_DAYS:
@@ -276,10 +276,10 @@ def _take_named_day(t: _Text, today: date) -> Optional[tuple[date, ...]]:
     return t.take(_NAMED_DAY, convert)
 
 
-def _take_numeric_date(t: _Text, today: date) -> Optional[tuple[date, ...]]:
+def _take_numeric_date(t: _Text, today: date) -> tuple[date, ...] | None:
     """"3/12", "03/12/2026", "3-12-26"."""
 
-    def convert(m: re.Match) -> Optional[tuple[date, ...]]:
+    def convert(m: re.Match) -> tuple[date, ...] | None:
         year = int(m.group(3)) if m.group(3) else None
         if year is not None and year < 100:
             year += 2000
@@ -289,10 +289,10 @@ def _take_numeric_date(t: _Text, today: date) -> Optional[tuple[date, ...]]:
     return t.take(_NUMERIC_DATE, convert)
 
 
-def _take_month_date(t: _Text, today: date) -> Optional[tuple[date, ...]]:
+def _take_month_date(t: _Text, today: date) -> tuple[date, ...] | None:
     """"le 3 décembre", "1er mars 2027", "3 dec"."""
 
-    def convert(m: re.Match) -> Optional[tuple[date, ...]]:
+    def convert(m: re.Match) -> tuple[date, ...] | None:
         year = int(m.group(3)) if m.group(3) else None
         day = _calendar_date(today, _day_number(m.group(1)), _MONTHS[m.group(2)], year)
         return (day,) if day else None
@@ -300,10 +300,10 @@ def _take_month_date(t: _Text, today: date) -> Optional[tuple[date, ...]]:
     return t.take(_MONTH_DATE, convert)
 
 
-def _take_day_of_month(t: _Text, today: date) -> Optional[tuple[date, ...]]:
+def _take_day_of_month(t: _Text, today: date) -> tuple[date, ...] | None:
     """"le 3", "lundi 3": this month if not past, else the next month having that day."""
 
-    def convert(m: re.Match) -> Optional[tuple[date, ...]]:
+    def convert(m: re.Match) -> tuple[date, ...] | None:
         number = _day_number(m.group(2))
         year, month = today.year, today.month
         for _ in range(3):
@@ -316,7 +316,7 @@ def _take_day_of_month(t: _Text, today: date) -> Optional[tuple[date, ...]]:
     return t.take(_DAY_OF_MONTH, convert)
 
 
-def _take_relative_day(t: _Text, today: date) -> Optional[tuple[date, ...]]:
+def _take_relative_day(t: _Text, today: date) -> tuple[date, ...] | None:
     """"aujourd'hui", "demain", "après-demain"."""
 
     def convert(m: re.Match) -> tuple[date, ...]:
@@ -326,10 +326,10 @@ def _take_relative_day(t: _Text, today: date) -> Optional[tuple[date, ...]]:
     return t.take(_RELATIVE_DAY, convert)
 
 
-def _take_offset(t: _Text, today: date) -> Optional[tuple[date, ...]]:
+def _take_offset(t: _Text, today: date) -> tuple[date, ...] | None:
     """"dans 2 jours", "dans une semaine", "dans un mois"."""
 
-    def convert(m: re.Match) -> Optional[tuple[date, ...]]:
+    def convert(m: re.Match) -> tuple[date, ...] | None:
         count, unit = int(m.group(1)), m.group(2)
         if unit.startswith("mois"):
             return _add_months(today, count)
@@ -339,7 +339,7 @@ def _take_offset(t: _Text, today: date) -> Optional[tuple[date, ...]]:
     return t.take(_OFFSET, convert)
 
 
-def _take_weekday(t: _Text, today: date) -> Optional[tuple[date, ...]]:
+def _take_weekday(t: _Text, today: date) -> tuple[date, ...] | None:
     """"jeudi" (next one strictly after today), "jeudi prochain" / "de la semaine prochaine"."""
 
     def convert(m: re.Match) -> tuple[date, ...]:
@@ -353,7 +353,7 @@ def _take_weekday(t: _Text, today: date) -> Optional[tuple[date, ...]]:
     return t.take(_WEEKDAY_RE, convert)
 
 
-def _take_week_range(t: _Text, today: date) -> Optional[tuple[date, ...]]:
+def _take_week_range(t: _Text, today: date) -> tuple[date, ...] | None:
     """"la semaine prochaine" (Mon-Fri), "cette semaine", "en fin de semaine" (Thu-Fri), "ce week-end"."""
 
     def convert(m: re.Match) -> tuple[date, ...]:
@@ -406,14 +406,14 @@ def _day_number(token: str) -> int:
     return 1 if token.startswith("1") and token.endswith("er") or token == "premier" else int(token)
 
 
-def _safe_date(year: int, month: int, day: int) -> Optional[date]:
+def _safe_date(year: int, month: int, day: int) -> date | None:
     try:
         return date(year, month, day)
     except ValueError:
         return None
 
 
-def _calendar_date(today: date, day: int, month: int, year: Optional[int]) -> Optional[date]:
+def _calendar_date(today: date, day: int, month: int, year: int | None) -> date | None:
     """Explicit day/month; without a year, a date already past this year means next year."""
     if year is not None:
         return _safe_date(year, month, day) if 1 <= year <= 9999 else None
@@ -423,7 +423,7 @@ def _calendar_date(today: date, day: int, month: int, year: Optional[int]) -> Op
     return _safe_date(today.year + 1, month, day)
 
 
-def _add_months(today: date, count: int) -> Optional[tuple[date, ...]]:
+def _add_months(today: date, count: int) -> tuple[date, ...] | None:
     """"dans un mois": same day number, clamped to the target month's length."""
     if count > 24:
         return None
@@ -432,7 +432,7 @@ def _add_months(today: date, count: int) -> Optional[tuple[date, ...]]:
     return (date(year, month, min(today.day, monthrange(year, month)[1])),)
 
 
-def _relative_target(m: re.Match, now_local: datetime) -> Optional[datetime]:
+def _relative_target(m: re.Match, now_local: datetime) -> datetime | None:
     """"dans 2 heures", "dans 30 minutes", "dans une demi-heure": that local time, to the minute."""
     hours, minutes, only_minutes, half = m.groups()
     if half:
@@ -500,7 +500,7 @@ _AT_HOUR = re.compile(
 )
 
 
-def _time_from(expr: str) -> Optional[time]:
+def _time_from(expr: str) -> time | None:
     """"14h30", "9 heures", "14:30", "midi et demi", "10h moins le quart" -> time, None if invalid."""
     m = _TIME_PARTS.fullmatch(" ".join(expr.split()))
     if not m:
@@ -514,17 +514,17 @@ def _time_from(expr: str) -> Optional[time]:
     return time(total // 60, total % 60)
 
 
-def _take_window(t: _Text) -> Optional[Window]:
+def _take_window(t: _Text) -> Window | None:
     for pattern, window in _WINDOWS:
         if t.take(pattern, lambda m: True):
             return window
     return None
 
 
-def _take_bounds(t: _Text) -> tuple[Optional[time], Optional[time]]:
+def _take_bounds(t: _Text) -> tuple[time | None, time | None]:
     """"entre 14h et 16h", "avant 11h", "après 15h", "à partir de 10h" -> (earliest, latest)."""
 
-    def convert_range(m: re.Match) -> Optional[tuple[time, time]]:
+    def convert_range(m: re.Match) -> tuple[time, time] | None:
         start_expr, end_expr = (m.group(1), m.group(2)) if m.group(1) else (m.group(3), m.group(4))
         start = _time_from(start_expr)
         end = _time_from(end_expr)
@@ -538,7 +538,7 @@ def _take_bounds(t: _Text) -> tuple[Optional[time], Optional[time]]:
     return low, high
 
 
-def _take_exact(t: _Text) -> Optional[tuple[time, bool]]:
+def _take_exact(t: _Text) -> tuple[time, bool] | None:
     """"vers 10h30" (approximate), "à 14h", "14h30", "à midi", "midi et demi" -> (time, approximate)."""
     found = t.take(_APPROXIMATE, lambda m: _time_from(m.group(1) or m.group(2)))
     if found:
@@ -550,7 +550,7 @@ def _take_exact(t: _Text) -> Optional[tuple[time, bool]]:
     return None
 
 
-def _to_afternoon(value: time, window: Optional[Window]) -> time:
+def _to_afternoon(value: time, window: Window | None) -> time:
     """Read "3h" as 15:00: with an afternoon word, or for hours 1-6 unless said in the morning."""
     afternoon_word = window is not None and window[0] >= time(12)
     morning_word = window is not None and window[1] <= time(12)

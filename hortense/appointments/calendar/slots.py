@@ -11,10 +11,10 @@ Time rules:
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from functools import lru_cache
-from typing import Callable, Iterator, Optional
 
 import holidays
 
@@ -61,8 +61,8 @@ class SlotProposal:
 
     slots: tuple[datetime, ...]
     matched: bool
-    reason: Optional[str] = None
-    holiday_name: Optional[str] = None
+    reason: str | None = None
+    holiday_name: str | None = None
 
 
 # --------------------------------------------------------------------------- conversions
@@ -94,7 +94,7 @@ def _french_holidays(year: int) -> holidays.HolidayBase:
 
 
 @lru_cache(maxsize=2048)
-def holiday_name(day: date) -> Optional[str]:
+def holiday_name(day: date) -> str | None:
     """French name of the metropolitan public holiday on `day` ("Armistice"), else None."""
     return _french_holidays(day.year).get(day)
 
@@ -137,7 +137,7 @@ def _bookable_days(now: datetime, rules: SlotRules) -> list[date]:
     return [day + timedelta(days=i) for i in range((last - day).days + 1)]
 
 
-def _blocker(start: datetime, now: datetime, rules: SlotRules) -> Optional[str]:
+def _blocker(start: datetime, now: datetime, rules: SlotRules) -> str | None:
     """Why `start` cannot be booked (a reason code), or None if it can."""
     local = to_local(start)
     if holiday_name(local.date()):
@@ -188,7 +188,7 @@ class _Wish:
     slot: int = SLOT_MINUTES
 
     @classmethod
-    def of(cls, pref: Preference, rules: SlotRules) -> "_Wish":
+    def of(cls, pref: Preference, rules: SlotRules) -> _Wish:
         slot = rules.slot_minutes
         if pref.exact_time is not None:
             target = _minutes(pref.exact_time)
@@ -312,7 +312,7 @@ def _find_matching(
     return picked
 
 
-def _explain(wish: _Wish, days: list[date], now: datetime, rules: SlotRules) -> tuple[str, Optional[str]]:
+def _explain(wish: _Wish, days: list[date], now: datetime, rules: SlotRules) -> tuple[str, str | None]:
     """The reason blocking most of the asked starts (bookable-but-unmatched ones are taken)."""
     counts: Counter[str] = Counter()
     for day in days:
