@@ -309,6 +309,7 @@ class SubmitAppointment(CustomerAction):
         metrics.record_booking(f"{mode}:{'ok' if result.ok else result.error}")
         if result.ok:
             view = result.appointment
+            assert view is not None  # ok: the new (or moved) call
             reply = replies.moved(view.start) if mode == RESCHEDULE else replies.booked(view.start, view.phone)
             return Outcome([reply], reset_form())
         if result.error == "already_booked":

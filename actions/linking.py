@@ -82,7 +82,7 @@ class LinkAccount(CustomerAction):
         result = links.link(session, verified.channel, verified.sender_id, code)
         logger.info("link attempt on %s: %s", verified.channel, result.status)
         if result.status == "ok":
-            customer = load_customer(session, result.customer_number)
+            customer = load_customer(session, result.customer_number) if result.customer_number else None
             name = customer.first_name if customer else ""
             platform = MESSAGING_CHANNELS[verified.channel]
             return Outcome([Reply(f"C'est fait{', ' + name if name else ''} : cette conversation {platform} est "

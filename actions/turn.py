@@ -28,7 +28,7 @@ class Turn:
 
     @classmethod
     def from_tracker(cls, tracker: Tracker) -> Turn:
-        user_event = next((e for e in reversed(tracker.events) if e.get("event") == "user"), {})
+        user_event: dict = next((e for e in reversed(tracker.events) if e.get("event") == "user"), {})
         latest = tracker.latest_message or {}
         return cls(
             sender_id=tracker.sender_id,

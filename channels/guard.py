@@ -191,8 +191,9 @@ class ConnectorGuard:
         if store is None:
             return []
         try:
-            if after_current_turn and getattr(agent, "lock_store", None) is not None:
-                async with agent.lock_store.lock(sender_id, wait_time_in_seconds=0.05):
+            lock_store = getattr(agent, "lock_store", None)
+            if after_current_turn and lock_store is not None:
+                async with lock_store.lock(sender_id, wait_time_in_seconds=0.05):
                     tracker = await store.retrieve(sender_id)
             else:
                 tracker = await store.retrieve(sender_id)

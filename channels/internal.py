@@ -45,10 +45,12 @@ def _fields(body: bytes) -> tuple[str, str, str] | None:
         return None
     if not isinstance(data, dict):
         return None
-    values = tuple(data.get(k) for k in ("channel", "sender_id", "text"))
-    if not all(isinstance(v, str) and v.strip() for v in values) or len(values[2]) > MAX_TEXT_CHARS:
+    channel, sender_id, text = (data.get(k) for k in ("channel", "sender_id", "text"))
+    if not isinstance(channel, str) or not isinstance(sender_id, str) or not isinstance(text, str):
         return None
-    return values  # type: ignore[return-value]
+    if not (channel.strip() and sender_id.strip() and text.strip()) or len(text) > MAX_TEXT_CHARS:
+        return None
+    return channel, sender_id, text
 
 
 class InternalNotifyInput(InputChannel):

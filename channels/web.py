@@ -136,9 +136,10 @@ class HortenseWebInput(SocketIOInput):
         async def handle(text: str, sender_id: str, customer: str | None, output) -> None:
             """Pass the message to Rasa; if nothing at all came back (action server down, internal error),
             the customer still gets an answer instead of silence."""
-            text = await guard.admit(sender_id, text, output)
-            if text is None:  # refused (rate limit, unsafe store): the guard has answered if due
+            admitted = await guard.admit(sender_id, text, output)
+            if admitted is None:  # refused (rate limit, unsafe store): the guard has answered if due
                 return
+            text = admitted
             metadata = {"hortense_identity": sign_assertion(CHANNEL, sender_id, customer)}
             counting = CountingOutput(output)
             with metrics.turn_timer(CHANNEL) as turn:

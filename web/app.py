@@ -16,7 +16,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sanic import Sanic, response
 from sanic.exceptions import SanicException
 from sanic.request import Request
-from sanic.response import HTTPResponse
+from sanic.response import BaseHTTPResponse, HTTPResponse
 
 from hortense.security.redaction import RedactingFilter
 from hortense.settings import PROJECT_ROOT, get_settings
@@ -95,7 +95,7 @@ class Pages:
         return self.render("message.html", status=status, title=title, text=text, **context)
 
 
-def _security_headers(_: Request, resp: HTTPResponse) -> None:
+def _security_headers(_: Request, resp: BaseHTTPResponse) -> None:
     # Signed links travel in URLs: never send them to another site as a Referer.
     for name, value in (("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "no-referrer"),
                         ("X-Frame-Options", "DENY")):

@@ -87,7 +87,7 @@ async def bank_form(request: Request) -> HTTPResponse:
     if not check.ok:
         logger.info("bank form link refused (%s)", check.reason)
         return _refuse(request, check.reason)
-    customer = await asyncio.to_thread(_load, check.customer_number)
+    customer = await asyncio.to_thread(_load, check.verified_customer)
     if customer is None or not customer.contracts:
         return _refuse(request, "unknown")
     link = {key: request.args.get(key) for key in ("c", "exp", "sig")}
@@ -105,7 +105,7 @@ async def bank_submit(request: Request) -> HTTPResponse:
     if not csrf_ok(request, "rib", form.get("csrf"), link["sig"]):
         logger.warning("bank form submission without a valid CSRF token for customer %s", check.customer_number)
         return request.app.ctx.pages.message(403, "Formulaire expiré", MSG_FORM_EXPIRED)
-    customer = await asyncio.to_thread(_load, check.customer_number)
+    customer = await asyncio.to_thread(_load, check.verified_customer)
     if customer is None or not customer.contracts:
         return _refuse(request, "unknown")
 
@@ -115,7 +115,7 @@ async def bank_submit(request: Request) -> HTTPResponse:
     if len(customer.contracts) == 1:
         wanted = [customer.contracts[0].contract_number]
     chosen = [c for c in customer.contracts if c.contract_number in wanted]
-    errors = {}
+    errors: dict[str, str | None] = {}
     holder_error = validate_holder(holder)
     if holder_error:
         errors["holder"] = holder_error
@@ -153,7 +153,7 @@ async def bank_confirmation(request: Request, reference: str) -> HTTPResponse:
 
     def load():
         with session_scope() as s:
-            customer = load_customer(s, check.customer_number)
+            customer = load_customer(s, check.verified_customer)
             return (customer, bank_changes.load_change(s, customer, reference)) if customer else (None, None)
 
     customer, change = await asyncio.to_thread(load)

@@ -143,14 +143,14 @@ def build_chart(kind: str, contract_number: str, period: Period, customer_number
     with session_scope() as s:
         customer = load_customer(s, customer_number)
         contract = customer.contract_by_number(contract_number) if customer else None
-        if contract is None or not access(contract.offer, CHART_KINDS[kind], contract.monthly_payment).allowed:
+        if customer is None or contract is None or not access(contract.offer, CHART_KINDS[kind], contract.monthly_payment).allowed:
             return None
         site = f" — {contract.short_name}" if len(customer.contracts) > 1 else ""
         if kind == "consumption":
-            history = consumption.consumption_history(s, contract.id, period)
-            return render_consumption_png(history, f"Votre consommation {period_label(period)}{site}")
-        history = surplus.surplus_history(s, contract.id, period)
-        return render_surplus_png(history, f"Votre surplus injecté {period_label(period)}{site}")
+            used = consumption.consumption_history(s, contract.id, period)
+            return render_consumption_png(used, f"Votre consommation {period_label(period)}{site}")
+        injected = surplus.surplus_history(s, contract.id, period)
+        return render_surplus_png(injected, f"Votre surplus injecté {period_label(period)}{site}")
 
 
 @bp.get("/charts/<filename>")
@@ -166,7 +166,7 @@ async def chart(request: Request, filename: str) -> HTTPResponse:
     if not check.ok:
         logger.info("chart link refused (%s) for %s %s", check.reason, kind, contract_number)
         return refusal(request, check.reason)
-    png = await asyncio.to_thread(build_chart, kind, contract_number, Period(start, end, True), check.customer_number)
+    png = await asyncio.to_thread(build_chart, kind, contract_number, Period(start, end, True), check.verified_customer)
     if png is None:
         logger.warning("chart %s %s refused: not available to customer %s", kind, contract_number,
                        check.customer_number)

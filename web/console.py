@@ -170,10 +170,15 @@ def _set_cookie(resp: HTTPResponse, request: Request, s: ConsoleSession) -> HTTP
     return resp
 
 
-def _signed_in(request: Request) -> tuple[ConsoleSession | None, AdvisorView | None]:
+def _session(request: Request) -> ConsoleSession:
+    """The request's valid session, or a fresh anonymous one (stored only if a response sets it)."""
+    return _decode(request.cookies.get(COOKIE)) or _new_session()
+
+
+def _signed_in(request: Request) -> tuple[ConsoleSession, AdvisorView | None]:
     """The request's session and its advisor, if the session is valid and the advisor still allowed in."""
-    s = _decode(request.cookies.get(COOKIE))
-    if s is None or s.advisor_id is None:
+    s = _session(request)
+    if s.advisor_id is None:
         return s, None
     with session_scope() as db:
         advisor = get_advisor(db, s.advisor_id)
@@ -184,9 +189,9 @@ def _signed_in(request: Request) -> tuple[ConsoleSession | None, AdvisorView | N
     return s, advisor
 
 
-def _csrf_ok(request: Request, s: ConsoleSession | None) -> bool:
+def _csrf_ok(request: Request, s: ConsoleSession) -> bool:
     sent = request.form.get("csrf") if request.form else None
-    return bool(s and sent) and hmac.compare_digest(sent.encode(), s.csrf.encode())
+    return isinstance(sent, str) and bool(sent) and hmac.compare_digest(sent.encode(), s.csrf.encode())
 
 
 def _to_login() -> HTTPResponse:
@@ -314,7 +319,7 @@ async def login_form(request: Request) -> HTTPResponse:
 
 @bp.post("/login")
 async def login(request: Request) -> HTTPResponse:
-    s = _decode(request.cookies.get(COOKIE))
+    s = _session(request)
     if not _csrf_ok(request, s):
         return _message("Session expirée", "Rechargez la page de connexion et réessayez.", 403)
     email = (request.form.get("email") or "").strip()[:200]

@@ -69,7 +69,7 @@ def link_secret() -> bytes:
 def check_link(request: Request, path: str, params: dict | None = None) -> LinkCheck:
     """Verify the signed link of this request; a logged-in browser must also be the link's customer."""
     source = params if params is not None else request.args
-    query = {key: source.get(key) for key in ("c", "exp", "sig") if source.get(key) is not None}
+    query = {key: value for key in ("c", "exp", "sig") if (value := source.get(key)) is not None}
     return verify(path, query, link_secret(), expected_customer=logged_in_customer(request))
 
 
@@ -104,7 +104,7 @@ def build_document(kind: str, number: str, customer_number: str, now: datetime) 
             contract_id = s.execute(select(Invoice.contract_id).where(Invoice.number == number)).scalar_one_or_none()
             contract = customer.contract(contract_id) if contract_id is not None else None
             invoice = billing.invoice_for_contract(s, contract.id, number) if contract else None
-            if invoice is None:
+            if contract is None or invoice is None:
                 return None
             return Pdf(f"facture-{invoice.number}.pdf", pdf.render_invoice(customer, contract, invoice))
         contract = customer.contract_by_number(number)
@@ -127,7 +127,7 @@ async def download(request: Request, kind: str, filename: str) -> HTTPResponse:
     if not check.ok:
         logger.info("document link refused (%s) for %s %s", check.reason, kind, number)
         return refusal(request, check.reason)
-    document = await asyncio.to_thread(build_document, kind, number, check.customer_number, local_now())
+    document = await asyncio.to_thread(build_document, kind, number, check.verified_customer, local_now())
     if document is None:
         logger.warning("document %s %s refused: not a document of customer %s", kind, number, check.customer_number)
         return refusal(request, "not_owned")

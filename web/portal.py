@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 
 from sanic import Blueprint, response
 from sanic.request import Request
-from sanic.response import HTTPResponse
+from sanic.response import BaseHTTPResponse, HTTPResponse
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -105,7 +105,7 @@ async def load_session(request: Request) -> None:
     request.ctx.browser_changed = False
 
 
-async def store_session(request: Request, resp: HTTPResponse) -> None:
+async def store_session(request: Request, resp: BaseHTTPResponse) -> None:
     """Response middleware: write the cookie when this request created, changed or ended the session."""
     if not getattr(request.ctx, "browser_changed", False):
         return
@@ -291,9 +291,10 @@ def _surplus_section(session, customer: CustomerView, contract: ContractView, to
         section["empty"] = f"Aucun relevé de surplus {period_label(period)}."
     if access(contract.offer, KITTY, contract.monthly_payment).allowed:
         update = surplus.kitty_status(session, contract.id)
-        section["kitty"] = {"balance": fr.eur(update.balance_eur if update else 0)}
+        kitty = {"balance": fr.eur(update.balance_eur if update else 0)}
+        section["kitty"] = kitty
         if update:
-            section["kitty"].update(
+            kitty.update(
                 month=fr.month(update.month),
                 computation=(f"{fr.kwh(update.kwh)} injectés × {fr.price_per_kwh(update.price_eur_per_kwh)} = "
                              f"{fr.eur(update.amount_eur)}"))

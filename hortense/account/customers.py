@@ -132,9 +132,9 @@ def load_customer_by_id(session: Session, customer_id: int) -> CustomerView | No
 def seasonal_ranges(contract: ContractView, on: date) -> tuple[OffpeakView, ...]:
     """The ranges in force on a given day (all-year ranges, or those of the season containing that month)."""
     def in_season(r: OffpeakView) -> bool:
-        if r.season is None:
-            return True
         a, b = r.season_start_month, r.season_end_month
+        if r.season is None or a is None or b is None:
+            return True
         m = on.month
         return a <= m <= b if a <= b else (m >= a or m <= b)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Literal
+from typing import Literal, overload
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
@@ -53,6 +53,10 @@ def _now(now: datetime | None) -> datetime:
     return _aware(now).astimezone(timezone.utc) if now is not None else datetime.now(timezone.utc)
 
 
+@overload
+def _aware(value: datetime) -> datetime: ...
+@overload
+def _aware(value: None) -> None: ...
 def _aware(value: datetime | None) -> datetime | None:
     """SQLite hands back naive datetimes; everything here is UTC."""
     if value is None or value.tzinfo is not None:
@@ -158,8 +162,9 @@ def _record_failures(session: Session, attempt: LinkAttempt | None, channel: str
         session.add(attempt)
     attempt.failed_attempts = result.failed_attempts
     attempt.last_failure_at = result.last_failure_at
-    locked = result.failed_attempts >= link_codes.AttemptPolicy.MAX_ATTEMPTS and result.last_failure_at
-    attempt.locked_until = result.last_failure_at + link_codes.AttemptPolicy.LOCK if locked else None
+    last_failure = result.last_failure_at
+    locked = result.failed_attempts >= link_codes.AttemptPolicy.MAX_ATTEMPTS and last_failure is not None
+    attempt.locked_until = last_failure + link_codes.AttemptPolicy.LOCK if locked and last_failure else None
     session.flush()
     return attempt
 

@@ -82,8 +82,9 @@ def record_pending_change(session: Session, customer: CustomerView, contract_ids
     """
     if not iban.ok or not iban.iban:
         raise ValueError("only a validated IBAN can be recorded")
-    contracts = [customer.contract(cid) for cid in dict.fromkeys(contract_ids)]
-    if not contracts or any(c is None for c in contracts):
+    found = [customer.contract(cid) for cid in dict.fromkeys(contract_ids)]
+    contracts = [c for c in found if c is not None]
+    if not contracts or len(contracts) != len(found):
         raise ValueError("bank details can only change for the customer's own contracts")
     for previous in session.execute(
         select(BankDetailsChange).where(BankDetailsChange.customer_id == customer.id,

@@ -81,7 +81,7 @@ def configure_logging(service: str, level: str | None = None, fmt: str | None = 
         for old in [h for h in root.handlers if h.get_name() == "hortense"]:
             root.removeHandler(old)
     if stream is not None or not root.handlers:
-        handler = logging.StreamHandler(stream or sys.stderr)
+        handler: logging.Handler = logging.StreamHandler(stream or sys.stderr)
         handler.set_name("hortense")
         root.addHandler(handler)
     for logger in _all_loggers():

@@ -17,20 +17,27 @@ Where to call what:
 """
 from __future__ import annotations
 
+import importlib
 import logging
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from types import ModuleType
 
 from hortense.settings import get_settings
 
 logger = logging.getLogger(__name__)
 
-try:  # optional dependency
-    import prometheus_client as _prom
-except ImportError:  # pragma: no cover - exercised when the package is absent
-    _prom = None
+
+def _optional_module(name: str) -> ModuleType | None:
+    try:
+        return importlib.import_module(name)
+    except ImportError:  # pragma: no cover - exercised when the package is absent
+        return None
+
+
+_prom = _optional_module("prometheus_client")  # optional dependency
 
 # Turn latency buckets (seconds): a turn is tens of milliseconds to a few seconds.
 TURN_BUCKETS = (0.025, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 10.0, 30.0)

@@ -122,7 +122,7 @@ def site_prefix(customer: CustomerView, contract: ContractView) -> str:
     return f"{contract.short_name} — " if len(customer.contracts) > 1 else ""
 
 
-def unavailable(feature: str, contract: ContractView, reason: str) -> Reply:
+def unavailable(feature: str, contract: ContractView, reason: str | None) -> Reply:
     """A question outside the customer's offer: a clear explanation and what is available instead."""
     offer = contract.offer_label
     if feature == INSTALMENTS and reason == "not_monthly":

@@ -46,7 +46,7 @@ def battery(customer: CustomerView, contract: ContractView, status: BatteryStatu
                      "de vos panneaux solaires, et vous verrez ici chaque mouvement.")
     lines = [f"{prefix}Votre batterie virtuelle contient {fr.kwh(status.level_kwh)} "
              f"(mise à jour du {fr.short_date(status.last_update)})."]
-    if status.month_movements:
+    if status.month_movements and status.movements_month:
         lines.append(f"En {fr.month(status.movements_month)} : {fr.kwh(status.month_stored_kwh)} stockés, "
                      f"{fr.kwh(status.month_used_kwh)} restitués.")
         for m in status.month_movements:

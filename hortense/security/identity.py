@@ -102,7 +102,10 @@ def verify_assertion(metadata: dict | None, channel: str | None, sender_id: str,
         raise IdentityError("bad assertion signature")
     if payload["sender"] != sender_id or (channel is not None and payload["channel"] != channel):
         raise IdentityError("assertion bound to another conversation")
+    asserted_channel, customer = payload["channel"], payload["customer"]
+    if not isinstance(asserted_channel, str) or not (customer is None or isinstance(customer, str)):
+        raise IdentityError("malformed assertion")
     current = now if now is not None else time.time()
     if not isinstance(payload["iat"], int) or not -60 <= current - payload["iat"] <= ASSERTION_MAX_AGE_SECONDS:
         raise IdentityError("stale assertion")
-    return VerifiedSender(payload["channel"], payload["sender"], payload["customer"])
+    return VerifiedSender(asserted_channel, sender_id, customer)

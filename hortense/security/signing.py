@@ -35,6 +35,13 @@ class LinkCheck:
     customer_number: str | None
     reason: Reason
 
+    @property
+    def verified_customer(self) -> str:
+        """The customer number of a valid link (`ok`): what callers act on after checking `ok`."""
+        if not self.ok or self.customer_number is None:
+            raise ValueError(f"the link is not valid ({self.reason})")
+        return self.customer_number
+
 
 def sign_path(
     path: str,
