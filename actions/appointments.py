@@ -12,11 +12,11 @@ from zoneinfo import ZoneInfo
 
 from rasa_sdk import Tracker
 from rasa_sdk.events import ActionExecutionRejected, ActiveLoop, FollowupAction, SlotSet
-from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 
 from actions.base import CustomerAction
 from actions.turn import Outcome, Turn, off_loop, send
+from hortense import clock
 from hortense import appointments, metrics
 from hortense.calendar.phrases import parse_preference
 from hortense.caller import resolve_caller
@@ -49,7 +49,7 @@ ORDINALS = {"1": 0, "premier": 0, "premiere": 0, "1er": 0, "2": 1, "deuxieme": 1
 
 
 def now() -> datetime:
-    return datetime.now(PARIS)
+    return clock.local_now()
 
 
 def reset_form() -> list[dict]:

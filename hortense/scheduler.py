@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import logging
 import signal
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Callable, Optional
 
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
+from hortense import clock
 from hortense.db import all_models  # noqa: F401  (every mapper is complete before jobs run in threads)
 from hortense.db.session import session_scope
 from hortense.notifications import DeliveryReport, RasaTransport, Transport, deliver_due
@@ -34,7 +35,7 @@ Clock = Callable[[], datetime]
 
 
 def _utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return clock.now()
 
 
 class Jobs:
@@ -73,11 +74,11 @@ def build_scheduler(jobs: Jobs, scheduler: Optional[BaseScheduler] = None) -> Ba
     """Register every job on `scheduler` (a BlockingScheduler in Europe/Paris by default); not started."""
     scheduler = scheduler or BlockingScheduler(timezone=TIMEZONE)
     common = dict(coalesce=True, max_instances=1, replace_existing=True, misfire_grace_time=60)
-    scheduler.add_job(jobs.deliver, "interval", seconds=30, id=DELIVERY_JOB, next_run_time=datetime.now(timezone.utc),
+    scheduler.add_job(jobs.deliver, "interval", seconds=30, id=DELIVERY_JOB, next_run_time=clock.now(),
                       **common)
     scheduler.add_job(jobs.update_kitties, "cron", day=1, hour=3, minute=0, id=KITTY_JOB,
                       **{**common, "misfire_grace_time": 6 * 3600})
-    scheduler.add_job(jobs.update_kitties, "date", id=KITTY_STARTUP_JOB, run_date=datetime.now(timezone.utc),
+    scheduler.add_job(jobs.update_kitties, "date", id=KITTY_STARTUP_JOB, run_date=clock.now(),
                       **common)
     scheduler.add_job(jobs.mark_past_calls, "cron", minute=5, id=PAST_CALLS_JOB, **common)
     return scheduler

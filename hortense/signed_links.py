@@ -11,11 +11,12 @@ import hashlib
 import hmac
 import json
 import re
-import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Literal, Mapping
 from urllib.parse import urlencode
+
+from hortense import clock
 
 DEFAULT_TTL = timedelta(minutes=15)
 MIN_SECRET_BYTES = 16
@@ -98,7 +99,7 @@ def _check_secret(secret: bytes) -> None:
 def _unix(now: datetime | None) -> float:
     """Unix time; a naive `now` is taken as UTC, not as the server's local time."""
     if now is None:
-        return time.time()
+        return clock.timestamp()
     if now.tzinfo is None:
         now = now.replace(tzinfo=timezone.utc)
     return now.timestamp()

@@ -16,6 +16,7 @@ from urllib.parse import urlencode, urlsplit
 
 import pytest
 
+from hortense import clock as hortense_clock
 from hortense import document_links
 from hortense import formatting as fr
 from hortense.account import load_customer
@@ -160,7 +161,8 @@ def assert_refused(page: Page, status: int, title: str) -> None:
 # --- fixtures -----------------------------------------------------------------------------------------
 
 @pytest.fixture
-def client(seeded_db) -> WebClient:
+def client(seeded_db, clock) -> WebClient:
+    """The web app on the seeded day: pages, links and data all read the same stopped clock."""
     from web.app import create_app
 
     return WebClient(create_app())
@@ -242,7 +244,7 @@ def test_link_without_signature_is_refused(client, customers):
 
 def test_expired_link_is_refused_with_410(client, customers):
     customer = customers["C1001"]
-    sixteen_minutes_ago = datetime.now(timezone.utc) - timedelta(minutes=16)
+    sixteen_minutes_ago = hortense_clock.now() - timedelta(minutes=16)
     url = local(document_links.proof_of_address_link(customer, customer.contracts[0], sixteen_minutes_ago))
     page = client.get(url)
     assert_refused(page, 410, "Lien expiré")
