@@ -42,8 +42,12 @@ validate: $(STAMP)  ## Check the training data and domain (rasa data validate)
 run: db train node  ## Start everything (Rasa, actions, web app, scheduler) and print the URLs
 	@scripts/run.sh
 
-test: env train validate node  ## Set up, then run the whole test suite
+test: env train validate node  ## Set up, then run the whole test suite, then the unit suite on moved clocks
 	@$(ENVSH) && scripts/pytest.sh tests
+	@$(ENVSH) && scripts/moved-clock.sh
+
+test-clock: env  ## The unit suite on awkward days (Saturday, DST nights, New Year's Eve, a year ahead) via faketime
+	@$(ENVSH) && scripts/moved-clock.sh
 
 test-unit: env  ## Unit tests only (no servers)
 	@$(ENVSH) && scripts/pytest.sh tests/unit
@@ -75,4 +79,4 @@ token: env  ## Print a portal JWT for a customer: make token CUSTOMER=C1001
 clean:  ## Remove models, local databases and logs (keeps the virtualenv and .env)
 	rm -rf models var .pytest_cache tests/artifacts
 
-.PHONY: help install node test-browser link-code bench multi-instance env db train validate run test test-unit nlu-report chat customers token clean
+.PHONY: help install node test-browser test-clock link-code bench multi-instance env db train validate run test test-unit nlu-report chat customers token clean
