@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from hortense import appointments
+from hortense import appointments, clock
 from hortense.account import load_customer
 from tests.e2e.servers import buttons, texts
 
@@ -16,7 +16,7 @@ PARIS = ZoneInfo("Europe/Paris")
 
 
 def now() -> datetime:
-    return datetime.now(PARIS)
+    return clock.local_now()
 
 
 def upcoming(db, number):
