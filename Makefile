@@ -49,8 +49,12 @@ lint: $(STAMP)  ## ruff check + ruff format --check, and mypy on hortense/, acti
 	$(VENV)/bin/ruff format --check $(LINT_PATHS)
 	$(VENV)/bin/mypy
 
-test: lint env train validate node  ## Lint, set up, then run the whole test suite
+test: lint env train validate node  ## Lint, set up, run the whole test suite, then the unit suite on moved clocks
 	@$(ENVSH) && scripts/pytest.sh tests
+	@$(ENVSH) && scripts/moved-clock.sh
+
+test-clock: env  ## The unit suite on awkward days (Saturday, DST nights, New Year's Eve, a year ahead) via faketime
+	@$(ENVSH) && scripts/moved-clock.sh
 
 test-unit: env  ## Unit tests only (no servers)
 	@$(ENVSH) && scripts/pytest.sh tests/unit
@@ -82,4 +86,4 @@ token: env  ## Print a portal JWT for a customer: make token CUSTOMER=C1001
 clean:  ## Remove models, local databases and logs (keeps the virtualenv and .env)
 	rm -rf models var .pytest_cache tests/artifacts
 
-.PHONY: help install lint node test-browser link-code bench multi-instance env db train validate run test test-unit nlu-report chat customers token clean
+.PHONY: help install lint node test-browser test-clock link-code bench multi-instance env db train validate run test test-unit nlu-report chat customers token clean

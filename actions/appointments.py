@@ -16,6 +16,7 @@ from rasa_sdk.forms import FormValidationAction
 
 from actions.base import CustomerAction
 from actions.turn import Outcome, Turn, off_loop, send
+from hortense import clock
 from hortense.appointments import booking as appointments
 from hortense.appointments.calendar.phrases import parse_preference
 from hortense.db.session import session_scope
@@ -49,7 +50,7 @@ ORDINALS = {"1": 0, "premier": 0, "premiere": 0, "1er": 0, "2": 1, "deuxieme": 1
 
 
 def now() -> datetime:
-    return datetime.now(PARIS)
+    return clock.local_now()
 
 
 def reset_form() -> list[dict]:

@@ -14,6 +14,7 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from actions.turn import Outcome, Turn, off_loop, send
+from hortense import clock
 from hortense.account.customers import ContractView, CustomerView
 from hortense.account.offers import access
 from hortense.db.session import session_scope
@@ -122,4 +123,4 @@ class AccountQuestion(CustomerAction):
 
 
 def today() -> date:
-    return date.today()
+    return clock.today()

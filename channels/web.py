@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-import time
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -27,6 +26,7 @@ from sanic.response import HTTPResponse
 from socketio import AsyncServer
 
 from channels.guard import ConnectorGuard
+from hortense import clock
 from hortense.ops import metrics
 from hortense.ops.logging_setup import configure_logging
 from hortense.rasa import patches as rasa_patches
@@ -222,7 +222,7 @@ class HortenseWebInput(SocketIOInput):
                 if "sender" not in session:
                     return
             claims: PortalClaims | None = session.get("claims")
-            if claims is not None and claims.expires_at < time.time():
+            if claims is not None and claims.expires_at < clock.timestamp():
                 claims = await refreshed(sid, session, _token_from_payload(data))
                 if claims is None:
                     await sio.emit(self.bot_message_evt, {"text": EXPIRED_TEXT}, room=sid)

@@ -22,7 +22,7 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 
@@ -33,6 +33,7 @@ from sanic.response import HTTPResponse
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 
+from hortense import clock
 from hortense.appointments.advisors import (
     AdvisorView,
     advisor_for_feed_token,
@@ -79,7 +80,7 @@ SECURITY_HEADERS = {
 
 def now() -> datetime:
     """The console's clock (tests replace it)."""
-    return datetime.now(timezone.utc)
+    return clock.now()
 
 
 # --------------------------------------------------------------------------- templates
@@ -149,11 +150,11 @@ def _decode(cookie: str | None) -> ConsoleSession | None:
         s = ConsoleSession(data["a"], str(data["v"]), str(data["c"]), float(data["i"]), float(data["e"]))
     except (ValueError, KeyError, TypeError):
         return None
-    return s if s.expires_at > time.time() else None
+    return s if s.expires_at > clock.timestamp() else None
 
 
 def _new_session(advisor: AdvisorView | None = None) -> ConsoleSession:
-    issued = time.time()
+    issued = clock.timestamp()
     return ConsoleSession(advisor.id if advisor else None, advisor.password_version if advisor else "",
                           secrets.token_urlsafe(24), issued, issued + SESSION_SECONDS)
 
@@ -184,7 +185,7 @@ def _signed_in(request: Request) -> tuple[ConsoleSession, AdvisorView | None]:
         advisor = get_advisor(db, s.advisor_id)
     if advisor is None or not hmac.compare_digest(advisor.password_version, s.password_version):
         return s, None
-    if advisor.sessions_valid_after is not None and s.issued_at < advisor.sessions_valid_after.timestamp():
+    if advisor.sessions_valid_after is not None and s.issued_at <= advisor.sessions_valid_after.timestamp():
         return s, None
     return s, advisor
 

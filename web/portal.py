@@ -13,11 +13,9 @@ import hashlib
 import hmac
 import json
 import secrets
-import time
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from sanic import Blueprint, response
 from sanic.request import Request
@@ -25,6 +23,7 @@ from sanic.response import BaseHTTPResponse, HTTPResponse
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from hortense import clock
 from hortense.account.customers import ContractView, CustomerView, load_customer
 from hortense.account.offers import (
     BATTERY,
@@ -92,11 +91,11 @@ def decode_session(value: str | None, now: float | None = None) -> BrowserSessio
         session = BrowserSession(str(data["n"]), data["c"] if isinstance(data["c"], str) else None, int(data["e"]))
     except (ValueError, KeyError, TypeError):
         return None
-    return session if session.expires > (now if now is not None else time.time()) else None
+    return session if session.expires > (now if now is not None else clock.timestamp()) else None
 
 
 def _new_session(customer_number: str | None) -> BrowserSession:
-    return BrowserSession(secrets.token_urlsafe(18), customer_number, int(time.time()) + SESSION_SECONDS)
+    return BrowserSession(secrets.token_urlsafe(18), customer_number, int(clock.timestamp()) + SESSION_SECONDS)
 
 
 async def load_session(request: Request) -> None:
@@ -155,7 +154,7 @@ def csrf_ok(request: Request, purpose: str, given: str | None, binding: str = ""
 # --- dates --------------------------------------------------------------------------------------------
 
 def local_now() -> datetime:
-    return datetime.now(ZoneInfo(get_settings().timezone))
+    return clock.local_now()
 
 
 # --- the demo customer picker -------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from typing import Literal, overload
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
+from hortense import clock
 from hortense.db.link_models import AccountLink, LinkAttempt, LinkCode
 from hortense.db.models import Customer
 from hortense.security import link_codes
@@ -50,7 +51,7 @@ class LinkedSender:
 
 def _now(now: datetime | None) -> datetime:
     """UTC always: SQLite keeps no offset, so every stored instant must be written in the same zone."""
-    return _aware(now).astimezone(timezone.utc) if now is not None else datetime.now(timezone.utc)
+    return _aware(now).astimezone(timezone.utc) if now is not None else clock.now()
 
 
 @overload

@@ -21,12 +21,13 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import and_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from hortense import clock
 from hortense.account.offers import OFFER_LABELS
 from hortense.appointments.calendar.phrases import PARIS, Preference, parse_preference
 from hortense.appointments.calendar.slots import (
@@ -567,7 +568,7 @@ def set_status(session: Session, *, advisor_id: int, appointment_id: int, status
         conditions.append(Appointment.advisor_id == advisor_id)
     if now is not None:
         conditions.append(Appointment.start_utc <= now)
-    changed_at = now or datetime.now(timezone.utc)
+    changed_at = now or clock.now()
     result = session.execute(
         update(Appointment).where(and_(*conditions))
         .values(status=status, updated_at=changed_at)

@@ -14,11 +14,12 @@ import contextlib
 import logging
 import signal
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import datetime
 
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
+from hortense import clock
 from hortense.appointments.notifications import DeliveryReport, RasaTransport, Transport, deliver_due
 from hortense.db import all_models  # noqa: F401  (every mapper is complete before jobs run in threads)
 from hortense.db.session import session_scope
@@ -35,7 +36,7 @@ Clock = Callable[[], datetime]
 
 
 def _utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return clock.now()
 
 
 class Jobs:
@@ -74,11 +75,11 @@ def build_scheduler(jobs: Jobs, scheduler: BaseScheduler | None = None) -> BaseS
     """Register every job on `scheduler` (a BlockingScheduler in Europe/Paris by default); not started."""
     scheduler = scheduler or BlockingScheduler(timezone=TIMEZONE)
     common = dict(coalesce=True, max_instances=1, replace_existing=True, misfire_grace_time=60)
-    scheduler.add_job(jobs.deliver, "interval", seconds=30, id=DELIVERY_JOB, next_run_time=datetime.now(timezone.utc),
+    scheduler.add_job(jobs.deliver, "interval", seconds=30, id=DELIVERY_JOB, next_run_time=clock.now(),
                       **common)
     scheduler.add_job(jobs.update_kitties, "cron", day=1, hour=3, minute=0, id=KITTY_JOB,
                       **{**common, "misfire_grace_time": 6 * 3600})
-    scheduler.add_job(jobs.update_kitties, "date", id=KITTY_STARTUP_JOB, run_date=datetime.now(timezone.utc),
+    scheduler.add_job(jobs.update_kitties, "date", id=KITTY_STARTUP_JOB, run_date=clock.now(),
                       **common)
     scheduler.add_job(jobs.mark_past_calls, "cron", minute=5, id=PAST_CALLS_JOB, **common)
     return scheduler

@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from hortense import clock
 from hortense.db.models import OFFER_BOOST, Contract, KittyUpdate, SurplusInjection
 from hortense.energy.periods import Period
 
@@ -79,7 +80,7 @@ def update_kitties(session: Session, now: datetime | None = None) -> int:
     Idempotent and safe to run twice at once: the (contract, month) unique constraint rejects a duplicate,
     whose savepoint is rolled back without losing the other contracts' updates.
     """
-    now = now or datetime.now(timezone.utc)
+    now = now or clock.now()
     current_month = date(now.year, now.month, 1)
     created = 0
     contracts = session.execute(

@@ -11,12 +11,13 @@ import hashlib
 import hmac
 import json
 import re
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Literal
 from urllib.parse import urlencode
+
+from hortense import clock
 
 DEFAULT_TTL = timedelta(minutes=15)
 MIN_SECRET_BYTES = 16
@@ -106,7 +107,7 @@ def _check_secret(secret: bytes) -> None:
 def _unix(now: datetime | None) -> float:
     """Unix time; a naive `now` is taken as UTC, not as the server's local time."""
     if now is None:
-        return time.time()
+        return clock.timestamp()
     if now.tzinfo is None:
         now = now.replace(tzinfo=timezone.utc)
     return now.timestamp()

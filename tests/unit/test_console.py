@@ -161,9 +161,9 @@ def _tracker(path) -> None:
 
 
 @pytest.fixture
-def world(seeded_db, tmp_path, monkeypatch) -> World:
+def world(seeded_db, tmp_path, monkeypatch, clock) -> World:
     console.address_limiter.reset()
-    monkeypatch.setattr(console, "now", lambda: DURING.astimezone(UTC))
+    clock.set(DURING)
     tracker = tmp_path / "tracker.db"
     _tracker(tracker)
     monkeypatch.setenv("HORTENSE_TRACKER_DB", str(tracker))
@@ -272,9 +272,10 @@ def test_failed_logins_are_limited_per_address(client, world):
     assert _login(other, "alice@hortense.test").status == 303
 
 
-def test_logout_voids_the_session_even_if_the_cookie_is_replayed(client, world):
+def test_logout_voids_the_session_even_if_the_cookie_is_replayed(client, world, clock):
     csrf = _signed_in(client, "alice@hortense.test")
     stolen = dict(client.cookies)
+    clock.advance(timedelta(minutes=5))
     assert client.post("/console/logout", {"csrf": csrf}).location == "/console/login"
     assert client.get("/console/calls").status == 303
     thief = Client(client.app, client.loop, cookies=stolen)
@@ -344,15 +345,15 @@ def test_marking_a_call_needs_the_csrf_token(client, world):
     assert _status(world, world.alice_call) == "done"
 
 
-def test_a_future_call_cannot_be_marked_yet(client, world, monkeypatch):
-    monkeypatch.setattr(console, "now", lambda: NOW.astimezone(UTC))
+def test_a_future_call_cannot_be_marked_yet(client, world, clock):
+    clock.set(NOW)
     csrf = _signed_in(client, "alice@hortense.test")
     assert client.post(f"/console/calls/{world.alice_call}/status", {"status": "done", "csrf": csrf}).status == 409
     assert _status(world, world.alice_call) == "booked"
 
 
-def test_cancelling_a_call_tells_the_customer_the_reason(client, world, monkeypatch):
-    monkeypatch.setattr(console, "now", lambda: NOW.astimezone(UTC))
+def test_cancelling_a_call_tells_the_customer_the_reason(client, world, clock):
+    clock.set(NOW)
     csrf = _signed_in(client, "alice@hortense.test")
     target = f"/console/calls/{world.alice_call}/cancel"
     assert client.post(target, {"reason": "   ", "csrf": csrf}).status == 400

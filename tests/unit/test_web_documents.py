@@ -16,13 +16,13 @@ from urllib.parse import urlencode, urlsplit
 
 import pytest
 
-from hortense.documents import urls as document_links
-from hortense.replies import formatting as fr
+from hortense import clock as hortense_clock
 from hortense.account.customers import load_customer
 from hortense.db.session import session_scope
-from hortense.settings import get_settings
+from hortense.documents import urls as document_links
+from hortense.replies import formatting as fr
 from hortense.security.signing import sign_path
-
+from hortense.settings import get_settings
 
 # --- an in-process browser ----------------------------------------------------------------------------
 
@@ -160,7 +160,8 @@ def assert_refused(page: Page, status: int, title: str) -> None:
 # --- fixtures -----------------------------------------------------------------------------------------
 
 @pytest.fixture
-def client(seeded_db) -> WebClient:
+def client(seeded_db, clock) -> WebClient:
+    """The web app on the seeded day: pages, links and data all read the same stopped clock."""
     from web.app import create_app
 
     return WebClient(create_app())
@@ -242,7 +243,7 @@ def test_link_without_signature_is_refused(client, customers):
 
 def test_expired_link_is_refused_with_410(client, customers):
     customer = customers["C1001"]
-    sixteen_minutes_ago = datetime.now(timezone.utc) - timedelta(minutes=16)
+    sixteen_minutes_ago = hortense_clock.now() - timedelta(minutes=16)
     url = local(document_links.proof_of_address_link(customer, customer.contracts[0], sixteen_minutes_ago))
     page = client.get(url)
     assert_refused(page, 410, "Lien expiré")
