@@ -9,6 +9,7 @@ from rasa.core.channels.channel import CollectingOutputChannel
 from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
 
 from channels import common, guard as g
+from channels.messaging import Incoming
 from channels.messenger import signature_of, user_events
 from channels.telegram import _is_start, chat_of, sender_for
 
@@ -199,7 +200,8 @@ def test_messenger_reads_every_event_of_a_batch():
                        {"sender": {"id": "9"}, "message": {"mid": "m3", "text": "echo", "is_echo": True}},
                        {"sender": {"id": "1"}, "delivery": {"mids": ["m1"]}}]},
         {"messaging": [{"sender": {"id": "3"}, "postback": {"mid": "m4", "payload": "/greet", "title": "Go"}}]}]}
-    assert list(user_events(body)) == [("1", "m1", "bonjour"), ("2", "m2", "/y"), ("3", "m4", "/greet")]
+    assert list(user_events(body)) == [Incoming("messenger:1", "m1", "bonjour"), Incoming("messenger:2", "m2", "/y"),
+                                       Incoming("messenger:3", "m4", "/greet")]
     assert list(user_events({"object": "user"})) == []
     assert list(user_events(["not", "a", "dict"])) == []
 
