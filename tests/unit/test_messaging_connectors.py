@@ -28,6 +28,7 @@ from channels.telegram import GREETING_TEXT, TelegramInput
 from channels.whatsapp import EMPTY_TWIML, WhatsAppInput
 from hortense.identity import verify_assertion
 from hortense.settings import get_settings
+from tests.services import redis_url  # noqa: F401  (fixture)
 from tests.fakes.platforms import (
     MESSENGER_APP_SECRET,
     MESSENGER_PAGE_TOKEN,
@@ -206,10 +207,8 @@ def test_whatsapp_number_picks_the_offered_button(whatsapp):
 
 
 @pytest.mark.redis
-def test_whatsapp_replay_on_another_instance_is_ignored(fake, monkeypatch):
-    from tests.unit.test_rate_limit_and_replay import _redis_url
-
-    monkeypatch.setenv("HORTENSE_REDIS_URL", _redis_url())
+def test_whatsapp_replay_on_another_instance_is_ignored(fake, redis_url, monkeypatch):
+    monkeypatch.setenv("HORTENSE_REDIS_URL", redis_url)
     get_settings.cache_clear()
     first, second = (WhatsAppInput(TWILIO_SID, TWILIO_TOKEN, WHATSAPP_NUMBER, WHATSAPP_PUBLIC_URL,
                                    f"{fake.url}/twilio") for _ in range(2))

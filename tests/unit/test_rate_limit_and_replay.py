@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import time
 import uuid
 
@@ -20,31 +19,7 @@ from hortense.security import shared_state
 from hortense.security.rate_limit import RateLimit
 from hortense.security.replay import SeenIds
 from hortense.settings import get_settings
-
-
-def _redis_url() -> str:
-    url = os.environ.get("HORTENSE_TEST_REDIS_URL")
-    if not url:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail("HORTENSE_TEST_REDIS_URL is not set: CI must run the Redis shared-state tests")
-        pytest.skip("HORTENSE_TEST_REDIS_URL is not set")
-    return url
-
-
-@pytest.fixture
-def redis_url() -> str:
-    return _redis_url()
-
-
-@pytest.fixture
-def prefix(redis_url):
-    """A key prefix of this test only; its keys are deleted afterwards."""
-    value = f"test:{uuid.uuid4().hex[:10]}:"
-    yield value
-    client = shared_state.redis_client(redis_url)
-    keys = list(client.scan_iter(f"{value}*"))
-    if keys:
-        client.delete(*keys)
+from tests.services import prefix, redis_url  # noqa: F401  (fixtures)
 
 
 def _instance(redis_url: str):
