@@ -25,7 +25,8 @@ from hortense.db.session import session_scope
 from hortense.documents import verification as docver
 from hortense.settings import get_settings
 from hortense.signed_links import LinkCheck, verify
-from web.portal import local_now, logged_in_customer
+from web.portal import local_now
+from web.sessions import logged_in_customer
 
 logger = logging.getLogger(__name__)
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import json
-import os
 import sys
 import uuid
 from collections import Counter
@@ -30,6 +29,7 @@ import pytest
 from hortense.identity import mint_portal_token
 from hortense.tracker_store import redact_for_storage
 from tests.e2e.servers import E2E_SECRETS
+from tests.services import service_url
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.redis]
@@ -50,15 +50,6 @@ def _load_multi_instance():
     return module
 
 
-def _required_env(name: str) -> str:
-    value = os.environ.get(name)
-    if not value:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"{name} is not set: CI must run the multi-instance test")
-        pytest.skip(f"{name} is not set")
-    return value
-
-
 def _endpoints_variant(source: Path, target: Path, tracker_db: str, in_memory_lock: bool, prefix: str) -> Path:
     """The production endpoints with this pair's tracker database and lock key prefix, and optionally Rasa's
     in-memory lock store instead of Hortense's."""
@@ -74,8 +65,8 @@ def _endpoints_variant(source: Path, target: Path, tracker_db: str, in_memory_lo
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
-    postgres = _required_env("HORTENSE_TEST_POSTGRES_URL")
-    redis_url = _required_env("HORTENSE_TEST_REDIS_URL")
+    postgres = service_url("HORTENSE_TEST_POSTGRES_URL")
+    redis_url = service_url("HORTENSE_TEST_REDIS_URL")
     mi = _load_multi_instance()
     workdir = tmp_path_factory.mktemp("multi")
     name = f"hortense_it_{uuid.uuid4().hex[:8]}"

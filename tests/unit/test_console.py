@@ -23,6 +23,7 @@ from hortense.db.calendar_models import Advisor, Appointment, Notification
 from hortense.db.models import Customer
 from hortense.db.session import session_scope
 from web import console
+from web.sessions import CONSOLE_COOKIE
 
 UTC = timezone.utc
 NOW = datetime(2026, 11, 26, 8, 0, tzinfo=PARIS)
@@ -250,8 +251,8 @@ def test_login_needs_the_forms_csrf_token(client, world):
 
 def test_a_forged_or_tampered_cookie_is_not_a_session(client, world):
     _signed_in(client, "alice@hortense.test")
-    payload, _, mac = client.cookies[console.COOKIE].rpartition(".")
-    client.cookies[console.COOKIE] = payload[:-2] + "xx." + mac
+    payload, _, mac = client.cookies[CONSOLE_COOKIE.name].rpartition(".")
+    client.cookies[CONSOLE_COOKIE.name] = payload[:-2] + "xx." + mac
     assert client.get("/console/calls").status == 303
 
 
