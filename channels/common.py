@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections import OrderedDict
 from typing import Any
 
 import aiohttp
@@ -40,25 +39,6 @@ def credential(credentials: dict | None, key: str, default: str = "") -> str:
     """A credentials.yml value; empty (an unset `${VAR}`) means "not configured"."""
     value = (credentials or {}).get(key)
     return str(value).strip() if value not in (None, "") else default
-
-
-class SeenIds:
-    """Recently handled platform message ids: a replayed or retried delivery is handled once."""
-
-    def __init__(self, size: int = 10_000) -> None:
-        self.size = size
-        self._ids: OrderedDict[str, None] = OrderedDict()
-
-    def first_time(self, message_id: Any) -> bool:
-        if message_id in (None, ""):
-            return True
-        key = str(message_id)
-        if key in self._ids:
-            return False
-        self._ids[key] = None
-        if len(self._ids) > self.size:
-            self._ids.popitem(last=False)
-        return True
 
 
 class PlatformError(RuntimeError):

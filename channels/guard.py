@@ -1,7 +1,8 @@
 """What every connector does to a message before Rasa sees it: rate limit, `/intent` filter, redaction.
 
 - Rate limit: a sender gets `settings.message_rate_per_minute` messages per rolling minute, then one polite
-  answer, then silence until the minute has passed (a flood costs us neither NLU time nor platform fees).
+  answer, then silence until the minute has passed (a flood costs us neither NLU time nor platform fees);
+  counted in Redis when it is configured, so the limit holds across instances (hortense.security.rate_limit).
 - `/intent{...}` filter: Rasa always obeys a message of the form `/intent{"entity": "value"}` (confidence
   1.0, entities filled). Such a message is accepted only when it is exactly the payload of a button the bot
   offered in its last message(s) of this conversation, read from the tracker store; anything else loses
@@ -16,9 +17,7 @@ from __future__ import annotations
 
 import logging
 import re
-import time
-from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +25,7 @@ from rasa.core.channels.channel import OutputChannel
 from sanic import Blueprint, Sanic
 
 from hortense.security.link_codes import iter_code_spans
+from hortense.security.rate_limit import RateLimit
 from hortense.security.redaction import redact_text
 from hortense.settings import get_settings
 
@@ -90,47 +90,13 @@ def unslash(text: str) -> str:
     return _LEADING_SLASHES.sub("", text)
 
 
-class RateLimiter:
-    """Rolling one-minute window per key; in memory, per Rasa process."""
-
-    def __init__(self, per_minute: int, clock: Callable[[], float] = time.monotonic, max_keys: int = 50_000):
-        self.per_minute = max(per_minute, 1)
-        self.clock = clock
-        self.max_keys = max_keys
-        self._hits: dict[str, deque] = {}
-        self._warned: set[str] = set()
-
-    def allow(self, key: str) -> tuple[bool, bool]:
-        """(allowed, first refusal in this window): only the first refusal gets an answer."""
-        now = self.clock()
-        hits = self._hits.get(key)
-        if hits is None:
-            if len(self._hits) >= self.max_keys:
-                self._forget_idle(now)
-            hits = self._hits[key] = deque()
-        while hits and now - hits[0] >= WINDOW_SECONDS:
-            hits.popleft()
-        if len(hits) < self.per_minute:
-            hits.append(now)
-            self._warned.discard(key)
-            return True, False
-        first = key not in self._warned
-        self._warned.add(key)
-        return False, first
-
-    def _forget_idle(self, now: float) -> None:
-        for key in [k for k, h in self._hits.items() if not h or now - h[-1] >= WINDOW_SECONDS]:
-            del self._hits[key]
-            self._warned.discard(key)
-
-
 class ConnectorGuard:
     """One per input channel: made with `for_blueprint` in the channel's `blueprint()`, then every incoming
     message goes through `admit` before `on_new_message`."""
 
     def __init__(self, channel: str, per_minute: int | None = None) -> None:
         self.channel = channel
-        self.limiter = RateLimiter(per_minute or get_settings().message_rate_per_minute)
+        self.limiter = RateLimit("messages", per_minute or get_settings().message_rate_per_minute, WINDOW_SECONDS)
         self.app: Sanic | None = None
         self.store_ok: bool | None = None
 
@@ -158,14 +124,7 @@ class ConnectorGuard:
         """The text Rasa may see for this message, or None when it must not reach Rasa (the guard has
         then answered the sender through `output` when an answer is due)."""
         app = app or self.app
-        if self.store_ok is False:
-            await _say(output, sender_id, UNAVAILABLE_TEXT)
-            return None
-        allowed, first_refusal = self.limiter.allow(f"{self.channel}:{sender_id}")
-        if not allowed:
-            logger.info("%s: rate limit reached for a sender", self.channel)
-            if first_refusal:
-                await _say(output, sender_id, RATE_LIMITED_TEXT)
+        if not await self.may_answer(sender_id, output):
             return None
         text = text.strip()[:MAX_MESSAGE_CHARS] if isinstance(text, str) else ""
         if not text:
@@ -179,6 +138,19 @@ class ConnectorGuard:
             if not text:
                 return None
         return redact_keeping_codes(text)
+
+    async def may_answer(self, sender_id: str, output: OutputChannel | None) -> bool:
+        """Whether this sender may be answered now (store safe, under the rate limit); when not, the sender
+        is told why through `output` (once per run of refusals for the rate limit)."""
+        if self.store_ok is False:
+            await _say(output, sender_id, UNAVAILABLE_TEXT)
+            return False
+        allowed, first_refusal = self.limiter.hit(f"{self.channel}:{sender_id}")
+        if not allowed:
+            logger.info("%s: rate limit reached for a sender", self.channel)
+            if first_refusal:
+                await _say(output, sender_id, RATE_LIMITED_TEXT)
+        return allowed
 
     async def offered(self, sender_id: str, app: Sanic | None = None,
                       after_current_turn: bool = False) -> list[OfferedButton]:

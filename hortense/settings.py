@@ -81,6 +81,8 @@ class Settings:
     allowed_origins: tuple[str, ...]
     timezone: str
     message_rate_per_minute: int
+    # Shared state of several instances (rate limits, webhook de-duplication); "" = this process's memory.
+    redis_url: str = ""
 
     @property
     def is_sqlite(self) -> bool:
@@ -157,6 +159,7 @@ def get_settings() -> Settings:
         allowed_origins=tuple(o.strip() for o in origins.split(",") if o.strip()),
         timezone=_get("HORTENSE_TIMEZONE", "Europe/Paris", f) or "Europe/Paris",
         message_rate_per_minute=int(_get("HORTENSE_MESSAGE_RATE_PER_MINUTE", "30", f) or 30),
+        redis_url=(_get("HORTENSE_REDIS_URL", "", f) or "").strip(),
     )
 
 

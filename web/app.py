@@ -116,7 +116,7 @@ def _register_console(app: Sanic) -> None:
 
 def create_app() -> Sanic:
     """A new, fully wired app. Reads settings and environment now, touches neither database nor network."""
-    from web import bank, charts, documents, portal
+    from web import bank, charts, documents, portal, sessions
 
     config = WebConfig.from_env()
     app = Sanic(f"hortense_web_{next(_app_names)}", configure_logging=False)
@@ -144,8 +144,8 @@ def create_app() -> Sanic:
         app.blueprint(module.bp)
     _register_console(app)
 
-    app.register_middleware(portal.load_session, "request")
-    app.register_middleware(portal.store_session, "response")
+    app.register_middleware(sessions.load_session, "request")
+    app.register_middleware(sessions.store_session, "response")
     app.register_middleware(_security_headers, "response")
 
     @app.exception(SanicException)

@@ -21,7 +21,8 @@ from hortense.db.session import session_scope
 from hortense.documents import urls as document_links
 from hortense.settings import get_settings
 from web.documents import check_link
-from web.portal import csrf_ok, csrf_token, local_now
+from web.portal import local_now
+from web.sessions import csrf_ok, csrf_token
 
 logger = logging.getLogger(__name__)
 

@@ -11,7 +11,9 @@ import io
 import logging
 import re
 import threading
+from collections.abc import Callable
 from datetime import date
+from typing import Any
 
 from babel.dates import format_date
 from babel.numbers import format_decimal
@@ -83,6 +85,10 @@ def _finish(figure, axes, months: list[date], legend: bool = False) -> bytes:
     axes.set_xticks(range(len(months)))
     axes.set_xticklabels([_month_label(m, i == 0) for i, m in enumerate(months)], fontsize=8 if len(months) > 12 else 9)
     figure.tight_layout(rect=(0, 0.06, 1, 1) if legend else (0, 0, 1, 1))
+    return _png(figure)
+
+
+def _png(figure) -> bytes:
     out = io.BytesIO()
     figure.savefig(out, format="png", dpi=DPI, facecolor="white", metadata={"Software": None})
     return out.getvalue()
@@ -93,44 +99,50 @@ def _empty(figure, axes, text: str) -> bytes:
     axes.set_yticks([])
     axes.text(0.5, 0.5, text, ha="center", va="center", transform=axes.transAxes, color=TEXT_COLOUR, fontsize=11)
     figure.tight_layout()
-    out = io.BytesIO()
-    figure.savefig(out, format="png", dpi=DPI, facecolor="white", metadata={"Software": None})
-    return out.getvalue()
+    return _png(figure)
+
+
+def _bar_chart(title: str, months: list[date], empty: str, draw: Callable[[Any], tuple[Any, list[float]]],
+               legend: bool = False, floor: float = 0.0) -> bytes:
+    """One chart of monthly bars: a message when there is nothing to draw, each month's total above its bar
+    when the months fit, a scale from 0 to a little above the highest total (`floor` at least)."""
+    with _draw_lock:
+        figure, axes = _figure(title)
+        if not months:
+            return _empty(figure, axes, empty)
+        bars, totals = draw(axes)
+        if len(months) <= 12:
+            axes.bar_label(bars, labels=[_number(t) for t in totals], padding=2, fontsize=8, color=TEXT_COLOUR)
+        axes.set_ylim(0, max(max(totals), floor) * 1.15)
+        if legend:
+            figure.legend(loc="lower center", fontsize=8, frameon=False, ncol=2)
+        return _finish(figure, axes, months, legend=legend)
 
 
 def render_consumption_png(history: ConsumptionHistory, title: str) -> bytes:
     """Monthly stacked bars: heures pleines below, heures creuses on top, the month's total above each bar."""
-    with _draw_lock:
-        figure, axes = _figure(title)
-        if not history.months:
-            return _empty(figure, axes, "Aucun relevé de consommation sur cette période")
-        months = [m.month for m in history.months]
-        peak = [float(m.peak_kwh) for m in history.months]
-        offpeak = [float(m.offpeak_kwh) for m in history.months]
-        positions = range(len(months))
+    peak = [float(m.peak_kwh) for m in history.months]
+    offpeak = [float(m.offpeak_kwh) for m in history.months]
+
+    def draw(axes) -> tuple[Any, list[float]]:
+        positions = range(len(peak))
         axes.bar(positions, peak, color=PEAK_COLOUR, width=0.62, label="Heures pleines")
         bars = axes.bar(positions, offpeak, bottom=peak, color=OFFPEAK_COLOUR, width=0.62, label="Heures creuses")
-        if len(months) <= 12:
-            axes.bar_label(bars, labels=[_number(p + o) for p, o in zip(peak, offpeak, strict=True)], padding=2, fontsize=8,
-                           color=TEXT_COLOUR)
-        axes.set_ylim(0, max(p + o for p, o in zip(peak, offpeak, strict=True)) * 1.15)
-        figure.legend(loc="lower center", fontsize=8, frameon=False, ncol=2)
-        return _finish(figure, axes, months, legend=True)
+        return bars, [p + o for p, o in zip(peak, offpeak, strict=True)]
+
+    return _bar_chart(title, [m.month for m in history.months], "Aucun relevé de consommation sur cette période",
+                      draw, legend=True)
 
 
 def render_surplus_png(history: SurplusHistory, title: str) -> bytes:
     """Monthly bars of the surplus injected into the grid."""
-    with _draw_lock:
-        figure, axes = _figure(title)
-        if not history.months:
-            return _empty(figure, axes, "Aucun relevé de surplus sur cette période")
-        months = [m.month for m in history.months]
-        values = [float(m.kwh) for m in history.months]
-        bars = axes.bar(range(len(months)), values, color=SURPLUS_COLOUR, width=0.62, label="Surplus injecté")
-        if len(months) <= 12:
-            axes.bar_label(bars, labels=[_number(v) for v in values], padding=2, fontsize=8, color=TEXT_COLOUR)
-        axes.set_ylim(0, max(max(values), 1.0) * 1.15)
-        return _finish(figure, axes, months)
+    values = [float(m.kwh) for m in history.months]
+
+    def draw(axes) -> tuple[Any, list[float]]:
+        return axes.bar(range(len(values)), values, color=SURPLUS_COLOUR, width=0.62, label="Surplus injecté"), values
+
+    return _bar_chart(title, [m.month for m in history.months], "Aucun relevé de surplus sur cette période", draw,
+                      floor=1.0)
 
 
 def parse_month(value: str | None) -> date | None:

@@ -25,7 +25,8 @@ from hortense.documents import verification as docver
 from hortense.replies import formatting as fr
 from hortense.security.signing import LinkCheck, verify
 from hortense.settings import get_settings
-from web.portal import local_now, logged_in_customer
+from web.portal import local_now
+from web.sessions import logged_in_customer
 
 logger = logging.getLogger(__name__)
 

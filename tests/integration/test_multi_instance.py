@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import uuid
 from collections import Counter
 from pathlib import Path
@@ -29,6 +28,7 @@ from hortense.ops import cluster as mi
 from hortense.security.identity import mint_portal_token
 from hortense.rasa.tracker_store import redact_for_storage
 from tests.e2e.servers import E2E_SECRETS
+from tests.services import service_url
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.redis]
@@ -41,13 +41,6 @@ ROUNDS = len(TEXTS) // 2
 STAGGER_SECONDS = 0.015
 
 
-def _required_env(name: str) -> str:
-    value = os.environ.get(name)
-    if not value:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"{name} is not set: CI must run the multi-instance test")
-        pytest.skip(f"{name} is not set")
-    return value
 
 
 def _endpoints_variant(source: Path, target: Path, tracker_db: str, in_memory_lock: bool, prefix: str) -> Path:
@@ -65,8 +58,8 @@ def _endpoints_variant(source: Path, target: Path, tracker_db: str, in_memory_lo
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
-    postgres = _required_env("HORTENSE_TEST_POSTGRES_URL")
-    redis_url = _required_env("HORTENSE_TEST_REDIS_URL")
+    postgres = service_url("HORTENSE_TEST_POSTGRES_URL")
+    redis_url = service_url("HORTENSE_TEST_REDIS_URL")
     workdir = tmp_path_factory.mktemp("multi")
     name = f"hortense_it_{uuid.uuid4().hex[:8]}"
     names = {"data": name, "redis": f"{name}_tr_redis", "memory": f"{name}_tr_memory"}

@@ -22,7 +22,9 @@ from hortense.appointments.calendar.phrases import PARIS
 from hortense.db.calendar_models import Advisor, Appointment, Notification
 from hortense.db.models import Customer
 from hortense.db.session import session_scope
+from hortense.settings import get_settings
 from web import console
+from web.sessions import CONSOLE_COOKIE
 
 UTC = timezone.utc
 NOW = datetime(2026, 11, 26, 8, 0, tzinfo=PARIS)
@@ -168,6 +170,7 @@ def world(seeded_db, tmp_path, monkeypatch, clock) -> World:
     _tracker(tracker)
     monkeypatch.setenv("HORTENSE_TRACKER_DB", str(tracker))
     monkeypatch.delenv("HORTENSE_TRACKER_URL", raising=False)
+    get_settings.cache_clear()  # settings are read once per process: re-read them with this tracker store
     ids = {}
     with session_scope(seeded_db) as s:
         for email, password in PASSWORDS.items():
@@ -250,8 +253,8 @@ def test_login_needs_the_forms_csrf_token(client, world):
 
 def test_a_forged_or_tampered_cookie_is_not_a_session(client, world):
     _signed_in(client, "alice@hortense.test")
-    payload, _, mac = client.cookies[console.COOKIE].rpartition(".")
-    client.cookies[console.COOKIE] = payload[:-2] + "xx." + mac
+    payload, _, mac = client.cookies[CONSOLE_COOKIE.name].rpartition(".")
+    client.cookies[CONSOLE_COOKIE.name] = payload[:-2] + "xx." + mac
     assert client.get("/console/calls").status == 303
 
 
@@ -379,6 +382,7 @@ def test_the_transcript_shows_this_conversation_in_order_and_escaped(client, wor
 
 def test_the_transcript_page_survives_a_missing_tracker_store(client, world, monkeypatch):
     monkeypatch.setenv("HORTENSE_TRACKER_DB", "/nonexistent/dir/tracker.db")
+    get_settings.cache_clear()
     _signed_in(client, "alice@hortense.test")
     page = client.get(f"/console/calls/{world.alice_call}/transcript")
     assert page.status == 200 and "pas disponible" in page.text

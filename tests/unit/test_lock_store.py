@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
-import os
 import time
 import uuid
 from pathlib import Path
@@ -19,35 +18,9 @@ import yaml
 from hortense.rasa import lock_store as ls
 from hortense.rasa.lock_store import AtomicRedisLockStore
 from hortense.settings import get_settings
+from tests.services import prefix, redis_url  # noqa: F401  (fixtures)
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _redis_url() -> str:
-    url = os.environ.get("HORTENSE_TEST_REDIS_URL")
-    if not url:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail("HORTENSE_TEST_REDIS_URL is not set: CI must run the Redis lock store tests")
-        pytest.skip("HORTENSE_TEST_REDIS_URL is not set")
-    return url
-
-
-@pytest.fixture
-def redis_url() -> str:
-    return _redis_url()
-
-
-@pytest.fixture
-def prefix(redis_url):
-    """A key prefix of this test only; its keys are deleted afterwards."""
-    import redis
-
-    value = f"test:{uuid.uuid4().hex[:10]}:"
-    yield value
-    client = redis.Redis.from_url(redis_url)
-    keys = list(client.scan_iter(f"{value}*"))
-    if keys:
-        client.delete(*keys)
 
 
 def _store(url: str, prefix: str, **kwargs) -> AtomicRedisLockStore:
