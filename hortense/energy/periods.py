@@ -6,6 +6,8 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date
 
+from dateutil.relativedelta import relativedelta
+
 MONTHS = {
     "janvier": 1, "janv": 1, "fevrier": 2, "fevr": 2, "fev": 2, "mars": 3, "avril": 4, "avr": 4, "mai": 5,
     "juin": 6, "juillet": 7, "juil": 7, "aout": 8, "septembre": 9, "sept": 9, "octobre": 10, "oct": 10,
@@ -29,8 +31,8 @@ def normalise(text: str) -> str:
 
 
 def add_months(d: date, n: int) -> date:
-    total = d.year * 12 + d.month - 1 + n
-    return date(total // 12, total % 12 + 1, 1)
+    """The first day of the month `n` months after (or before) `d`'s."""
+    return d.replace(day=1) + relativedelta(months=n)
 
 
 def last_complete_month(today: date) -> date:

@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from dateutil.easter import EASTER_WESTERN, easter
+
 PARIS = ZoneInfo("Europe/Paris")
 
 # Longer messages are cut: a date wish never needs more, and it bounds parsing time.
@@ -388,18 +390,8 @@ _DAY_EXTRACTORS = (
 
 
 def easter_sunday(year: int) -> date:
-    """Gregorian Easter (anonymous algorithm), for "lundi de Pâques" and "Ascension"."""
-    a = year % 19
-    b, c = divmod(year, 100)
-    d, e = divmod(b, 4)
-    f = (b + 8) // 25
-    g = (b - f + 1) // 3
-    h = (19 * a + b - d - g + 15) % 30
-    i, k = divmod(c, 4)
-    l = (32 + 2 * e + 2 * i - h - k) % 7  # noqa: E741 (name from the published algorithm)
-    m = (a + 11 * h + 22 * l) // 451
-    month, day = divmod(h + l - 7 * m + 114, 31)
-    return date(year, month, day + 1)
+    """Western Easter Sunday, for "lundi de Pâques" and "Ascension" (python-dateutil's algorithm)."""
+    return easter(year, EASTER_WESTERN)
 
 
 def _day_number(token: str) -> int:
