@@ -27,6 +27,7 @@ import pytest
 from hortense.ops import cluster as mi
 from hortense.security.identity import mint_portal_token
 from hortense.rasa.tracker_store import redact_for_storage
+from tests.services import missing_service
 from tests.e2e.servers import E2E_SECRETS
 from tests.services import service_url
 
@@ -200,7 +201,7 @@ def test_through_nginx_round_robin_too(cluster):
     """Same check through the nginx entry point (least_conn over both instances), other customers."""
     running = cluster["cluster"]
     if running.nginx is None:
-        pytest.skip("nginx is not installed")
+        missing_service("nginx is not installed")
     customers = ["C1006", "C1007"]
     problems = run_and_check([running.chat_url, running.chat_url], cluster["urls"]["redis"], customers)
     assert problems == {c: [] for c in customers}
