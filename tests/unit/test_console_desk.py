@@ -351,3 +351,18 @@ def test_the_analytics_page_and_csv(client, world, conversations):
     assert csv_response.header("content-type").startswith("text/csv")
     assert "attachment" in csv_response.header("content-disposition")
     assert csv_response.text.splitlines()[1].startswith("2026-11-23,tous,2,6,")
+
+
+def test_the_import_command_writes_the_file(world, conversations, tmp_path, session, capsys):
+    from hortense.cli import main
+
+    message = next(i.message for i in inbox.inbox(session, conversations, threshold=0.7, now=DURING)
+                   if i.message.text == "la météo demain")
+    inbox.label_message(session, message, advisor_id=world.chief, kind="out_of_scope", intent=None, now=DURING,
+                        intents=inbox.catalogue())
+    session.commit()
+    target = tmp_path / "nlu" / "reviewed.yml"
+    assert main(["import-reviewed", "--out", str(target), "--url", world.url]) == 0
+    assert yaml.safe_load(target.read_text(encoding="utf-8"))["nlu"] == [
+        {"intent": "out_of_scope", "examples": "- la météo demain\n"}]
+    assert "1 examples" in capsys.readouterr().out
