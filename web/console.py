@@ -334,7 +334,8 @@ async def search(request: Request) -> HTTPResponse:
     scope, _ = _scope(request)
     with session_scope() as db:
         found = desk.search(db, scope, query) if query else []
-    return _page("search.html", advisor=request.ctx.advisor, csrf=request.ctx.csrf, query=query, calls=found)
+    return _page("search.html", advisor=request.ctx.advisor, csrf=request.ctx.csrf, query=query, calls=found,
+                 search_query=query)
 
 
 def _not_found(request: Request) -> HTTPResponse:
