@@ -62,6 +62,9 @@ test-unit: env  ## Unit tests only (no servers)
 test-browser: env train node  ## The customer space in headless Chromium
 	@$(ENVSH) && scripts/pytest.sh -m browser tests/browser
 
+import-reviewed: env  ## Write the messages supervisors labelled in the console into data/nlu/reviewed.yml (OUT=file)
+	@$(ENVSH) && $(PY) -m hortense import-reviewed $(if $(OUT),--out $(OUT))
+
 nlu-report: train  ## 5-fold cross-validation of the NLU, per-intent F1
 	@$(ENVSH) && $(PY) scripts/nlu_report.py
 
@@ -86,4 +89,4 @@ token: env  ## Print a portal JWT for a customer: make token CUSTOMER=C1001
 clean:  ## Remove models, local databases and logs (keeps the virtualenv and .env)
 	rm -rf models var .pytest_cache tests/artifacts
 
-.PHONY: help install lint node test-browser test-clock link-code bench multi-instance env db train validate run test test-unit nlu-report chat customers token clean
+.PHONY: help install lint node test-browser test-clock link-code bench multi-instance env db train validate run test test-unit nlu-report chat customers token clean import-reviewed

@@ -35,6 +35,20 @@ def cmd_db_seed(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_import_reviewed(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from hortense.db.session import session_scope
+    from hortense.review.export import REVIEWED, import_reviewed
+
+    target = Path(args.out) if args.out else REVIEWED
+    with session_scope(args.url) as session:
+        report = import_reviewed(session, target)
+    print(f"{target}: {report.written} examples ({report.added} new; {report.skipped_known} already in the "
+          f"training data)" if report.written else "no labelled example to write")
+    return 0
+
+
 def cmd_customers(args: argparse.Namespace) -> int:
     from hortense.db.seed import DEMO_CUSTOMERS
 
@@ -113,6 +127,10 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--url", help="database URL (default: HORTENSE_DATABASE_URL)")
         p.set_defaults(func=func)
     sub.add_parser("customers", help="list the demo customers").set_defaults(func=cmd_customers)
+    p = sub.add_parser("import-reviewed", help="write the supervisors' labelled messages into data/nlu/reviewed.yml")
+    p.add_argument("--out", help="the YAML file to write (default: data/nlu/reviewed.yml)")
+    p.add_argument("--url", help="database URL (default: HORTENSE_DATABASE_URL)")
+    p.set_defaults(func=cmd_import_reviewed)
     p = sub.add_parser("token", help="mint a portal JWT for a customer (what the portal does at login)")
     p.add_argument("customer")
     p.add_argument("--minutes", type=int, default=None)

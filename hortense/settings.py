@@ -83,6 +83,8 @@ class Settings:
     message_rate_per_minute: int
     # Shared state of several instances (rate limits, webhook de-duplication); "" = this process's memory.
     redis_url: str = ""
+    # The conversation review inbox: a customer message whose intent confidence is below this is listed.
+    review_confidence: float = 0.7
 
     @property
     def is_sqlite(self) -> bool:
@@ -160,6 +162,7 @@ def get_settings() -> Settings:
         timezone=_get("HORTENSE_TIMEZONE", "Europe/Paris", f) or "Europe/Paris",
         message_rate_per_minute=int(_get("HORTENSE_MESSAGE_RATE_PER_MINUTE", "30", f) or 30),
         redis_url=(_get("HORTENSE_REDIS_URL", "", f) or "").strip(),
+        review_confidence=min(_positive_float("HORTENSE_REVIEW_CONFIDENCE", f) or 0.7, 1.0),
     )
 
 

@@ -18,10 +18,11 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from functools import lru_cache, wraps
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from jinja2 import Environment, FileSystemLoader
 from sanic import Blueprint, response
@@ -31,6 +32,9 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 
 from hortense import clock
+from hortense.analytics import charts as analytics_charts
+from hortense.analytics import figures as analytics
+from hortense.appointments import calls as desk
 from hortense.appointments.advisors import (
     AdvisorView,
     advisor_for_feed_token,
@@ -45,13 +49,14 @@ from hortense.appointments.booking import (
     advisor_cancel,
     call_for_advisor,
     calls_for_day,
-    set_status,
 )
 from hortense.appointments.calendar.phrases import PARIS
 from hortense.appointments.icalendar_feed import build_feed
+from hortense.conversations import store as conversations
 from hortense.db.calendar_models import STATUS_BOOKED, STATUS_CANCELLED, STATUS_DONE, STATUS_MISSED
 from hortense.db.session import session_scope
 from hortense.replies import formatting
+from hortense.review import inbox as review
 from hortense.security.rate_limit import RateLimit
 from hortense.settings import get_settings
 from web.sessions import ConsoleSessions, Handler
@@ -88,6 +93,10 @@ def _templates() -> Environment:
                       lstrip_blocks=True)
     env.filters["hour"] = lambda dt: formatting.hour(dt.time())
     env.filters["long_date"] = formatting.long_date
+    env.filters["short_date"] = formatting.short_date
+    env.filters["percent"] = lambda v: "—" if v is None else f"{100 * v:.1f}".replace(".", ",") + " %"
+    env.filters["seconds"] = lambda v: "—" if v is None else f"{v:.1f}".replace(".", ",") + " s"
+    env.globals["outcome_labels"] = desk.OUTCOME_LABELS
     return env
 
 
@@ -251,9 +260,45 @@ async def logout(request: Request) -> HTTPResponse:
     return sessions.write(response.redirect("/console/login", status=303), request, sessions.new())
 
 
+def _scope(request: Request) -> tuple[desk.Scope, int | None]:
+    """The calls this user sees, with a supervisor's `?advisor=` filter (ignored for an advisor)."""
+    advisor = request.ctx.advisor
+    raw = request.args.get("advisor") if request.args else None
+    only = int(raw) if raw and raw.isdigit() and advisor.is_supervisor else None
+    return desk.Scope.of(advisor.id, advisor.is_supervisor, only), only
+
+
+def _advisor_choices(request: Request) -> list[tuple[int, str]]:
+    if not request.ctx.advisor.is_supervisor:
+        return []
+    with session_scope() as db:
+        return desk.advisors(db)
+
+
 @bp.get("/calls")
 @login_required
 async def calls(request: Request) -> HTTPResponse:
+    """'À venir' (the next calls across days, and those waiting for an outcome); `?day=` shows one day."""
+    if not (request.args and request.args.get("day")):
+        return await upcoming(request)
+    return await one_day(request)
+
+
+async def upcoming(request: Request) -> HTTPResponse:
+    scope, only = _scope(request)
+    current = now()
+    with session_scope() as db:
+        to_close = desk.awaiting_outcome(db, scope, current)
+        coming = desk.upcoming(db, scope, current)
+    by_day: dict[date, list[ConsoleCall]] = {}
+    for call in coming:
+        by_day.setdefault(call.start.date(), []).append(call)
+    return _page("upcoming.html", advisor=request.ctx.advisor, csrf=request.ctx.csrf, to_close=to_close,
+                 by_day=by_day, advisors=_advisor_choices(request), only=only,
+                 today=current.astimezone(PARIS).date())
+
+
+async def one_day(request: Request) -> HTTPResponse:
     advisor = request.ctx.advisor
     day = _day_from(request)
     with session_scope() as db:
@@ -267,6 +312,30 @@ async def calls(request: Request) -> HTTPResponse:
         can_cancel=lambda c: c.status == STATUS_BOOKED and c.end > current,
         STATUS_DONE=STATUS_DONE, STATUS_MISSED=STATUS_MISSED,
     )
+
+
+@bp.get("/calls/week")
+@login_required
+async def week(request: Request) -> HTTPResponse:
+    scope, only = _scope(request)
+    day = _day_from(request)
+    with session_scope() as db:
+        days = desk.week(db, scope, day)
+    monday = days[0].day
+    return _page("week.html", advisor=request.ctx.advisor, csrf=request.ctx.csrf, days=days, monday=monday,
+                 previous=monday - timedelta(days=7), next=monday + timedelta(days=7),
+                 advisors=_advisor_choices(request), only=only, today=now().astimezone(PARIS).date())
+
+
+@bp.get("/search")
+@login_required
+async def search(request: Request) -> HTTPResponse:
+    query = " ".join(((request.args.get("q") if request.args else None) or "").split())[:100]
+    scope, _ = _scope(request)
+    with session_scope() as db:
+        found = desk.search(db, scope, query) if query else []
+    return _page("search.html", advisor=request.ctx.advisor, csrf=request.ctx.csrf, query=query, calls=found,
+                 search_query=query)
 
 
 def _not_found(request: Request) -> HTTPResponse:
@@ -289,6 +358,17 @@ def visible_call(handler: Handler) -> Handler:
     return visible_only
 
 
+def supervisor_only(handler: Handler) -> Handler:
+    """Route decorator (under `login_required`): supervisors only; an advisor gets the same 404 as a wrong URL."""
+    @wraps(handler)
+    async def supervisors(request: Request, *args: Any, **kwargs: Any) -> HTTPResponse:
+        if not request.ctx.advisor.is_supervisor:
+            return _answer(request, "Page introuvable", "Cette page n'existe pas.", 404)
+        return await handler(request, *args, **kwargs)
+
+    return supervisors
+
+
 def _act_on_call(request: Request, impossible: str, act: Callable[[Any], bool]) -> HTTPResponse:
     """`act(db)` on the URL's call: back to the call's day when it did something, else 409 saying why not."""
     with session_scope() as db:
@@ -296,6 +376,14 @@ def _act_on_call(request: Request, impossible: str, act: Callable[[Any], bool]) 
     if not done:
         return _answer(request, "Action impossible", impossible, 409)
     return response.redirect(_calls_url(request.ctx.call.start.date()), status=303)
+
+
+def _back(request: Request) -> str:
+    """Where a call's form returns: the call's page when it was sent from there, else the call's day."""
+    call = request.ctx.call
+    if request.form.get("back") == "call":
+        return f"/console/calls/{call.id}"
+    return _calls_url(call.start.date())
 
 
 @bp.post("/calls/<appointment_id:int>/status")
@@ -306,9 +394,42 @@ async def mark(request: Request, appointment_id: int) -> HTTPResponse:
     if status not in (STATUS_DONE, STATUS_MISSED):
         return _answer(request, "Action refusée", "Statut inconnu.", 400)
     advisor = request.ctx.advisor
-    return _act_on_call(request, "Cet appel ne peut pas (encore) être marqué ainsi.", lambda db: set_status(
-        db, advisor_id=advisor.id, appointment_id=appointment_id, status=status, is_supervisor=advisor.is_supervisor,
-        now=now()))
+    note = desk.clean_note(request.form.get("note"))
+    with session_scope() as db:
+        done = desk.record_outcome(db, advisor_id=advisor.id, is_supervisor=advisor.is_supervisor,
+                                   appointment_id=appointment_id, outcome=status, note=note, now=now())
+    if not done:
+        return _answer(request, "Action impossible", "Cet appel ne peut pas (encore) être marqué ainsi.", 409)
+    return response.redirect(_back(request), status=303)
+
+
+RESCHEDULE_ERRORS = {
+    desk.ERROR_NOT_BOOKABLE: "Ce créneau n'est pas proposable (jours ouvrés 9h-18h, au moins 2 heures à l'avance, "
+                             "au plus 3 semaines).",
+    desk.ERROR_SLOT_TAKEN: "Aucun conseiller n'est libre sur ce créneau : choisissez-en un autre.",
+    desk.ERROR_ALREADY_BOOKED: "Le client a déjà un autre appel à venir.",
+    desk.ERROR_NOT_FOUND: "Cet appel ne peut plus être reporté.",
+}
+
+
+@bp.post("/calls/<appointment_id:int>/reschedule")
+@advisor_form
+@visible_call
+async def reschedule(request: Request, appointment_id: int) -> HTTPResponse:
+    try:
+        day = date.fromisoformat(request.form.get("day") or "")
+        at = time.fromisoformat(request.form.get("time") or "")
+    except ValueError:
+        return _answer(request, "Date invalide", "Indiquez le jour et l'heure du nouvel appel.", 400)
+    advisor = request.ctx.advisor
+    with session_scope() as db:
+        result = desk.reschedule_by_advisor(
+            db, advisor_id=advisor.id, is_supervisor=advisor.is_supervisor, appointment_id=appointment_id,
+            new_start=datetime.combine(day, at, tzinfo=PARIS), note=request.form.get("note") or "", now=now())
+    if not result.ok:
+        return _answer(request, "Report impossible", RESCHEDULE_ERRORS.get(result.error or "", "Report impossible."),
+                       409)
+    return response.redirect(f"/console/calls/{appointment_id}", status=303)
 
 
 @bp.post("/calls/<appointment_id:int>/cancel")
@@ -321,6 +442,29 @@ async def cancel(request: Request, appointment_id: int) -> HTTPResponse:
                        "Indiquez le motif de l'annulation : il sera transmis au client.", 400)
     return _act_on_call(request, "Cet appel n'est plus annulable.", lambda db: advisor_cancel(
         db, advisor_id=request.ctx.advisor.id, appointment_id=appointment_id, reason=reason, now=now()))
+
+
+SLOT_TIMES = [time(h, m) for h in range(9, 18) for m in (0, 30)]
+
+
+@bp.get("/calls/<appointment_id:int>")
+@login_required
+@visible_call
+async def call_page(request: Request, appointment_id: int) -> HTTPResponse:
+    call: ConsoleCall = request.ctx.call
+    advisor = request.ctx.advisor
+    current = now()
+    with session_scope() as db:
+        history = desk.history(db, call.customer_id)
+    notes = next((h.notes for h in history if h.call.id == call.id), ())
+    earlier = [h for h in history if h.call.id != call.id]
+    return _page("call.html", advisor=advisor, csrf=request.ctx.csrf, call=call, notes=notes, earlier=earlier,
+                 can_mark=call.status != STATUS_CANCELLED and call.start <= current,
+                 can_reschedule=call.status in (STATUS_BOOKED, STATUS_MISSED),
+                 can_cancel=call.status == STATUS_BOOKED and call.end > current,
+                 may_open=lambda c: advisor.is_supervisor or c.advisor_id == advisor.id,
+                 slot_times=SLOT_TIMES, tomorrow=(current.astimezone(PARIS) + timedelta(days=1)).date(),
+                 STATUS_DONE=STATUS_DONE, STATUS_MISSED=STATUS_MISSED)
 
 
 @bp.get("/calls/<appointment_id:int>/transcript")
@@ -373,3 +517,116 @@ async def ical_feed(_request: Request, filename: str) -> HTTPResponse:
 async def stylesheet(_request: Request) -> HTTPResponse:
     return await response.file(HERE / "static" / "console.css", mime_type="text/css",
                                headers={"Cache-Control": "public, max-age=3600"})
+
+
+# --------------------------------------------------------------------------- conversation review (supervisors)
+
+@bp.get("/review")
+@login_required
+@supervisor_only
+async def review_inbox(request: Request) -> HTTPResponse:
+    show = review.SHOW_DONE if request.args and request.args.get("show") == review.SHOW_DONE else review.SHOW_TODO
+    url = tracker_url()
+    items, contexts, unavailable = [], {}, url is None
+    if url is not None:
+        try:
+            with session_scope() as db:
+                items = review.inbox(db, url, threshold=get_settings().review_confidence, now=now(), show=show)
+            contexts = {i.message.event_id: conversations.lines_around(url, i.message.sender_id, i.message.event_id)
+                        for i in items}
+        except conversations.TrackerUnavailable:
+            unavailable = True
+    return _page("review.html", advisor=request.ctx.advisor, csrf=request.ctx.csrf, items=items, contexts=contexts,
+                 show=show, unavailable=unavailable, intents=review.catalogue(),
+                 threshold=get_settings().review_confidence)
+
+
+@bp.post("/review/label")
+@advisor_form
+@supervisor_only
+async def review_label(request: Request) -> HTTPResponse:
+    form = request.form
+    sender_id, raw_event = (form.get("sender") or "")[:255], form.get("event") or ""
+    kind, intent = form.get("kind") or "", (form.get("intent") or "").strip() or None
+    url = tracker_url()
+    if url is None or not raw_event.isdigit():
+        return _answer(request, "Message introuvable", "Ce message n'est pas dans la boîte de revue.", 404)
+    try:
+        message = review.find_message(url, sender_id, int(raw_event), threshold=get_settings().review_confidence,
+                                      now=now())
+    except conversations.TrackerUnavailable:
+        return _answer(request, "Historique indisponible", "L'historique des conversations est inaccessible.", 503)
+    if message is None:
+        return _answer(request, "Message introuvable", "Ce message n'est pas dans la boîte de revue.", 404)
+    with session_scope() as db:
+        stored = review.label_message(db, message, advisor_id=request.ctx.advisor.id, kind=kind, intent=intent,
+                                      now=now(), intents=review.catalogue())
+    if not stored:
+        return _answer(request, "Étiquette refusée", "Choisissez une intention du catalogue, « hors sujet » ou "
+                                                    "« ignorer ».", 400)
+    return response.redirect(f"/console/review#m-{int(raw_event)}", status=303)
+
+
+# --------------------------------------------------------------------------- analytics (supervisors)
+
+def _report_params(request: Request) -> tuple[str, date, date, str]:
+    args = request.args or {}
+    granularity = str(args.get("granularity") or "")
+    granularity = granularity if granularity in analytics.GRANULARITIES else analytics.DAY
+    first, last = analytics.default_range(granularity, now().astimezone(PARIS).date())
+    try:
+        first = date.fromisoformat(args.get("first") or "") if args.get("first") else first
+        last = date.fromisoformat(args.get("last") or "") if args.get("last") else last
+    except ValueError:
+        pass
+    if last < first:
+        first, last = last, first
+    channel = str(args.get("channel") or "").strip()[:40]
+    return granularity, first, last, channel
+
+
+def _report(request: Request) -> tuple[analytics.Report | None, str]:
+    granularity, first, last, channel = _report_params(request)
+    query = urlencode({"granularity": granularity, "first": first.isoformat(), "last": last.isoformat(),
+                       "channel": channel})
+    try:
+        with session_scope() as db:
+            return analytics.compute(db, tracker_url(), first=first, last=last, granularity=granularity,
+                                     channel=channel), query
+    except conversations.TrackerUnavailable:
+        return None, query
+
+
+@bp.get("/analytics")
+@login_required
+@supervisor_only
+async def analytics_page(request: Request) -> HTTPResponse:
+    report, query = _report(request)
+    granularity, first, last, channel = _report_params(request)
+    return _page("analytics.html", advisor=request.ctx.advisor, csrf=request.ctx.csrf, report=report, query=query,
+                 granularity=granularity, first=first, last=last, channel=channel)
+
+
+@bp.get("/analytics.csv")
+@login_required
+@supervisor_only
+async def analytics_csv(request: Request) -> HTTPResponse:
+    report, _ = _report(request)
+    if report is None:
+        return _answer(request, "Historique indisponible", "L'historique des conversations est inaccessible.", 503)
+    name = f"hortense-statistiques-{report.first.isoformat()}-{report.last.isoformat()}.csv"
+    return response.text(analytics.to_csv(report), content_type="text/csv; charset=utf-8",
+                         headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@bp.get("/analytics/chart/<filename:str>")
+@login_required
+@supervisor_only
+async def analytics_chart(request: Request, filename: str) -> HTTPResponse:
+    chart = filename.removesuffix(".png")
+    if not filename.endswith(".png") or chart not in analytics_charts.CHARTS:
+        return response.text("Not found", status=404)
+    report, _ = _report(request)
+    if report is None:
+        return response.text("Tracker store unavailable", status=503)
+    return response.raw(analytics_charts.draw(report, chart), content_type="image/png")

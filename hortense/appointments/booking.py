@@ -601,14 +601,25 @@ def calls_between(session: Session, *, advisor_id: int | None, start: datetime, 
     conditions = [Appointment.start_utc >= to_utc(start), Appointment.start_utc < to_utc(end)]
     if advisor_id is not None:
         conditions.append(Appointment.advisor_id == advisor_id)
-    rows = session.execute(
+    return console_calls(session, conditions)
+
+
+def console_calls(session: Session, conditions: list, *, limit: int | None = None,
+                  newest_first: bool = False) -> list[ConsoleCall]:
+    """The calls matching `conditions` (on Appointment, Customer or Contract) with the customer's context,
+    chronological (or newest first), at most `limit`."""
+    order = (Appointment.start_utc.desc(),) if newest_first else (Appointment.start_utc,)
+    query = (
         select(Appointment, Advisor.name, Customer, Contract)
         .join(Advisor, Advisor.id == Appointment.advisor_id)
         .join(Customer, Customer.id == Appointment.customer_id)
         .outerjoin(Contract, Contract.id == Appointment.contract_id)
         .where(and_(*conditions))
-        .order_by(Appointment.start_utc, Advisor.name, Appointment.id)
-    ).all()
+        .order_by(*order, Advisor.name, Appointment.id)
+    )
+    if limit is not None:
+        query = query.limit(limit)
+    rows = session.execute(query).all()
     # A call booked without a contract still shows the contract when the customer has only one, and the
     # offer when all their contracts share it (a business with several sites).
     no_contract = {a.customer_id for a, _, _, c in rows if c is None}

@@ -2,6 +2,7 @@
 from hortense.db import (
     bank_models,  # noqa: F401
     calendar_models,  # noqa: F401
+    console_models,  # noqa: F401
     link_models,  # noqa: F401
     models,  # noqa: F401
 )

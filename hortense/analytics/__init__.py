@@ -1,0 +1,1 @@
+"""Figures on how Hortense is doing, from the tracker store and the database."""

@@ -1,0 +1,372 @@
+"""What the advisors' console shows and records about calls, beyond one day's list (see `booking`):
+
+- `upcoming`: the next calls across days, and `awaiting_outcome`: calls that have started but have no outcome yet;
+- `week`: the calls of one Monday-to-Sunday week, by day;
+- `search`: calls of customers found by name, customer number, PDL or phone;
+- `history`: a customer's calls with the outcomes and notes advisors recorded;
+- `record_outcome`: done / missed with a note, and `reschedule_by_advisor`: the call moved to a new slot.
+
+Who sees what is decided here, as in `booking`: an advisor their own calls, a supervisor everybody's
+(optionally one advisor's). Every time comparison uses the `now` the caller passes (`hortense.clock`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy.orm import Session, aliased
+
+from hortense.appointments.booking import (
+    BY_ADVISOR,
+    SLOT,
+    ConsoleCall,
+    _insert,
+    _load_availability,
+    _notify_booked,
+    console_calls,
+    normalise_phone,
+)
+from hortense.appointments.calendar.phrases import PARIS
+from hortense.appointments.calendar.slots import is_bookable, to_local, to_utc
+from hortense.appointments.notifications import abandon_pending
+from hortense.db.calendar_models import (
+    STATUS_BOOKED,
+    STATUS_CANCELLED,
+    STATUS_DONE,
+    STATUS_MISSED,
+    Advisor,
+    Appointment,
+)
+from hortense.db.console_models import (
+    MAX_NOTE_CHARS,
+    OUTCOME_DONE,
+    OUTCOME_MISSED,
+    OUTCOME_RESCHEDULED,
+    CallOutcome,
+)
+from hortense.db.models import Contract, Customer
+from hortense.replies import formatting
+
+UPCOMING_LIMIT = 100
+SEARCH_LIMIT = 100
+AWAITING_DAYS = 14
+OUTCOME_LABELS = {OUTCOME_DONE: "Fait", OUTCOME_MISSED: "Manqué", OUTCOME_RESCHEDULED: "Reporté"}
+
+ERROR_NOT_FOUND = "not_found"
+ERROR_NOT_BOOKABLE = "not_bookable"
+ERROR_SLOT_TAKEN = "slot_taken"
+ERROR_ALREADY_BOOKED = "already_booked"
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Whose calls a console user sees: `advisor_id` None = everybody's (a supervisor without a filter)."""
+
+    advisor_id: int | None
+
+    @classmethod
+    def of(cls, advisor_id: int, is_supervisor: bool, only: int | None = None) -> Scope:
+        return cls(only if is_supervisor else advisor_id)
+
+    def conditions(self) -> list:
+        return [] if self.advisor_id is None else [Appointment.advisor_id == self.advisor_id]
+
+
+@dataclass(frozen=True)
+class Note:
+    """An outcome recorded on a call."""
+
+    appointment_id: int
+    outcome: str
+    note: str
+    advisor_name: str
+    at: datetime  # Europe/Paris
+    rescheduled_to: datetime | None  # the new call's start (Paris), for 'rescheduled'
+
+    @property
+    def outcome_label(self) -> str:
+        return OUTCOME_LABELS.get(self.outcome, self.outcome)
+
+
+@dataclass(frozen=True)
+class HistoryItem:
+    call: ConsoleCall
+    notes: tuple[Note, ...]
+
+
+@dataclass(frozen=True)
+class DayCalls:
+    day: date
+    calls: list[ConsoleCall]
+
+
+# --------------------------------------------------------------------------- lists
+
+
+def upcoming(session: Session, scope: Scope, now: datetime, limit: int = UPCOMING_LIMIT) -> list[ConsoleCall]:
+    """Booked calls that have not started yet, across days, soonest first."""
+    return console_calls(
+        session, [*scope.conditions(), Appointment.status == STATUS_BOOKED, Appointment.start_utc > now], limit=limit
+    )
+
+
+def awaiting_outcome(session: Session, scope: Scope, now: datetime, days: int = AWAITING_DAYS) -> list[ConsoleCall]:
+    """Calls of the last `days` days that have started, are still 'booked' and carry no outcome: to close."""
+    noted = exists().where(CallOutcome.appointment_id == Appointment.id)
+    return console_calls(
+        session,
+        [
+            *scope.conditions(),
+            Appointment.status == STATUS_BOOKED,
+            Appointment.start_utc <= now,
+            Appointment.start_utc > now - timedelta(days=days),
+            ~noted,
+        ],
+    )
+
+
+def monday_of(day: date) -> date:
+    return day - timedelta(days=day.weekday())
+
+
+def week(session: Session, scope: Scope, any_day: date) -> list[DayCalls]:
+    """The seven days (Monday first) of the week containing `any_day`, each with its calls (all statuses)."""
+    monday = monday_of(any_day)
+    start = datetime.combine(monday, time(0), tzinfo=PARIS)
+    end = datetime.combine(monday + timedelta(days=7), time(0), tzinfo=PARIS)
+    calls = console_calls(
+        session, [*scope.conditions(), Appointment.start_utc >= to_utc(start), Appointment.start_utc < to_utc(end)]
+    )
+    by_day: dict[date, list[ConsoleCall]] = defaultdict(list)
+    for call in calls:
+        by_day[call.start.date()].append(call)
+    return [DayCalls(monday + timedelta(days=i), by_day.get(monday + timedelta(days=i), [])) for i in range(7)]
+
+
+_DIGITS = re.compile(r"\D")
+_WORD = re.compile(r"[^\W_]+(?:['’\-][^\W_]+)*")
+
+
+def _like(word: str) -> str:
+    escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped.lower()}%"
+
+
+def _customer_conditions(query: str) -> list:
+    """What a search finds, OR-ed: a customer number, a PDL (14 digits), a phone, or every word of a name."""
+    query = " ".join(query.split())[:100]
+    if not query:
+        return []
+    site = aliased(Contract)  # any contract of the customer, not only the call's
+    found: list = [func.lower(Customer.customer_number) == query.lower()]
+    digits = _DIGITS.sub("", query)
+    if len(digits) == 14:
+        found.append(exists().where(site.customer_id == Customer.id, site.pdl == digits))
+    phone = normalise_phone(query)
+    if phone:
+        found.extend([Customer.phone == phone, Appointment.phone == phone])
+    if len(digits) >= 4:
+        found.append(
+            exists().where(
+                site.customer_id == Customer.id, site.contract_number.ilike(_like(query.replace(" ", "")), escape="\\")
+            )
+        )
+    words = [w for w in _WORD.findall(query) if not w.isdigit()]
+    if words:
+        name = func.lower(
+            func.coalesce(Customer.first_name, "")
+            + " "
+            + func.coalesce(Customer.last_name, "")
+            + " "
+            + func.coalesce(Customer.company_name, "")
+        )
+        found.append(and_(*(name.like(_like(w), escape="\\") for w in words)))
+    return [or_(*found)]
+
+
+def search(session: Session, scope: Scope, query: str, limit: int = SEARCH_LIMIT) -> list[ConsoleCall]:
+    """The calls (newest first) of customers matching `query`; nothing for an empty query."""
+    conditions = _customer_conditions(query)
+    if not conditions:
+        return []
+    return console_calls(session, [*scope.conditions(), *conditions], limit=limit, newest_first=True)
+
+
+def notes_for(session: Session, appointment_ids: list[int]) -> dict[int, list[Note]]:
+    """The outcomes recorded on these calls, oldest first."""
+    if not appointment_ids:
+        return {}
+    moved = Appointment.__table__.alias("moved")
+    rows = session.execute(
+        select(CallOutcome, Advisor.name, moved.c.start_utc)
+        .join(Advisor, Advisor.id == CallOutcome.advisor_id)
+        .outerjoin(moved, moved.c.id == CallOutcome.rescheduled_to_id)
+        .where(CallOutcome.appointment_id.in_(appointment_ids))
+        .order_by(CallOutcome.created_at, CallOutcome.id)
+    ).all()
+    notes: dict[int, list[Note]] = defaultdict(list)
+    for outcome, advisor_name, moved_start in rows:
+        notes[outcome.appointment_id].append(
+            Note(
+                outcome.appointment_id,
+                outcome.outcome,
+                outcome.note or "",
+                advisor_name,
+                to_local(outcome.created_at),
+                to_local(moved_start) if moved_start is not None else None,
+            )
+        )
+    return notes
+
+
+def history(session: Session, customer_id: int) -> list[HistoryItem]:
+    """Every call of the customer (any advisor: the context of the call at hand), newest first, with notes."""
+    calls = console_calls(session, [Appointment.customer_id == customer_id], newest_first=True)
+    notes = notes_for(session, [c.id for c in calls])
+    return [HistoryItem(c, tuple(notes.get(c.id, ()))) for c in calls]
+
+
+# --------------------------------------------------------------------------- outcomes
+
+
+def clean_note(note: str | None) -> str:
+    """One paragraph at most MAX_NOTE_CHARS long (line breaks kept, other whitespace folded)."""
+    lines = [" ".join(line.split()) for line in (note or "").splitlines()]
+    return "\n".join(line for line in lines if line)[:MAX_NOTE_CHARS]
+
+
+def _visible_row(session: Session, advisor_id: int, is_supervisor: bool, appointment_id: int) -> Appointment | None:
+    row = session.get(Appointment, appointment_id)
+    if row is None or (not is_supervisor and row.advisor_id != advisor_id):
+        return None
+    return row
+
+
+def record_outcome(
+    session: Session,
+    *,
+    advisor_id: int,
+    is_supervisor: bool,
+    appointment_id: int,
+    outcome: str,
+    note: str,
+    now: datetime,
+) -> bool:
+    """Mark a call that has started 'done' or 'missed' and keep the note on it (a correction adds a note).
+
+    False, and nothing changes, for a call this advisor may not see, a cancelled call or one not started yet.
+    """
+    if outcome not in (OUTCOME_DONE, OUTCOME_MISSED):
+        raise ValueError(f"outcome must be 'done' or 'missed', not {outcome!r}")
+    from hortense.appointments.booking import set_status  # the one place that changes a call's status
+
+    if _visible_row(session, advisor_id, is_supervisor, appointment_id) is None:
+        return False
+    status = STATUS_DONE if outcome == OUTCOME_DONE else STATUS_MISSED
+    if not set_status(
+        session,
+        advisor_id=advisor_id,
+        appointment_id=appointment_id,
+        status=status,
+        is_supervisor=is_supervisor,
+        now=now,
+    ):
+        return False
+    session.add(
+        CallOutcome(
+            appointment_id=appointment_id, advisor_id=advisor_id, outcome=outcome, note=clean_note(note), created_at=now
+        )
+    )
+    session.flush()
+    return True
+
+
+@dataclass(frozen=True)
+class RescheduleResult:
+    ok: bool
+    new_appointment_id: int | None
+    error: str | None
+
+
+def reschedule_by_advisor(
+    session: Session,
+    *,
+    advisor_id: int,
+    is_supervisor: bool,
+    appointment_id: int,
+    new_start: datetime,
+    note: str,
+    now: datetime,
+) -> RescheduleResult:
+    """The call is moved to `new_start` (the customer asked to be called back later, or could not be reached):
+    the old call is closed as cancelled by the advisor with "Reporté au …", a new call is booked with the same
+    customer, contract, reason and phone (the same advisor when free), the customer is told on the call's
+    channel, and the note is kept on the old call with a link to the new one. All or nothing (a savepoint).
+
+    Allowed for a 'booked' or 'missed' call this advisor may see; the new slot follows the booking rules.
+    """
+    old = _visible_row(session, advisor_id, is_supervisor, appointment_id)
+    if old is None or old.status not in (STATUS_BOOKED, STATUS_MISSED):
+        return RescheduleResult(False, None, ERROR_NOT_FOUND)
+    if not is_bookable(new_start, now):
+        return RescheduleResult(False, None, ERROR_NOT_BOOKABLE)
+    new_start_utc = to_utc(new_start)
+    when = formatting.slot_label(to_local(new_start))
+    candidates = _load_availability(session, new_start, new_start).free_advisors(new_start, prefer=old.advisor_id)
+    outer = session.begin_nested()
+    session.execute(
+        Appointment.__table__.update()
+        .where(Appointment.id == old.id)
+        .values(status=STATUS_CANCELLED, cancelled_by=BY_ADVISOR, updated_at=now, cancel_reason=f"Reporté au {when}")
+    )
+    values = dict(
+        customer_id=old.customer_id,
+        contract_id=old.contract_id,
+        start_utc=new_start_utc,
+        end_utc=new_start_utc + SLOT,
+        reason=old.reason,
+        phone=old.phone,
+        channel=old.channel,
+        sender_id=old.sender_id,
+        status=STATUS_BOOKED,
+        created_at=now,
+        updated_at=now,
+    )
+    row, error = _insert(session, candidates, values)
+    if row is None:
+        outer.rollback()
+        session.expire(old)
+        return RescheduleResult(False, None, ERROR_ALREADY_BOOKED if error == "already_booked" else ERROR_SLOT_TAKEN)
+    outer.commit()
+    session.expire(old)
+    abandon_pending(session, old.id, now, "call rescheduled by the advisor")
+    _notify_booked(session, row, now, moved=True)
+    session.add(
+        CallOutcome(
+            appointment_id=old.id,
+            advisor_id=advisor_id,
+            outcome=OUTCOME_RESCHEDULED,
+            note=clean_note(note),
+            rescheduled_to_id=row.id,
+            created_at=now,
+        )
+    )
+    session.flush()
+    return RescheduleResult(True, row.id, None)
+
+
+def advisors(session: Session) -> list[tuple[int, str]]:
+    """Active advisors who take calls (a supervisor's filter)."""
+    from hortense.db.calendar_models import AdvisorWorkingHours
+
+    takes_calls = exists().where(AdvisorWorkingHours.advisor_id == Advisor.id)
+    return [
+        (i, n)
+        for i, n in session.execute(
+            select(Advisor.id, Advisor.name).where(Advisor.active.is_(True), takes_calls).order_by(Advisor.name)
+        )
+    ]

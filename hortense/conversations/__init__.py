@@ -1,0 +1,1 @@
+"""Conversations as the tracker store keeps them: reading, review, analytics."""
