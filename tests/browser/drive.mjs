@@ -222,6 +222,249 @@ async function renewal(context, page) {
   await shot(page, `${scenario.shotPrefix ?? ''}renewal-answer`);
 }
 
+// --- Phones: every page fits the screen, the launcher is on it and the widget opens full-screen ------------
+
+// Where the page stands on a phone screen: document width, sideways scrolling, zoom, what sticks out.
+async function layout(page, name) {
+  await page.waitForFunction(() => Array.from(document.images).every((img) => img.complete), null, { timeout });
+  // Measured against the phone's width: a page too wide also widens the layout viewport (innerWidth).
+  const seen = await page.evaluate((width) => {
+    const describe = (el) => el.tagName.toLowerCase() + (el.id ? `#${el.id}` : '')
+      + Array.from(el.classList).map((c) => `.${c}`).join('');
+    // Only what can widen the page: skip what a scrolling box or a fixed layer (the widget) contains.
+    const contained = (el) => {
+      for (let a = el; a && a !== document.body; a = a.parentElement) {
+        const style = getComputedStyle(a);
+        if (style.position === 'fixed') return true;
+        if (a !== el && style.overflowX !== 'visible') return true;
+      }
+      return false;
+    };
+    const overflowing = [];
+    for (const el of document.body.querySelectorAll('*')) {
+      const r = el.getBoundingClientRect();
+      if (r.width > 0 && (r.right > width + 0.5 || r.left < -0.5) && !contained(el)) {
+        overflowing.push(`${describe(el)} [${Math.round(r.left)}, ${Math.round(r.right)}]`);
+      }
+    }
+    window.scrollTo(10000, window.scrollY);
+    const scrollX = window.scrollX;
+    window.scrollTo(0, 0);
+    return {
+      url: location.pathname + location.search, title: document.title, lang: document.documentElement.lang,
+      heading: (document.querySelector('h1') || { innerText: '' }).innerText.trim(),
+      verdict: (document.querySelector('.verdict') || { className: '' }).className,
+      scrollWidth: document.documentElement.scrollWidth, bodyScrollWidth: document.body.scrollWidth,
+      innerWidth: window.innerWidth, visualWidth: window.visualViewport.width, scale: window.visualViewport.scale, scrollX,
+      overflowing: overflowing.slice(0, 10),
+    };
+  }, page.viewportSize().width);
+  return { name, ...seen };
+}
+
+// The launcher's box on the phone's screen (screen pixels from the top-left corner, whatever the zoom), and
+// whether a tap at its centre reaches it.
+async function launcherOnScreen(page) {
+  await page.waitForSelector('.rw-launcher', { state: 'visible', timeout });
+  await page.waitForTimeout(600); // the launcher slides in (0.5 s animation)
+  return page.evaluate(() => {
+    const launcher = document.querySelector('.rw-launcher');
+    const r = launcher.getBoundingClientRect();
+    const vv = window.visualViewport;
+    const screen = (x, offset) => Math.round((x - offset) * vv.scale * 10) / 10;
+    const hit = document.elementFromPoint((r.left + r.right) / 2, (r.top + r.bottom) / 2);
+    return {
+      left: screen(r.left, vv.offsetLeft), right: screen(r.right, vv.offsetLeft),
+      top: screen(r.top, vv.offsetTop), bottom: screen(r.bottom, vv.offsetTop),
+      reachable: Boolean(hit && hit.closest('.rw-launcher')),
+    };
+  });
+}
+
+// Tap the launcher; the widget must cover the whole screen (its input and close button on it), then close it.
+async function openFullScreen(page, greeting) {
+  await page.tap('.rw-launcher');
+  await page.waitForSelector('.rw-conversation-container', { state: 'visible', timeout });
+  await page.waitForSelector('.rw-new-message', { state: 'visible', timeout });
+  if (greeting) await waitForBotText(page, greeting);
+  await page.waitForTimeout(300);
+  const seen = await page.evaluate(() => {
+    const box = (sel) => {
+      const el = document.querySelector(sel);
+      if (!el) return null;
+      const r = el.getBoundingClientRect();
+      return { left: Math.round(r.left), top: Math.round(r.top), right: Math.round(r.right),
+        bottom: Math.round(r.bottom), visible: r.width > 0 && r.height > 0 && getComputedStyle(el).visibility !== 'hidden' };
+    };
+    const messages = document.querySelector('.rw-messages-container');
+    return {
+      innerWidth: window.innerWidth, innerHeight: window.innerHeight, scrollWidth: document.documentElement.scrollWidth,
+      container: box('.rw-widget-container'), conversation: box('.rw-conversation-container'),
+      input: box('.rw-new-message'), close: box('.rw-close-button'), launcher: box('.rw-launcher'),
+      messagesFit: messages ? messages.scrollWidth <= messages.clientWidth : null,
+    };
+  });
+  return seen;
+}
+
+async function closeWidget(page) {
+  await page.tap('.rw-close-button');
+  await page.waitForSelector('.rw-conversation-container', { state: 'detached', timeout });
+}
+
+// Ask in the open widget and check the answer's chart fits the screen.
+async function chartOnPhone(page, question, expected) {
+  const before = await ask(page, question);
+  await waitForBotText(page, expected, before);
+  await imageLoaded(page, '.rw-conversation-container img.rw-image-frame');
+  await page.waitForTimeout(500);
+  await shot(page, `phone-${page.viewportSize().width}-widget-chart`);
+  return page.evaluate(() => {
+    const imgs = Array.from(document.querySelectorAll('.rw-conversation-container img.rw-image-frame'));
+    const r = imgs[imgs.length - 1].getBoundingClientRect();
+    const messages = document.querySelector('.rw-messages-container');
+    return { left: Math.round(r.left), right: Math.round(r.right), width: Math.round(r.width),
+      innerWidth: window.innerWidth, messagesFit: messages.scrollWidth <= messages.clientWidth };
+  });
+}
+
+async function phones(browser) {
+  const { devices } = require('playwright-core');
+  const phone = devices['iPhone 13'];
+  result.phones = [];
+  for (const viewport of scenario.viewports) {
+    const w = viewport.width;
+    const context = await browser.newContext({
+      ...phone, viewport, screen: viewport, locale: 'fr-FR', acceptDownloads: false,
+    });
+    context.setDefaultTimeout(timeout);
+    const page = await context.newPage();
+    watch(page, `${w}px`);
+    const seen = { width: w, height: viewport.height, pages: [], launchers: [], widgets: [] };
+    result.phones.push(seen);
+    // A page left while its widget is still connecting (socket.io long-polling, before the upgrade to a
+    // websocket) may log the server's 400 for the abandoned poll: wait until the socket is upgraded first.
+    let upgraded = false;
+    page.on('framenavigated', (frame) => { if (frame === page.mainFrame()) upgraded = false; });
+    page.on('websocket', (ws) => {
+      if (ws.url().includes('/socket.io/')) ws.on('framereceived', () => { upgraded = true; });
+    });
+    const settle = async () => {
+      if (!(await page.$('#hortense-chat'))) return;
+      await until(() => upgraded, 'the widget connected over a websocket');
+      await page.waitForTimeout(300);
+    };
+    const go = async (url) => {
+      await settle();
+      await page.goto(scenario.baseUrl + url, { waitUntil: 'load' });
+      await settle();
+    };
+    const visit = async (name, url) => {
+      if (url) await go(url);
+      const measured = await layout(page, name);
+      seen.pages.push(measured);
+      await shot(page, `phone-${w}-${name}`);
+      save();
+      return measured;
+    };
+    const launcher = async (name) => {
+      seen.launchers.push({ name, ...(await launcherOnScreen(page)) });
+      save();
+    };
+    const widget = async (name, greeting) => {
+      const opened = await openFullScreen(page, greeting);
+      await shot(page, `phone-${w}-${name}-widget`);
+      seen.widgets.push({ name, ...opened });
+      save();
+      return opened;
+    };
+
+    await step(`${w}:picker`, page, async () => {
+      await visit('picker', '/');
+      await launcher('picker');
+      await widget('picker', scenario.expect.anonymousGreeting);
+      await closeWidget(page);
+    });
+    for (const customer of scenario.customers) {
+      const id = customer.number;
+      await step(`${w}:space-${id}`, page, async () => {
+        await go('/');
+        await Promise.all([
+          page.waitForURL(scenario.baseUrl + '/', { waitUntil: 'load' }),
+          page.tap(`button.customer[data-customer="${id}"]`),
+        ]);
+        await page.waitForSelector('h1.hello', { timeout });
+        await visit(`space-${id}`);
+        await launcher(`space-${id}`);
+        await widget(`space-${id}`, customer.greeting);
+        if (customer.chart && w === scenario.chartWidth) {
+          seen.chart = await chartOnPhone(page, customer.chart.ask, customer.chart.expect);
+        }
+        await closeWidget(page);
+        const tabs = await page.$$eval('nav.tabs a.tab:not(.active)', (as) => as.map((a) => a.getAttribute('href')));
+        for (const [i, href] of tabs.entries()) {
+          await visit(`space-${id}-tab${i + 2}`, href);
+          await launcher(`space-${id}-tab${i + 2}`);
+        }
+      });
+      if (customer.bank) {
+        await step(`${w}:bank-${id}`, page, async () => {
+          await go('/');
+          await Promise.all([page.waitForURL(/\/rib\?/, { waitUntil: 'load' }), page.tap('#changer-rib')]);
+          await visit(`bank-form-${id}`);
+          if (customer.bank.iban && w === scenario.submitWidth) {
+            await page.fill('#titulaire', customer.bank.holder);
+            await page.fill('#iban', customer.bank.iban);
+            await Promise.all([page.waitForURL(/\/rib\/confirmation\//, { waitUntil: 'load' }),
+              page.tap('form[action="/rib"] button[type="submit"]')]);
+            await visit(`bank-done-${id}`);
+          }
+        });
+      }
+      await step(`${w}:logout-${id}`, page, async () => {
+        await go('/');
+        await Promise.all([page.waitForURL(scenario.baseUrl + '/', { waitUntil: 'load' }),
+          page.tap('form[action="/deconnexion"] button')]);
+        await page.waitForSelector('button.customer', { timeout });
+      });
+    }
+    await step(`${w}:documents`, page, async () => {
+      await visit('verification', scenario.verificationPath);
+      await visit('verification-unknown', scenario.unknownVerificationPath);
+      await visit('not-found', scenario.notFoundPath);
+    });
+    await step(`${w}:console`, page, async () => {
+      await visit('console-login', '/console/login');
+      await page.fill('#email', scenario.advisor.email);
+      await page.fill('#password', scenario.advisor.password);
+      await Promise.all([page.waitForURL(/\/console\/calls/, { waitUntil: 'load' }),
+        page.tap('form[action="/console/login"] button[type="submit"]')]);
+      await visit('console-calls', `/console/calls?day=${scenario.callDay}`);
+      const transcript = await page.getAttribute('a[href$="/transcript"]', 'href');
+      await visit('console-transcript', transcript);
+      await visit('console-agenda', '/console/agenda');
+      await page.tap('form[action="/console/agenda/new"] button');
+      await page.waitForSelector('input.url', { timeout }); // the new feed address, shown once
+      await visit('console-agenda-feed');
+      await Promise.all([page.waitForURL(/\/console\/login/, { waitUntil: 'load' }),
+        page.tap('form[action="/console/logout"] button')]);
+    });
+    await context.close();
+  }
+}
+
+// Console messages and failed requests of a page, labelled (the tests require none).
+function watch(page, label = '') {
+  const prefix = label ? `[${label}] ` : '';
+  page.on('console', (m) => {
+    if (['error', 'warning'].includes(m.type())) {
+      result.console.push(`${prefix}${m.type()}: ${m.text()} @ ${m.location().url || page.url()}`);
+    }
+  });
+  page.on('pageerror', (e) => result.pageErrors.push(`${prefix}${e}`));
+  page.on('requestfailed', (r) => result.failedRequests.push(`${prefix}${r.url()} ${r.failure() && r.failure().errorText}`));
+}
+
 let browser;
 let page;
 try {
@@ -230,23 +473,26 @@ try {
     headless: true,
     args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
   });
-  const context = await browser.newContext({
-    acceptDownloads: true, locale: 'fr-FR', viewport: { width: 1280, height: 900 },
-  });
-  context.setDefaultTimeout(timeout);
-  page = await context.newPage();
-  // rasa-webchat imports a Google Fonts stylesheet that the page's CSP blocks on purpose (no third-party
-  // request from the customer space): those messages are expected and left out of the report.
-  const expectedNoise = /fonts\.googleapis\.com/;
-  page.on('console', (m) => {
-    if (['error', 'warning'].includes(m.type()) && !expectedNoise.test(m.text())) result.console.push(`${m.type()}: ${m.text()}`);
-  });
-  page.on('pageerror', (e) => result.pageErrors.push(String(e)));
-  page.on('requestfailed', (r) => {
-    if (!expectedNoise.test(r.url())) result.failedRequests.push(`${r.url()} ${r.failure() && r.failure().errorText}`);
-  });
-
-  await (scenario.mode === 'renewal' ? renewal : journey)(context, page);
+  if (scenario.mode === 'phones') {
+    await phones(browser);
+  } else {
+    const context = await browser.newContext({
+      acceptDownloads: true, locale: 'fr-FR', viewport: { width: 1280, height: 900 },
+    });
+    context.setDefaultTimeout(timeout);
+    page = await context.newPage();
+    // rasa-webchat imports a Google Fonts stylesheet that the page's CSP blocks on purpose (no third-party
+    // request from the customer space): those messages are expected and left out of the report.
+    const expectedNoise = /fonts\.googleapis\.com/;
+    page.on('console', (m) => {
+      if (['error', 'warning'].includes(m.type()) && !expectedNoise.test(m.text())) result.console.push(`${m.type()}: ${m.text()}`);
+    });
+    page.on('pageerror', (e) => result.pageErrors.push(String(e)));
+    page.on('requestfailed', (r) => {
+      if (!expectedNoise.test(r.url())) result.failedRequests.push(`${r.url()} ${r.failure() && r.failure().errorText}`);
+    });
+    await (scenario.mode === 'renewal' ? renewal : journey)(context, page);
+  }
   result.ok = true;
   save();
 } catch (error) {
