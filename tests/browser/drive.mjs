@@ -136,12 +136,28 @@ async function journey(context, page) {
   await step('space_chart', page, async () => imageLoaded(page, 'main img.chart'));
   await shot(page, '02-customer-space');
 
+  await step('launcher', page, async () => {
+    await page.waitForSelector('.rw-launcher', { state: 'visible', timeout });
+    await page.waitForTimeout(600); // the launcher slides in (0.5 s animation)
+    const look = await launcherLook(page);
+    const focus = await launcherFocus(page);
+    await shot(page, '02b-launcher-focused');
+    return { look, focus };
+  });
+
   await step('greeting', page, async () => {
     await openWidget(page);
     await waitForBotText(page, scenario.expect.greeting);
     return { texts: await botTexts(page) };
   });
   await shot(page, '03-widget-greeting');
+
+  await step('widget_names', page, async () => page.evaluate(() => {
+    const attr = (sel, name) => { const el = document.querySelector(sel); return el && el.getAttribute(name); };
+    return { launcher: attr('.rw-launcher', 'aria-label'), expanded: attr('.rw-launcher', 'aria-expanded'),
+      close: attr('.rw-close-button', 'aria-label'), send: attr('.rw-send', 'aria-label'),
+      input: attr('.rw-new-message', 'aria-label') };
+  }));
 
   await step('pdl', page, async () => {
     const before = await ask(page, scenario.ask.pdl);
@@ -262,6 +278,81 @@ async function layout(page, name) {
   return { name, ...seen };
 }
 
+// What the launcher looks like, measured in the page (WCAG 2.x contrast ratios): its icon as drawn (the icon
+// image rendered on a canvas over the launcher's own colour) against its colour, and its colour against the
+// page behind it; its accessible name, and the focus ring it shows to a keyboard user when focused.
+async function launcherLook(page) {
+  return page.evaluate(async () => {
+    const rgb = (s) => (s.match(/[\d.]+/g) || []).map(Number);
+    const lum = ([r, g, b]) => {
+      const f = (v) => { const c = v / 255; return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4; };
+      return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+    };
+    const ratio = (a, b) => {
+      const [hi, lo] = [lum(a), lum(b)].sort((x, y) => y - x);
+      return Math.round(((hi + 0.05) / (lo + 0.05)) * 100) / 100;
+    };
+    const launcher = document.querySelector('.rw-launcher');
+    const style = getComputedStyle(launcher);
+    const own = rgb(style.backgroundColor);
+    // The page behind the launcher: the first opaque background under its centre, outside the widget.
+    const r = launcher.getBoundingClientRect();
+    let behind = [255, 255, 255];
+    for (const el of document.elementsFromPoint((r.left + r.right) / 2, (r.top + r.bottom) / 2)) {
+      if (el.closest('#hortense-chat')) continue;
+      let found = null;
+      for (let a = el; a && !found; a = a.parentElement) {
+        const c = rgb(getComputedStyle(a).backgroundColor);
+        if (c.length === 3 || (c.length === 4 && c[3] > 0.9)) found = c.slice(0, 3);
+      }
+      if (found) { behind = found; break; }
+    }
+    // The icon: the launcher's image drawn on a canvas filled with the launcher's colour; its colour is the
+    // average of the pixels that differ from the background.
+    const img = launcher.querySelector('img');
+    let icon = null;
+    if (img) {
+      await (img.complete ? Promise.resolve() : new Promise((ok) => { img.onload = ok; }));
+      const canvas = document.createElement('canvas');
+      canvas.width = 64; canvas.height = 64;
+      const ctx = canvas.getContext('2d');
+      ctx.fillStyle = style.backgroundColor;
+      ctx.fillRect(0, 0, 64, 64);
+      ctx.drawImage(img, 0, 0, 64, 64);
+      const data = ctx.getImageData(0, 0, 64, 64).data;
+      const sum = [0, 0, 0];
+      let n = 0;
+      for (let i = 0; i < data.length; i += 4) {
+        const px = [data[i], data[i + 1], data[i + 2]];
+        if (Math.abs(px[0] - own[0]) + Math.abs(px[1] - own[1]) + Math.abs(px[2] - own[2]) > 120) {
+          px.forEach((v, k) => { sum[k] += v; }); n += 1;
+        }
+      }
+      icon = n ? sum.map((v) => Math.round(v / n)) : own;
+    }
+    const opacities = [launcher, img].filter(Boolean).map((el) => Number(getComputedStyle(el).opacity));
+    return {
+      background: own, behind, icon, iconContrast: icon ? ratio(icon, own) : null, edgeContrast: ratio(own, behind),
+      opacity: Math.min(...opacities), filter: style.filter,
+      name: launcher.getAttribute('aria-label') || (launcher.innerText || '').trim(),
+      expanded: launcher.getAttribute('aria-expanded'),
+    };
+  });
+}
+
+// Keyboard focus on the launcher: what ring it shows and its contrast with the page behind.
+async function launcherFocus(page) {
+  await page.keyboard.press('Tab'); // the last interaction is the keyboard: :focus-visible applies
+  await page.focus('.rw-launcher');
+  return page.evaluate(() => {
+    const launcher = document.querySelector('.rw-launcher');
+    const style = getComputedStyle(launcher);
+    return { focused: document.activeElement === launcher, focusVisible: launcher.matches(':focus-visible'),
+      outlineStyle: style.outlineStyle, outlineWidth: parseFloat(style.outlineWidth) || 0,
+      outlineColor: style.outlineColor, boxShadow: style.boxShadow };
+  });
+}
+
 // The launcher's box on the phone's screen (screen pixels from the top-left corner, whatever the zoom), and
 // whether a tap at its centre reaches it.
 async function launcherOnScreen(page) {
@@ -368,7 +459,7 @@ async function phones(browser) {
       return measured;
     };
     const launcher = async (name) => {
-      seen.launchers.push({ name, ...(await launcherOnScreen(page)) });
+      seen.launchers.push({ name, ...(await launcherOnScreen(page)), look: await launcherLook(page) });
       save();
     };
     const widget = async (name, greeting) => {

@@ -29,6 +29,17 @@ def flat(text: str) -> str:
     return re.sub(r"\s+", " ", text.replace("\u00a0", " ").replace("\u202f", " ")).strip()
 
 
+def contrast(a, b) -> float:
+    """WCAG 2.x contrast ratio of two colours ("rgb(r, g, b)" strings or [r, g, b])."""
+    def luminance(colour) -> float:
+        values = [float(v) for v in re.findall(r"[\d.]+", colour)[:3]] if isinstance(colour, str) else colour
+        linear = [v / 255 / 12.92 if v / 255 <= 0.03928 else ((v / 255 + 0.055) / 1.055) ** 2.4 for v in values]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+    high, low = sorted((luminance(a), luminance(b)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
 def pdf_text(path) -> str:
     from pypdf import PdfReader
 
@@ -80,6 +91,19 @@ def test_customer_space_widget_documents_and_reload(browser_tools, web_stack, tm
     # The customer space greets the logged-in customer and its own chart loaded.
     assert customer.first_name in steps["login"]["heading"]
     assert steps["space_chart"] and steps["space_chart"][0]["naturalWidth"] > 0
+    # The launcher (WCAG AA): its icon stands out from its green (>= 4.5:1) and the green from the page
+    # (>= 3:1), it has a French name, and a keyboard user sees a ring around it when it has the focus.
+    look, focus = steps["launcher"]["look"], steps["launcher"]["focus"]
+    assert look["iconContrast"] >= 4.5 and look["edgeContrast"] >= 3, look
+    assert look["opacity"] == 1 and look["filter"] == "none", look
+    assert (look["name"], look["expanded"]) == ("Ouvrir la conversation avec Hortense", "false"), look
+    assert focus["focused"] and focus["focusVisible"], focus
+    assert focus["outlineStyle"] != "none" and focus["outlineWidth"] >= 2, focus
+    assert contrast(focus["outlineColor"], look["behind"]) >= 3, (focus, look)
+    # Open, the widget's controls have French names and the launcher says it closes the conversation.
+    assert steps["widget_names"] == {"launcher": "Fermer la conversation avec Hortense", "expanded": "true",
+                                     "close": "Fermer la conversation", "send": "Envoyer le message",
+                                     "input": "Votre message à Hortense"}, steps["widget_names"]
     # The widget: greeting by name, the PDL, a consumption chart image that really loaded.
     assert any(f"Bonjour {customer.first_name}" in t for t in steps["greeting"]["texts"])
     assert any(flat(fr.pdl(contract.pdl)) in flat(t) for t in steps["pdl"]["texts"])

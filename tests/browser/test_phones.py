@@ -145,6 +145,9 @@ def test_every_page_fits_a_phone_and_the_widget_opens_full_screen(browser_tools,
             assert 0 <= launcher["left"] < launcher["right"] <= width, (width, launcher)
             assert 0 <= launcher["top"] < launcher["bottom"] <= height, (width, launcher)
             assert launcher["reachable"], (width, launcher)
+            look = launcher["look"]  # WCAG AA: the icon on the launcher, the launcher on the page
+            assert look["iconContrast"] >= 4.5 and look["edgeContrast"] >= 3 and look["opacity"] == 1, (width, launcher)
+            assert look["name"] == "Ouvrir la conversation avec Hortense", (width, launcher)
         # Tapped, the widget fills the screen: its input and close button are on it, the launcher is gone.
         assert {w["name"] for w in phone["widgets"]} == {"picker", *(f"space-{n}" for n in CUSTOMERS)}
         for widget in phone["widgets"]:
