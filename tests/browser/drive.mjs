@@ -12,7 +12,7 @@ const require = createRequire(import.meta.url);
 const { chromium } = require('playwright-core');
 
 const scenario = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
-const result = { steps: [], console: [], pageErrors: [], failedRequests: [], screenshots: [] };
+const result = { steps: [], console: [], pageErrors: [], failedRequests: [], foreignRequests: [], screenshots: [] };
 const timeout = scenario.timeoutMs ?? 60000;
 fs.mkdirSync(scenario.artifactsDir, { recursive: true });
 
@@ -544,9 +544,20 @@ async function phones(browser) {
   }
 }
 
-// Console messages and failed requests of a page, labelled (the tests require none).
+// Console errors and warnings, page errors, failed requests and requests to any origin but the web app's and
+// Rasa's (`scenario.origins`) of a page, labelled: the tests require none.
 function watch(page, label = '') {
   const prefix = label ? `[${label}] ` : '';
+  page.on('request', (r) => {
+    const url = new URL(r.url());
+    if (['http:', 'https:'].includes(url.protocol) && !scenario.origins.includes(url.origin)) {
+      result.foreignRequests.push(`${prefix}${r.url()}`);
+    }
+  });
+  page.on('websocket', (ws) => {
+    const url = new URL(ws.url().replace(/^ws/, 'http'));
+    if (!scenario.origins.includes(url.origin)) result.foreignRequests.push(`${prefix}${ws.url()}`);
+  });
   page.on('console', (m) => {
     if (['error', 'warning'].includes(m.type())) {
       result.console.push(`${prefix}${m.type()}: ${m.text()} @ ${m.location().url || page.url()}`);
@@ -572,16 +583,7 @@ try {
     });
     context.setDefaultTimeout(timeout);
     page = await context.newPage();
-    // rasa-webchat imports a Google Fonts stylesheet that the page's CSP blocks on purpose (no third-party
-    // request from the customer space): those messages are expected and left out of the report.
-    const expectedNoise = /fonts\.googleapis\.com/;
-    page.on('console', (m) => {
-      if (['error', 'warning'].includes(m.type()) && !expectedNoise.test(m.text())) result.console.push(`${m.type()}: ${m.text()}`);
-    });
-    page.on('pageerror', (e) => result.pageErrors.push(String(e)));
-    page.on('requestfailed', (r) => {
-      if (!expectedNoise.test(r.url())) result.failedRequests.push(`${r.url()} ${r.failure() && r.failure().errorText}`);
-    });
+    watch(page);
     await (scenario.mode === 'renewal' ? renewal : journey)(context, page);
   }
   result.ok = true;
