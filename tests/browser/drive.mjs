@@ -263,6 +263,37 @@ async function layout(page, name) {
         overflowing.push(`${describe(el)} [${Math.round(r.left)}, ${Math.round(r.right)}]`);
       }
     }
+    // Text contrast (WCAG AA: 4.5:1, 3:1 for large text) of every visible text outside the widget, against the
+    // nearest opaque background behind it; opacity included. The pages put no text over images or gradients.
+    const rgba = (s) => (s.match(/[\d.]+/g) || []).map(Number);
+    const lum = ([r, g, b]) => {
+      const f = (v) => { const c = v / 255; return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4; };
+      return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+    };
+    const backdrop = (el) => {
+      for (let a = el; a; a = a.parentElement) {
+        const c = rgba(getComputedStyle(a).backgroundColor);
+        if (c.length === 3 || c[3] > 0.9) return c.slice(0, 3);
+      }
+      return [255, 255, 255];
+    };
+    const lowContrast = [];
+    for (const el of document.body.querySelectorAll('*')) {
+      if (el.closest('#hortense-chat') || !el.getClientRects().length) continue;
+      const text = Array.from(el.childNodes).filter((n) => n.nodeType === 3).map((n) => n.textContent).join('').trim();
+      const style = getComputedStyle(el);
+      if (!text || style.visibility === 'hidden') continue;
+      let opacity = 1;
+      for (let a = el; a; a = a.parentElement) opacity *= Number(getComputedStyle(a).opacity);
+      const [fg, bg] = [rgba(style.color), backdrop(el)];
+      const alpha = (fg.length > 3 ? fg[3] : 1) * opacity;
+      const seen = fg.slice(0, 3).map((v, i) => v * alpha + bg[i] * (1 - alpha));
+      const [hi, lo] = [lum(seen), lum(bg)].sort((x, y) => y - x);
+      const ratio = (hi + 0.05) / (lo + 0.05);
+      const size = parseFloat(style.fontSize);
+      const large = size >= 24 || (Number(style.fontWeight) >= 700 && size >= 18.66);
+      if (ratio < (large ? 3 : 4.5)) lowContrast.push(`${describe(el)} "${text.slice(0, 40)}" ${ratio.toFixed(2)}:1`);
+    }
     window.scrollTo(10000, window.scrollY);
     const scrollX = window.scrollX;
     window.scrollTo(0, 0);
@@ -272,7 +303,7 @@ async function layout(page, name) {
       verdict: (document.querySelector('.verdict') || { className: '' }).className,
       scrollWidth: document.documentElement.scrollWidth, bodyScrollWidth: document.body.scrollWidth,
       innerWidth: window.innerWidth, visualWidth: window.visualViewport.width, scale: window.visualViewport.scale, scrollX,
-      overflowing: overflowing.slice(0, 10),
+      overflowing: overflowing.slice(0, 10), lowContrast,
     };
   }, page.viewportSize().width);
   return { name, ...seen };

@@ -120,6 +120,7 @@ def test_every_page_fits_a_phone_and_the_widget_opens_full_screen(browser_tools,
             assert page["scrollX"] == 0, f"{where}: the page scrolls sideways"
             assert page["overflowing"] == [], f"{where}: {page['overflowing']}"
             assert page["lang"] == "fr", where
+            assert page["lowContrast"] == [], f"{where}: text below WCAG AA contrast: {page['lowContrast']}"
         # ...and they are the pages meant (not a log-in page or an error instead).
         pages = {p["name"]: p for p in phone["pages"]}
         assert pages["picker"]["heading"] == "Votre espace client"
