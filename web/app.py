@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import itertools
 import logging
+import re
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -29,6 +31,17 @@ STATIC = HERE / "static"
 WEBCHAT_BUNDLE = PROJECT_ROOT / "node_modules" / "rasa-webchat" / "lib" / "index.js"
 
 _app_names = itertools.count(1)
+
+# rasa-webchat's styles @import a Google Fonts stylesheet (Inter). The pages make no third-party request (their
+# CSP refuses it, which logged an error on every page): the import is cut from the bundle as it is served and
+# the widget uses the page's own fonts (static/site.css).
+_GOOGLE_FONTS_IMPORT = re.compile(rb"@import url\((?:https?:)?//fonts\.googleapis\.com/[^)]*\);?")
+
+
+@lru_cache(maxsize=2)
+def webchat_bundle_bytes(mtime_ns: int) -> bytes:
+    """The installed rasa-webchat bundle without its Google Fonts import (cached per file version)."""
+    return _GOOGLE_FONTS_IMPORT.sub(b"", WEBCHAT_BUNDLE.read_bytes())
 
 # French titles of the error pages Sanic itself raises (unknown route, wrong method, oversized body…).
 _STATUS_PAGES = {
@@ -136,8 +149,9 @@ def create_app() -> Sanic:
             logger.error("rasa-webchat is not installed: run `npm ci` at the project root")
             return response.text("console.error(\"Widget Hortense indisponible : rasa-webchat n'est pas installé "
                                  "(npm ci).\");", status=503, content_type="application/javascript")
-        return await response.file(WEBCHAT_BUNDLE, mime_type="application/javascript",
-                                   headers={"Cache-Control": "public, max-age=3600"})
+        return response.raw(webchat_bundle_bytes(WEBCHAT_BUNDLE.stat().st_mtime_ns),
+                            content_type="application/javascript; charset=utf-8",
+                            headers={"Cache-Control": "public, max-age=3600"})
 
     app.static("/static", str(STATIC), name="static")
     for module in (portal, documents, bank, charts):

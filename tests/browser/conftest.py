@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from hortense.advisors import seed_advisors
 from hortense.db.migrate import upgrade
 from hortense.db.seed import seed_demo
 from hortense.db.session import reset_engines, session_scope
@@ -65,12 +66,14 @@ class WebStack:
 
 @pytest.fixture(scope="session")
 def web_stack(browser_tools, tmp_path_factory) -> WebStack:
-    """Action server, Rasa and the web app, configured the way `make run` wires them, on a seeded database."""
+    """Action server, Rasa and the web app, configured the way `make run` wires them, on a database seeded with
+    the demo customers and advisors (the console is a page too)."""
     workdir = tmp_path_factory.mktemp("browser")
     url = f"sqlite:///{workdir / 'hortense.db'}"
     upgrade(url)
     with session_scope(url) as session:
         seed_demo(session)
+        seed_advisors(session)
     reset_engines()
     web_port, spare_port = free_port(), free_port()
     web_url = f"http://127.0.0.1:{web_port}"

@@ -12,7 +12,7 @@ const require = createRequire(import.meta.url);
 const { chromium } = require('playwright-core');
 
 const scenario = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
-const result = { steps: [], console: [], pageErrors: [], failedRequests: [], screenshots: [] };
+const result = { steps: [], console: [], pageErrors: [], failedRequests: [], foreignRequests: [], screenshots: [] };
 const timeout = scenario.timeoutMs ?? 60000;
 fs.mkdirSync(scenario.artifactsDir, { recursive: true });
 
@@ -136,12 +136,28 @@ async function journey(context, page) {
   await step('space_chart', page, async () => imageLoaded(page, 'main img.chart'));
   await shot(page, '02-customer-space');
 
+  await step('launcher', page, async () => {
+    await page.waitForSelector('.rw-launcher', { state: 'visible', timeout });
+    await page.waitForTimeout(600); // the launcher slides in (0.5 s animation)
+    const look = await launcherLook(page);
+    const focus = await launcherFocus(page);
+    await shot(page, '02b-launcher-focused');
+    return { look, focus };
+  });
+
   await step('greeting', page, async () => {
     await openWidget(page);
     await waitForBotText(page, scenario.expect.greeting);
     return { texts: await botTexts(page) };
   });
   await shot(page, '03-widget-greeting');
+
+  await step('widget_names', page, async () => page.evaluate(() => {
+    const attr = (sel, name) => { const el = document.querySelector(sel); return el && el.getAttribute(name); };
+    return { launcher: attr('.rw-launcher', 'aria-label'), expanded: attr('.rw-launcher', 'aria-expanded'),
+      close: attr('.rw-close-button', 'aria-label'), send: attr('.rw-send', 'aria-label'),
+      input: attr('.rw-new-message', 'aria-label') };
+  }));
 
   await step('pdl', page, async () => {
     const before = await ask(page, scenario.ask.pdl);
@@ -222,6 +238,366 @@ async function renewal(context, page) {
   await shot(page, `${scenario.shotPrefix ?? ''}renewal-answer`);
 }
 
+// --- Phones: every page fits the screen, the launcher is on it and the widget opens full-screen ------------
+
+// Where the page stands on a phone screen: document width, sideways scrolling, zoom, what sticks out.
+async function layout(page, name) {
+  await page.waitForFunction(() => Array.from(document.images).every((img) => img.complete), null, { timeout });
+  // Measured against the phone's width: a page too wide also widens the layout viewport (innerWidth).
+  const seen = await page.evaluate((width) => {
+    const describe = (el) => el.tagName.toLowerCase() + (el.id ? `#${el.id}` : '')
+      + Array.from(el.classList).map((c) => `.${c}`).join('');
+    // Only what can widen the page: skip what a scrolling box or a fixed layer (the widget) contains.
+    const contained = (el) => {
+      for (let a = el; a && a !== document.body; a = a.parentElement) {
+        const style = getComputedStyle(a);
+        if (style.position === 'fixed') return true;
+        if (a !== el && style.overflowX !== 'visible') return true;
+      }
+      return false;
+    };
+    const overflowing = [];
+    for (const el of document.body.querySelectorAll('*')) {
+      const r = el.getBoundingClientRect();
+      if (r.width > 0 && (r.right > width + 0.5 || r.left < -0.5) && !contained(el)) {
+        overflowing.push(`${describe(el)} [${Math.round(r.left)}, ${Math.round(r.right)}]`);
+      }
+    }
+    // Text contrast (WCAG AA: 4.5:1, 3:1 for large text) of every visible text outside the widget, against the
+    // nearest opaque background behind it; opacity included. The pages put no text over images or gradients.
+    const rgba = (s) => (s.match(/[\d.]+/g) || []).map(Number);
+    const lum = ([r, g, b]) => {
+      const f = (v) => { const c = v / 255; return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4; };
+      return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+    };
+    const backdrop = (el) => {
+      for (let a = el; a; a = a.parentElement) {
+        const c = rgba(getComputedStyle(a).backgroundColor);
+        if (c.length === 3 || c[3] > 0.9) return c.slice(0, 3);
+      }
+      return [255, 255, 255];
+    };
+    const lowContrast = [];
+    for (const el of document.body.querySelectorAll('*')) {
+      if (el.closest('#hortense-chat') || !el.getClientRects().length) continue;
+      const text = Array.from(el.childNodes).filter((n) => n.nodeType === 3).map((n) => n.textContent).join('').trim();
+      const style = getComputedStyle(el);
+      if (!text || style.visibility === 'hidden') continue;
+      let opacity = 1;
+      for (let a = el; a; a = a.parentElement) opacity *= Number(getComputedStyle(a).opacity);
+      const [fg, bg] = [rgba(style.color), backdrop(el)];
+      const alpha = (fg.length > 3 ? fg[3] : 1) * opacity;
+      const seen = fg.slice(0, 3).map((v, i) => v * alpha + bg[i] * (1 - alpha));
+      const [hi, lo] = [lum(seen), lum(bg)].sort((x, y) => y - x);
+      const ratio = (hi + 0.05) / (lo + 0.05);
+      const size = parseFloat(style.fontSize);
+      const large = size >= 24 || (Number(style.fontWeight) >= 700 && size >= 18.66);
+      if (ratio < (large ? 3 : 4.5)) lowContrast.push(`${describe(el)} "${text.slice(0, 40)}" ${ratio.toFixed(2)}:1`);
+    }
+    window.scrollTo(10000, window.scrollY);
+    const scrollX = window.scrollX;
+    window.scrollTo(0, 0);
+    return {
+      url: location.pathname + location.search, title: document.title, lang: document.documentElement.lang,
+      heading: (document.querySelector('h1') || { innerText: '' }).innerText.trim(),
+      verdict: (document.querySelector('.verdict') || { className: '' }).className,
+      scrollWidth: document.documentElement.scrollWidth, bodyScrollWidth: document.body.scrollWidth,
+      innerWidth: window.innerWidth, visualWidth: window.visualViewport.width, scale: window.visualViewport.scale, scrollX,
+      overflowing: overflowing.slice(0, 10), lowContrast,
+    };
+  }, page.viewportSize().width);
+  return { name, ...seen };
+}
+
+// What the launcher looks like, measured in the page (WCAG 2.x contrast ratios): its icon as drawn (the icon
+// image rendered on a canvas over the launcher's own colour) against its colour, and its colour against the
+// page behind it; its accessible name, and the focus ring it shows to a keyboard user when focused.
+async function launcherLook(page) {
+  return page.evaluate(async () => {
+    const rgb = (s) => (s.match(/[\d.]+/g) || []).map(Number);
+    const lum = ([r, g, b]) => {
+      const f = (v) => { const c = v / 255; return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4; };
+      return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+    };
+    const ratio = (a, b) => {
+      const [hi, lo] = [lum(a), lum(b)].sort((x, y) => y - x);
+      return Math.round(((hi + 0.05) / (lo + 0.05)) * 100) / 100;
+    };
+    const launcher = document.querySelector('.rw-launcher');
+    const style = getComputedStyle(launcher);
+    const own = rgb(style.backgroundColor);
+    // The page behind the launcher: the first opaque background under its centre, outside the widget.
+    const r = launcher.getBoundingClientRect();
+    let behind = [255, 255, 255];
+    for (const el of document.elementsFromPoint((r.left + r.right) / 2, (r.top + r.bottom) / 2)) {
+      if (el.closest('#hortense-chat')) continue;
+      let found = null;
+      for (let a = el; a && !found; a = a.parentElement) {
+        const c = rgb(getComputedStyle(a).backgroundColor);
+        if (c.length === 3 || (c.length === 4 && c[3] > 0.9)) found = c.slice(0, 3);
+      }
+      if (found) { behind = found; break; }
+    }
+    // The icon: the launcher's image drawn on a canvas filled with the launcher's colour; its colour is the
+    // average of the pixels that differ from the background.
+    const img = launcher.querySelector('img');
+    let icon = null;
+    if (img) {
+      await (img.complete ? Promise.resolve() : new Promise((ok) => { img.onload = ok; }));
+      const canvas = document.createElement('canvas');
+      canvas.width = 64; canvas.height = 64;
+      const ctx = canvas.getContext('2d');
+      ctx.fillStyle = style.backgroundColor;
+      ctx.fillRect(0, 0, 64, 64);
+      ctx.drawImage(img, 0, 0, 64, 64);
+      const data = ctx.getImageData(0, 0, 64, 64).data;
+      const sum = [0, 0, 0];
+      let n = 0;
+      for (let i = 0; i < data.length; i += 4) {
+        const px = [data[i], data[i + 1], data[i + 2]];
+        if (Math.abs(px[0] - own[0]) + Math.abs(px[1] - own[1]) + Math.abs(px[2] - own[2]) > 120) {
+          px.forEach((v, k) => { sum[k] += v; }); n += 1;
+        }
+      }
+      icon = n ? sum.map((v) => Math.round(v / n)) : own;
+    }
+    const opacities = [launcher, img].filter(Boolean).map((el) => Number(getComputedStyle(el).opacity));
+    return {
+      background: own, behind, icon, iconContrast: icon ? ratio(icon, own) : null, edgeContrast: ratio(own, behind),
+      opacity: Math.min(...opacities), filter: style.filter,
+      name: launcher.getAttribute('aria-label') || (launcher.innerText || '').trim(),
+      expanded: launcher.getAttribute('aria-expanded'),
+    };
+  });
+}
+
+// Keyboard focus on the launcher: what ring it shows and its contrast with the page behind.
+async function launcherFocus(page) {
+  await page.keyboard.press('Tab'); // the last interaction is the keyboard: :focus-visible applies
+  await page.focus('.rw-launcher');
+  return page.evaluate(() => {
+    const launcher = document.querySelector('.rw-launcher');
+    const style = getComputedStyle(launcher);
+    return { focused: document.activeElement === launcher, focusVisible: launcher.matches(':focus-visible'),
+      outlineStyle: style.outlineStyle, outlineWidth: parseFloat(style.outlineWidth) || 0,
+      outlineColor: style.outlineColor, boxShadow: style.boxShadow };
+  });
+}
+
+// The launcher's box on the phone's screen (screen pixels from the top-left corner, whatever the zoom), and
+// whether a tap at its centre reaches it.
+async function launcherOnScreen(page) {
+  await page.waitForSelector('.rw-launcher', { state: 'visible', timeout });
+  await page.waitForTimeout(600); // the launcher slides in (0.5 s animation)
+  return page.evaluate(() => {
+    const launcher = document.querySelector('.rw-launcher');
+    const r = launcher.getBoundingClientRect();
+    const vv = window.visualViewport;
+    const screen = (x, offset) => Math.round((x - offset) * vv.scale * 10) / 10;
+    const hit = document.elementFromPoint((r.left + r.right) / 2, (r.top + r.bottom) / 2);
+    return {
+      left: screen(r.left, vv.offsetLeft), right: screen(r.right, vv.offsetLeft),
+      top: screen(r.top, vv.offsetTop), bottom: screen(r.bottom, vv.offsetTop),
+      reachable: Boolean(hit && hit.closest('.rw-launcher')),
+    };
+  });
+}
+
+// Tap the launcher; the widget must cover the whole screen (its input and close button on it), then close it.
+async function openFullScreen(page, greeting) {
+  await page.tap('.rw-launcher');
+  await page.waitForSelector('.rw-conversation-container', { state: 'visible', timeout });
+  await page.waitForSelector('.rw-new-message', { state: 'visible', timeout });
+  if (greeting) await waitForBotText(page, greeting);
+  await page.waitForTimeout(300);
+  const seen = await page.evaluate(() => {
+    const box = (sel) => {
+      const el = document.querySelector(sel);
+      if (!el) return null;
+      const r = el.getBoundingClientRect();
+      return { left: Math.round(r.left), top: Math.round(r.top), right: Math.round(r.right),
+        bottom: Math.round(r.bottom), visible: r.width > 0 && r.height > 0 && getComputedStyle(el).visibility !== 'hidden' };
+    };
+    const messages = document.querySelector('.rw-messages-container');
+    return {
+      innerWidth: window.innerWidth, innerHeight: window.innerHeight, scrollWidth: document.documentElement.scrollWidth,
+      container: box('.rw-widget-container'), conversation: box('.rw-conversation-container'),
+      input: box('.rw-new-message'), close: box('.rw-close-button'), launcher: box('.rw-launcher'),
+      messagesFit: messages ? messages.scrollWidth <= messages.clientWidth : null,
+    };
+  });
+  return seen;
+}
+
+async function closeWidget(page) {
+  await page.tap('.rw-close-button');
+  await page.waitForSelector('.rw-conversation-container', { state: 'detached', timeout });
+}
+
+// Ask in the open widget and check the answer's chart fits the screen.
+async function chartOnPhone(page, question, expected) {
+  const before = await ask(page, question);
+  await waitForBotText(page, expected, before);
+  await imageLoaded(page, '.rw-conversation-container img.rw-image-frame');
+  await page.waitForTimeout(500);
+  await shot(page, `phone-${page.viewportSize().width}-widget-chart`);
+  return page.evaluate(() => {
+    const imgs = Array.from(document.querySelectorAll('.rw-conversation-container img.rw-image-frame'));
+    const r = imgs[imgs.length - 1].getBoundingClientRect();
+    const messages = document.querySelector('.rw-messages-container');
+    return { left: Math.round(r.left), right: Math.round(r.right), width: Math.round(r.width),
+      innerWidth: window.innerWidth, messagesFit: messages.scrollWidth <= messages.clientWidth };
+  });
+}
+
+async function phones(browser) {
+  const { devices } = require('playwright-core');
+  const phone = devices['iPhone 13'];
+  result.phones = [];
+  for (const viewport of scenario.viewports) {
+    const w = viewport.width;
+    const context = await browser.newContext({
+      ...phone, viewport, screen: viewport, locale: 'fr-FR', acceptDownloads: false,
+    });
+    context.setDefaultTimeout(timeout);
+    const page = await context.newPage();
+    watch(page, `${w}px`);
+    const seen = { width: w, height: viewport.height, pages: [], launchers: [], widgets: [] };
+    result.phones.push(seen);
+    // A page left while its widget is still connecting (socket.io long-polling, before the upgrade to a
+    // websocket) may log the server's 400 for the abandoned poll: wait until the socket is upgraded first.
+    let upgraded = false;
+    page.on('framenavigated', (frame) => { if (frame === page.mainFrame()) upgraded = false; });
+    page.on('websocket', (ws) => {
+      if (ws.url().includes('/socket.io/')) ws.on('framereceived', () => { upgraded = true; });
+    });
+    const settle = async () => {
+      if (!(await page.$('#hortense-chat'))) return;
+      await until(() => upgraded, 'the widget connected over a websocket');
+      await page.waitForTimeout(300);
+    };
+    const go = async (url) => {
+      await settle();
+      await page.goto(scenario.baseUrl + url, { waitUntil: 'load' });
+      await settle();
+    };
+    const visit = async (name, url) => {
+      if (url) await go(url);
+      const measured = await layout(page, name);
+      seen.pages.push(measured);
+      await shot(page, `phone-${w}-${name}`);
+      save();
+      return measured;
+    };
+    const launcher = async (name) => {
+      seen.launchers.push({ name, ...(await launcherOnScreen(page)), look: await launcherLook(page) });
+      save();
+    };
+    const widget = async (name, greeting) => {
+      const opened = await openFullScreen(page, greeting);
+      await shot(page, `phone-${w}-${name}-widget`);
+      seen.widgets.push({ name, ...opened });
+      save();
+      return opened;
+    };
+
+    await step(`${w}:picker`, page, async () => {
+      await visit('picker', '/');
+      await launcher('picker');
+      await widget('picker', scenario.expect.anonymousGreeting);
+      await closeWidget(page);
+    });
+    for (const customer of scenario.customers) {
+      const id = customer.number;
+      await step(`${w}:space-${id}`, page, async () => {
+        await go('/');
+        await Promise.all([
+          page.waitForURL(scenario.baseUrl + '/', { waitUntil: 'load' }),
+          page.tap(`button.customer[data-customer="${id}"]`),
+        ]);
+        await page.waitForSelector('h1.hello', { timeout });
+        await visit(`space-${id}`);
+        await launcher(`space-${id}`);
+        await widget(`space-${id}`, customer.greeting);
+        if (customer.chart && w === scenario.chartWidth) {
+          seen.chart = await chartOnPhone(page, customer.chart.ask, customer.chart.expect);
+        }
+        await closeWidget(page);
+        const tabs = await page.$$eval('nav.tabs a.tab:not(.active)', (as) => as.map((a) => a.getAttribute('href')));
+        for (const [i, href] of tabs.entries()) {
+          await visit(`space-${id}-tab${i + 2}`, href);
+          await launcher(`space-${id}-tab${i + 2}`);
+        }
+      });
+      if (customer.bank) {
+        await step(`${w}:bank-${id}`, page, async () => {
+          await go('/');
+          await Promise.all([page.waitForURL(/\/rib\?/, { waitUntil: 'load' }), page.tap('#changer-rib')]);
+          await visit(`bank-form-${id}`);
+          if (customer.bank.iban && w === scenario.submitWidth) {
+            await page.fill('#titulaire', customer.bank.holder);
+            await page.fill('#iban', customer.bank.iban);
+            await Promise.all([page.waitForURL(/\/rib\/confirmation\//, { waitUntil: 'load' }),
+              page.tap('form[action="/rib"] button[type="submit"]')]);
+            await visit(`bank-done-${id}`);
+          }
+        });
+      }
+      await step(`${w}:logout-${id}`, page, async () => {
+        await go('/');
+        await Promise.all([page.waitForURL(scenario.baseUrl + '/', { waitUntil: 'load' }),
+          page.tap('form[action="/deconnexion"] button')]);
+        await page.waitForSelector('button.customer', { timeout });
+      });
+    }
+    await step(`${w}:documents`, page, async () => {
+      await visit('verification', scenario.verificationPath);
+      await visit('verification-unknown', scenario.unknownVerificationPath);
+      await visit('not-found', scenario.notFoundPath);
+    });
+    await step(`${w}:console`, page, async () => {
+      await visit('console-login', '/console/login');
+      await page.fill('#email', scenario.advisor.email);
+      await page.fill('#password', scenario.advisor.password);
+      await Promise.all([page.waitForURL(/\/console\/calls/, { waitUntil: 'load' }),
+        page.tap('form[action="/console/login"] button[type="submit"]')]);
+      await visit('console-calls', `/console/calls?day=${scenario.callDay}`);
+      const transcript = await page.getAttribute('a[href$="/transcript"]', 'href');
+      await visit('console-transcript', transcript);
+      await visit('console-agenda', '/console/agenda');
+      await page.tap('form[action="/console/agenda/new"] button');
+      await page.waitForSelector('input.url', { timeout }); // the new feed address, shown once
+      await visit('console-agenda-feed');
+      await Promise.all([page.waitForURL(/\/console\/login/, { waitUntil: 'load' }),
+        page.tap('form[action="/console/logout"] button')]);
+    });
+    await context.close();
+  }
+}
+
+// Console errors and warnings, page errors, failed requests and requests to any origin but the web app's and
+// Rasa's (`scenario.origins`) of a page, labelled: the tests require none.
+function watch(page, label = '') {
+  const prefix = label ? `[${label}] ` : '';
+  page.on('request', (r) => {
+    const url = new URL(r.url());
+    if (['http:', 'https:'].includes(url.protocol) && !scenario.origins.includes(url.origin)) {
+      result.foreignRequests.push(`${prefix}${r.url()}`);
+    }
+  });
+  page.on('websocket', (ws) => {
+    const url = new URL(ws.url().replace(/^ws/, 'http'));
+    if (!scenario.origins.includes(url.origin)) result.foreignRequests.push(`${prefix}${ws.url()}`);
+  });
+  page.on('console', (m) => {
+    if (['error', 'warning'].includes(m.type())) {
+      result.console.push(`${prefix}${m.type()}: ${m.text()} @ ${m.location().url || page.url()}`);
+    }
+  });
+  page.on('pageerror', (e) => result.pageErrors.push(`${prefix}${e}`));
+  page.on('requestfailed', (r) => result.failedRequests.push(`${prefix}${r.url()} ${r.failure() && r.failure().errorText}`));
+}
+
 let browser;
 let page;
 try {
@@ -230,23 +606,17 @@ try {
     headless: true,
     args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
   });
-  const context = await browser.newContext({
-    acceptDownloads: true, locale: 'fr-FR', viewport: { width: 1280, height: 900 },
-  });
-  context.setDefaultTimeout(timeout);
-  page = await context.newPage();
-  // rasa-webchat imports a Google Fonts stylesheet that the page's CSP blocks on purpose (no third-party
-  // request from the customer space): those messages are expected and left out of the report.
-  const expectedNoise = /fonts\.googleapis\.com/;
-  page.on('console', (m) => {
-    if (['error', 'warning'].includes(m.type()) && !expectedNoise.test(m.text())) result.console.push(`${m.type()}: ${m.text()}`);
-  });
-  page.on('pageerror', (e) => result.pageErrors.push(String(e)));
-  page.on('requestfailed', (r) => {
-    if (!expectedNoise.test(r.url())) result.failedRequests.push(`${r.url()} ${r.failure() && r.failure().errorText}`);
-  });
-
-  await (scenario.mode === 'renewal' ? renewal : journey)(context, page);
+  if (scenario.mode === 'phones') {
+    await phones(browser);
+  } else {
+    const context = await browser.newContext({
+      acceptDownloads: true, locale: 'fr-FR', viewport: { width: 1280, height: 900 },
+    });
+    context.setDefaultTimeout(timeout);
+    page = await context.newPage();
+    watch(page);
+    await (scenario.mode === 'renewal' ? renewal : journey)(context, page);
+  }
   result.ok = true;
   save();
 } catch (error) {

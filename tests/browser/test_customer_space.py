@@ -29,6 +29,17 @@ def flat(text: str) -> str:
     return re.sub(r"\s+", " ", text.replace("\u00a0", " ").replace("\u202f", " ")).strip()
 
 
+def contrast(a, b) -> float:
+    """WCAG 2.x contrast ratio of two colours ("rgb(r, g, b)" strings or [r, g, b])."""
+    def luminance(colour) -> float:
+        values = [float(v) for v in re.findall(r"[\d.]+", colour)[:3]] if isinstance(colour, str) else colour
+        linear = [v / 255 / 12.92 if v / 255 <= 0.03928 else ((v / 255 + 0.055) / 1.055) ** 2.4 for v in values]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+    high, low = sorted((luminance(a), luminance(b)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
 def pdf_text(path) -> str:
     from pypdf import PdfReader
 
@@ -38,7 +49,9 @@ def pdf_text(path) -> str:
 def drive(browser_tools, web_stack, scenario: dict, tmp_path) -> dict:
     """Run the Node driver on a scenario; fail with what it saw (and the servers' logs) if a step failed."""
     scenario = {"chromium": browser_tools.chromium, "artifactsDir": str(ARTIFACTS), "timeoutMs": 60000,
-                "resultPath": str(tmp_path / "result.json"), **scenario}
+                "resultPath": str(tmp_path / "result.json"),
+                # The app's own origins: the page's, the public base URL of the links it hands out, Rasa's.
+                "origins": [scenario["baseUrl"], web_stack.web_url, web_stack.stack.rasa_url], **scenario}
     scenario_path = tmp_path / "scenario.json"
     scenario_path.write_text(json.dumps(scenario, ensure_ascii=False), encoding="utf-8")
     run = subprocess.run([browser_tools.node, str(browser_tools.driver), str(scenario_path)], cwd=ROOT,
@@ -46,11 +59,20 @@ def drive(browser_tools, web_stack, scenario: dict, tmp_path) -> dict:
     result_path = tmp_path / "result.json"
     result = json.loads(result_path.read_text()) if result_path.exists() else {}
     report = json.dumps({k: result.get(k) for k in ("failed", "error", "failureText", "console", "pageErrors",
-                                                    "failedRequests")}, ensure_ascii=False, indent=1)
+                                                    "failedRequests", "foreignRequests")}, ensure_ascii=False, indent=1)
     logs = "\n".join(f"--- {p.name}\n{p.tail(25)}" for p in web_stack.stack.processes)
     assert run.returncode == 0 and result.get("ok"), \
         f"browser scenario failed\n{report}\nstdout: {run.stdout[-2000:]}\nstderr: {run.stderr[-2000:]}\n{logs}"
     return result
+
+
+def assert_quiet(result: dict, console_allowed=lambda message: False) -> None:
+    """Nothing went wrong in the pages: no console error or warning (the widget's Google Fonts import, which
+    the CSP refused on every page, included), no page error, no failed request, no third-party request."""
+    assert not result["pageErrors"], result["pageErrors"]
+    assert not [m for m in result["console"] if not console_allowed(m)], result["console"]
+    assert not result["failedRequests"], result["failedRequests"]
+    assert not result["foreignRequests"], result["foreignRequests"]
 
 
 def test_customer_space_widget_documents_and_reload(browser_tools, web_stack, tmp_path):
@@ -80,6 +102,19 @@ def test_customer_space_widget_documents_and_reload(browser_tools, web_stack, tm
     # The customer space greets the logged-in customer and its own chart loaded.
     assert customer.first_name in steps["login"]["heading"]
     assert steps["space_chart"] and steps["space_chart"][0]["naturalWidth"] > 0
+    # The launcher (WCAG AA): its icon stands out from its green (>= 4.5:1) and the green from the page
+    # (>= 3:1), it has a French name, and a keyboard user sees a ring around it when it has the focus.
+    look, focus = steps["launcher"]["look"], steps["launcher"]["focus"]
+    assert look["iconContrast"] >= 4.5 and look["edgeContrast"] >= 3, look
+    assert look["opacity"] == 1 and look["filter"] == "none", look
+    assert (look["name"], look["expanded"]) == ("Ouvrir la conversation avec Hortense", "false"), look
+    assert focus["focused"] and focus["focusVisible"], focus
+    assert focus["outlineStyle"] != "none" and focus["outlineWidth"] >= 2, focus
+    assert contrast(focus["outlineColor"], look["behind"]) >= 3, (focus, look)
+    # Open, the widget's controls have French names and the launcher says it closes the conversation.
+    assert steps["widget_names"] == {"launcher": "Fermer la conversation avec Hortense", "expanded": "true",
+                                     "close": "Fermer la conversation", "send": "Envoyer le message",
+                                     "input": "Votre message à Hortense"}, steps["widget_names"]
     # The widget: greeting by name, the PDL, a consumption chart image that really loaded.
     assert any(f"Bonjour {customer.first_name}" in t for t in steps["greeting"]["texts"])
     assert any(flat(fr.pdl(contract.pdl)) in flat(t) for t in steps["pdl"]["texts"])
@@ -100,7 +135,7 @@ def test_customer_space_widget_documents_and_reload(browser_tools, web_stack, tm
     assert reload["messagesAfter"] >= reload["messagesBefore"]
     assert reload["storedConversation"] == f"web-{CUSTOMER}"
     assert any(contract.contract_number in t for t in steps["still_connected_after_reload"]["texts"])
-    assert not result["pageErrors"], result["pageErrors"]
+    assert_quiet(result)
     assert (ARTIFACTS / "07-after-reload.png").exists()
 
 
@@ -118,3 +153,4 @@ def test_widget_renews_its_token_and_keeps_answering(browser_tools, web_stack, s
     assert steps["token_renewed_and_socket_reconnected"]["tokenFetches"] >= 1
     assert steps["token_renewed_and_socket_reconnected"]["socketTokens"] >= 2
     assert any(flat(fr.pdl(customer.contracts[0].pdl)) in flat(t) for t in steps["answers_after_renewal"]["texts"])
+    assert_quiet(result)

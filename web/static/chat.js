@@ -107,6 +107,7 @@
     inputTextFieldHint: "Écrivez votre message…",
     connectingText: "Connexion à Hortense…",
     profileAvatar: "/static/hortense-avatar.svg",
+    openLauncherImage: "/static/chat-launcher.svg", // white on the launcher's green: 5.3:1 (WCAG AA)
     showFullScreenButton: false,
     showCloseButton: true,
     hideWhenNotConnected: false,
@@ -133,4 +134,29 @@
       }
     }
   }, mount);
+
+  // rasa-webchat's buttons have no French names (the launcher none at all, the others English image
+  // alternatives): name them, and keep the launcher's name and state in step with the conversation.
+  var NAMES = [
+    [".rw-close-button", "Fermer la conversation"],
+    [".rw-send", "Envoyer le message"],
+    [".rw-new-message", "Votre message à Hortense"]
+  ];
+
+  function nameControls() {
+    var launcher = mount.querySelector(".rw-launcher");
+    if (launcher) {
+      var open = Boolean(mount.querySelector(".rw-conversation-container"));
+      var label = open ? "Fermer la conversation avec Hortense" : "Ouvrir la conversation avec Hortense";
+      if (launcher.getAttribute("aria-label") !== label) launcher.setAttribute("aria-label", label);
+      if (launcher.getAttribute("aria-expanded") !== String(open)) launcher.setAttribute("aria-expanded", String(open));
+    }
+    NAMES.forEach(function (pair) {
+      var element = mount.querySelector(pair[0]);
+      if (element && element.getAttribute("aria-label") !== pair[1]) element.setAttribute("aria-label", pair[1]);
+    });
+  }
+
+  nameControls();
+  new MutationObserver(nameControls).observe(mount, { childList: true, subtree: true });
 })();
