@@ -3,5 +3,6 @@ from hortense.db import (
     bank_models,  # noqa: F401
     calendar_models,  # noqa: F401
     link_models,  # noqa: F401
+    messaging_models,  # noqa: F401
     models,  # noqa: F401
 )

@@ -30,10 +30,12 @@ class Recorder:
 
     def __init__(self, fail: bool = False) -> None:
         self.sent: list[tuple[str, str, str]] = []
+        self.notices: list = []
         self.fail = fail
         self._lock = threading.Lock()
 
-    def send(self, channel: str, sender_id: str, text: str) -> None:
+    def send(self, channel: str, sender_id: str, text: str, notice=None) -> None:
+        self.notices.append(notice)
         if self.fail:
             raise ConnectionError("Rasa unreachable")
         with self._lock:
@@ -365,6 +367,9 @@ def test_rasa_transport_posts_what_the_internal_channel_accepts(monkeypatch):
     class Answer:
         status_code = 200
         text = "{}"
+
+        def json(self):
+            return json.loads(self.text)
 
     def fake_post(target, data, timeout, headers):
         captured.update(url=target, data=data, headers=headers, timeout=timeout)
