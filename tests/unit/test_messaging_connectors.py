@@ -40,6 +40,8 @@ from tests.fakes.platforms import (
     WHATSAPP_NUMBER,
     WHATSAPP_PUBLIC_URL,
     FakePlatforms,
+    messenger_senders,
+    saw_inbound,
 )
 
 PAYLOAD = '/select_contract{"contract_number": "EVP-2021-000106"}'
@@ -73,7 +75,7 @@ def telegram(fake):
 @pytest.fixture
 def messenger(fake):
     return MessengerInput(MESSENGER_APP_SECRET, MESSENGER_PAGE_TOKEN, MESSENGER_VERIFY_TOKEN,
-                          f"{fake.url}/graph/v19.0")
+                          f"{fake.url}/graph")
 
 
 class Rasa:
@@ -123,6 +125,7 @@ def twilio_call(channel, rasa, fields: dict, signed: dict | None = None, url: st
                 guard: ConnectorGuard | None = None):
     """Posted form-encoded; signed by Twilio's own validator over `signed` (default: the fields posted)."""
     signature = RequestValidator(TWILIO_TOKEN).compute_signature(url, signed if signed is not None else fields)
+    saw_inbound("whatsapp", fields.get("From", ""))  # the user wrote: the fake's 24-hour window is open
     return call(channel, rasa, urlencode(fields).encode(),
                 {"content-type": "application/x-www-form-urlencoded", "x-twilio-signature": signature}, guard)
 
@@ -316,6 +319,8 @@ def messenger_call(channel, rasa, body: bytes, signature: str | None = "valid"):
         signature = "sha256=" + hmac.new(MESSENGER_APP_SECRET.encode(), body, hashlib.sha256).hexdigest()
     if signature is not None:
         headers["x-hub-signature-256"] = signature
+    for psid in messenger_senders(body):  # the user wrote: the fake's 24-hour window is open
+        saw_inbound("messenger", psid)
     return call(channel, rasa, body, headers)
 
 
