@@ -147,7 +147,8 @@ class FakePlatforms:
         self.calls: list[tuple[str, str, int]] = []  # (platform, path, status) of every request
         self.callbacks: list[tuple[str, dict, int | None]] = []  # (url, fields, our answer) of StatusCallbacks
         self.forward_to: str | None = None  # where the public host of callback URLs really is (the stack)
-        self.unreachable: set[str] = set()  # WhatsApp numbers whose messages fail (error 63024) after queuing
+        # WhatsApp numbers whose messages fail (63024) after queuing; Messenger PSIDs refused at once (551).
+        self.unreachable: set[str] = set()
         self.lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -352,6 +353,8 @@ class FakePlatforms:
         if kind not in MESSAGING_TYPES:
             return self._graph_refusal(payload, 100, "(#100) Param messaging_type must be one of {RESPONSE, "
                                                      "UPDATE, MESSAGE_TAG}")
+        if psid in self.unreachable:
+            return self._graph_refusal(payload, 551, "(#551) This person isn't available right now.", 1545041)
         if kind == "MESSAGE_TAG" and tag not in MESSENGER_TAGS:
             return self._graph_refusal(payload, 100, "(#100) Param tag must be an allowed message tag")
         if kind != "MESSAGE_TAG" and not in_window("messenger", psid):
