@@ -429,8 +429,12 @@ def test_whatsapp_reminder_outside_24h_is_a_template_and_its_delivery_is_recorde
     assert wait_for(lambda: _notifications(ms, call)["reminder"].delivery_status == "delivered", 10)
     reminder = _notifications(ms, call)["reminder"]
     assert reminder.sent_as == "template" and reminder.platform_message_id.startswith("SM")
-    answers = [(f["MessageStatus"], answer) for url, f, answer in ms.platforms.callbacks if "?n=" in url]
-    assert answers and all(answer == 200 for _, answer in answers), answers
+    def answers():
+        return [(f["MessageStatus"], answer) for _, f, answer in ms.platforms.callbacks
+                if f["MessageSid"] == reminder.platform_message_id]
+
+    assert wait_for(lambda: len(answers()) == 3, 10), answers()
+    assert answers() == [("queued", 200), ("sent", 200), ("delivered", 200)]  # signed, accepted, in order
 
 
 def test_whatsapp_failed_delivery_is_recorded_and_shown_to_customer_and_advisor(stack_env, travel):
