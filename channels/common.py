@@ -42,14 +42,28 @@ def credential(credentials: dict | None, key: str, default: str = "") -> str:
 
 
 class PlatformError(RuntimeError):
-    """A platform API refused or could not take a message (raised only for out-of-conversation sends)."""
+    """A platform API refused or could not take a message (raised only for out-of-conversation sends).
+
+    `status` is the HTTP status (None: no answer at all), `answer` the platform's JSON error body; `code` is the
+    platform's error code when a connector recognised one, and `permanent` says whether retrying can help."""
+
+    def __init__(self, message: str, status: int | None = None, answer: Any = None, code: str | None = None,
+                 permanent: bool | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.answer = answer if isinstance(answer, dict) else {}
+        self.code = code or (f"http_{status}" if status else "unreachable")
+        # By default: a refusal (4xx) is repeated if retried; throttling (429), 5xx and no answer are not.
+        self.permanent = permanent if permanent is not None else (
+            status is not None and 400 <= status < 500 and status not in (408, 429))
 
 
 async def post(url: str, *, what: str, strict: bool = False, **kwargs: Any) -> Any | None:
     """POST to a platform API. Failures are logged without the URL (it may hold a token); during a
     conversation they are swallowed (the webhook must still answer 200, or the platform redelivers the
-    message), for a notification (`strict`) they raise so that the sender can retry later."""
-    problem = None
+    message), for a notification (`strict`) they raise `PlatformError` so that the sender can retry later
+    or give up (the connector's `classify` reads the platform's error code)."""
+    problem, status, answer = None, None, None
     try:
         async with aiohttp.ClientSession(timeout=HTTP_TIMEOUT) as session:
             async with session.post(url, **kwargs) as response:
@@ -58,12 +72,16 @@ async def post(url: str, *, what: str, strict: bool = False, **kwargs: Any) -> A
                         return await response.json(content_type=None)
                     except ValueError:
                         return {}
-                problem = f"HTTP {response.status}"
+                problem, status = f"HTTP {response.status}", response.status
+                try:
+                    answer = await response.json(content_type=None)
+                except ValueError:
+                    answer = None
     except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
         problem = type(exc).__name__
     logger.warning("%s: platform API call failed (%s)", what, problem)
     if strict:
-        raise PlatformError(f"{what}: {problem}")
+        raise PlatformError(f"{what}: {problem}", status, answer)
     return None
 
 
@@ -87,6 +105,20 @@ def chosen_payload(text: str, offered: list) -> str | None:
         return None
     index = int(match.group(1)) - 1
     return offered[index].payload if 0 <= index < len(offered) else None
+
+
+def split_with_tail(text: str, tail: str, limit: int) -> list[str]:
+    """`text` split at `limit`, with `tail` (numbered choices) kept whole in the last part."""
+    if not tail:
+        return split_text(text, limit)
+    if not text:
+        return split_text(tail, limit)
+    joined = f"{text}\n\n{tail}"
+    if len(joined) <= limit:
+        return [joined]
+    parts = split_text(text, limit)
+    last = f"{parts[-1]}\n\n{tail}"
+    return parts[:-1] + ([last] if len(last) <= limit else [parts[-1], *split_text(tail, limit)])
 
 
 def split_text(text: str, limit: int) -> list[str]:

@@ -7,6 +7,11 @@ refused with 403 before the body is even parsed. The text is handed to the named
 (the website channel emits it to the socket.io room of that conversation; Twilio/Telegram/Messenger send it
 through their APIs). It never reaches the dialogue: no user message is created.
 
+An optional "notice" (`hortense.appointments.notifications.Notice`) says how the scheduler decided to send it
+(outside the 24-hour window: template or tagged message). The answer carries the platform's message id and
+first delivery status; a refusal the platform would repeat is answered 502 with `"permanent": true` and its
+code, so that the scheduler gives up at once instead of retrying.
+
 Limit: the website output reaches only browsers connected to *this* Rasa instance (socket.io rooms are
 per process unless a shared socket.io manager is configured).
 """
@@ -23,7 +28,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from hortense.appointments.notifications import SIGNATURE_HEADER, signature
+from hortense.appointments.notifications import SIGNATURE_HEADER, Notice, PermanentFailure, SendResult, signature
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +43,7 @@ def _valid_signature(body: bytes, header: str | None) -> bool:
     return hmac.compare_digest(signature(body).encode(), header.strip().lower().encode())
 
 
-def _fields(body: bytes) -> tuple[str, str, str] | None:
+def _fields(body: bytes) -> tuple[str, str, str, Notice | None] | None:
     try:
         data: Any = json.loads(body)
     except (ValueError, UnicodeDecodeError):
@@ -50,7 +55,18 @@ def _fields(body: bytes) -> tuple[str, str, str] | None:
         return None
     if not (channel.strip() and sender_id.strip() and text.strip()) or len(text) > MAX_TEXT_CHARS:
         return None
-    return channel, sender_id, text
+    notice = Notice.from_json(data["notice"]) if "notice" in data else None
+    if "notice" in data and notice is None:
+        return None
+    return channel, sender_id, text, notice
+
+
+async def _send(output: Any, sender_id: str, text: str, notice: Notice | None) -> SendResult:
+    notify = getattr(output, "notify", None)
+    if notify is not None:  # a messaging platform: it follows the notice (window, template, tag)
+        return await notify(sender_id, text, notice)
+    await output.send_text_message(sender_id, text)
+    return SendResult()
 
 
 class InternalNotifyInput(InputChannel):
@@ -75,7 +91,7 @@ class InternalNotifyInput(InputChannel):
             fields = _fields(body)
             if fields is None:
                 return response.json({"error": "bad_request"}, status=400)
-            channel_name, sender_id, text = fields
+            channel_name, sender_id, text, notice = fields
             channels = getattr(request.app.ctx, "input_channels", None) or []
             target = next((c for c in channels if c.name() == channel_name and c.name() != CHANNEL), None)
             if target is None:
@@ -84,10 +100,14 @@ class InternalNotifyInput(InputChannel):
             if output is None:
                 return response.json({"error": "channel_cannot_send"}, status=503)
             try:
-                await output.send_text_message(sender_id, text)
-            except Exception as exc:  # the scheduler retries later
+                result = await _send(output, sender_id, text, notice)
+            except PermanentFailure as exc:  # the scheduler gives up at once (the customer space shows it)
+                logger.warning("internal notify to %s refused for good: %s", channel_name, exc.code)
+                return response.json({"error": "refused", "permanent": True, "code": exc.code}, status=502)
+            except Exception as exc:  # PlatformError or anything else: the scheduler retries later
                 logger.warning("internal notify to %s failed: %s", channel_name, exc)
                 return response.json({"error": "send_failed"}, status=502)
-            return response.json({"status": "sent"})
+            return response.json({"status": "sent", "message_id": result.message_id,
+                                  "delivery_status": result.status, "sent_as": result.sent_as})
 
         return bp

@@ -6,10 +6,16 @@ authenticate (else 403, nothing read) → parse into `Incoming` messages → for
 message id (`hortense.security.replay`, shared through Redis when configured) → a photo, voice note or
 location gets a kind "text only" answer → a numbered choice ("2") becomes the payload of that button →
 the guard (`channels.guard`: rate limit, `/intent` filter, redaction) → Rasa, with the signed identity
-assertion as the only metadata → the platform's acknowledgement.
+assertion as the only metadata → the platform's acknowledgement. On platforms with a 24-hour window
+(`WINDOWED`), every authentic message is recorded as the conversation's last inbound message.
+
+Sending: a text longer than the platform allows is split (on line breaks, then spaces), never cut; buttons go
+with the last part. Notifications (`notify`, used by the scheduler through `channels.internal`) follow the
+scheduler's `Notice`: each platform says how it writes outside the window, and which refusals are final.
 """
 from __future__ import annotations
 
+import asyncio
 import hmac
 import logging
 from collections.abc import Awaitable, Callable
@@ -22,14 +28,18 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from channels.common import (
+    PlatformError,
     chosen_payload,
     credential,
     looks_like_choice,
     numbered_choices,
     split_text,
+    split_with_tail,
     trusted_metadata,
 )
 from channels.guard import ConnectorGuard
+from hortense import clock
+from hortense.appointments.notifications import Notice, PermanentFailure, SendResult, record_inbound
 from hortense.security.replay import SeenIds
 
 logger = logging.getLogger(__name__)
@@ -64,20 +74,56 @@ class MessagingOutput(OutputChannel):
     def __init__(self, strict: bool = False) -> None:
         self.strict = strict
         self.numbered = 0
+        self.last_answer: Any = None  # the platform's answer to the last message sent
 
-    async def send_chunk(self, recipient_id: str, text: str) -> None:
-        """One message of at most `max_text_chars` characters."""
+    async def send_chunk(self, recipient_id: str, text: str) -> Any:
+        """One message of at most `max_text_chars` characters; returns the platform's answer."""
         raise NotImplementedError
 
     async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
         for chunk in split_text(text, self.max_text_chars):
-            await self.send_chunk(recipient_id, chunk)
+            self.last_answer = await self.send_chunk(recipient_id, chunk)
+
+    async def send_leading_parts(self, recipient_id: str, text: str) -> str:
+        """Send every part of a long `text` but the last, and return the last (where the buttons go)."""
+        parts = split_text(text, self.max_text_chars)
+        for part in parts[:-1]:
+            await self.send_chunk(recipient_id, part)
+        return parts[-1]
 
     async def send_numbered_choices(self, recipient_id: str, text: str, buttons: list) -> None:
-        """Buttons as text lines ("1. Mon contrat"): the user answers with the number."""
+        """Buttons as text lines ("1. Mon contrat") in the last part: the user answers with the number."""
         choices = numbered_choices(buttons, self.numbered + 1)
         self.numbered += len(buttons)
-        await self.send_text_message(recipient_id, f"{text}\n\n{choices}" if text else choices)
+        for part in split_with_tail(text, choices, self.max_text_chars):
+            await self.send_chunk(recipient_id, part)
+
+    # --- notifications (outside a conversation turn) ------------------------------------------------------
+
+    async def notify(self, recipient_id: str, text: str, notice: Notice | None) -> SendResult:
+        """Send a notification as `notice` says; raise `PermanentFailure` for a final refusal, `PlatformError`
+        for one worth retrying. By default (no 24-hour window): the text, as in a conversation."""
+        try:
+            answer = await self.send_notification(recipient_id, text, notice)
+        except PlatformError as exc:
+            code, permanent = self.classify(exc)
+            if permanent:
+                raise PermanentFailure(code, str(exc)) from exc
+            raise
+        return answer
+
+    async def send_notification(self, recipient_id: str, text: str, notice: Notice | None) -> SendResult:
+        await self.send_text_message(recipient_id, text)
+        return SendResult(message_id=self.message_id(self.last_answer))
+
+    def classify(self, error: PlatformError) -> tuple[str, bool]:
+        """The platform's error code and whether it is final (retrying would be refused the same way)."""
+        return error.code, error.permanent
+
+    @staticmethod
+    def message_id(answer: Any) -> str | None:
+        """The platform's id of a sent message, from its API answer."""
+        return None
 
     async def send_custom_json(self, recipient_id: str, json_message: dict, **kwargs: Any) -> None:
         """Custom payloads are for the website widget; the text sent with them says it all here."""
@@ -91,6 +137,7 @@ class MessagingInput(InputChannel):
 
     channel: ClassVar[str] = ""
     REQUIRED: ClassVar[tuple[str, ...]] = ()  # without these the channel is disabled: every call gets 403
+    WINDOWED: ClassVar[bool] = False  # free text only within 24 h of the user's last message (WhatsApp, Messenger)
     REFUSED: ClassVar[str] = "missing or invalid signature"  # the log line of a refused call
 
     @classmethod
@@ -170,8 +217,23 @@ class MessagingInput(InputChannel):
             return response.text("bad request", status=400)
         for message in messages:
             if self.seen.first_time(message.message_id):
+                if self.WINDOWED:
+                    await self.record_inbound(message.sender)
                 await self.handle(message, guard, request, on_new_message)
         return self.ack()
+
+    async def record_inbound(self, sender: str) -> None:
+        """The user wrote: the 24-hour window is open again (read by the scheduler for notifications)."""
+        from hortense.db.session import session_scope
+
+        def write() -> None:
+            with session_scope() as session:
+                record_inbound(session, self.channel, sender, clock.now())
+
+        try:
+            await asyncio.get_running_loop().run_in_executor(None, write)
+        except Exception as exc:  # noqa: BLE001 (the answer matters more; a notification goes as a template)
+            logger.warning("%s: could not record the last inbound message (%s)", self.channel, type(exc).__name__)
 
     async def handle(self, message: Incoming, guard: ConnectorGuard, request: Request,
                      on_new_message: OnNewMessage) -> None:

@@ -5,8 +5,14 @@ Differences from Rasa's stock `facebook` channel, each on purpose:
   channel checks the SHA-1 header with `==`); no app secret configured means every call gets 403;
 - every messaging event of a batched delivery is handled, not only the first;
 - echoes of our own messages, delivery and read receipts are ignored; a retried event (same mid) once;
-- choices are quick replies (13 at most, titles cut to 20 characters), else numbered lines;
-- the Graph API base URL is configurable, so tests talk to a local fake.
+- choices are quick replies (13 at most, titles cut to 20 characters), else numbered lines; a text longer than
+  2000 characters is split, the quick replies on its last part;
+- the "Get Started" button's postback (payload `GET_STARTED`) greets;
+- notifications are not `RESPONSE`s: `UPDATE` within 24 hours of the user's last message, else `MESSAGE_TAG`
+  with the `CONFIRMED_EVENT_UPDATE` tag (a booked call); a refusal Meta will repeat (user unavailable, outside
+  the window, bad parameter, token) is final at once, throttling and server errors are retried;
+- the Graph API version is one setting (`GRAPH_API_VERSION`, HORTENSE_MESSENGER_GRAPH_VERSION), the base URL
+  is configurable, so tests talk to a local fake.
 The GET handshake answers `hub.challenge` only for the configured verify token.
 """
 from __future__ import annotations
@@ -15,6 +21,7 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -23,18 +30,26 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from channels.common import post
+from channels.common import PlatformError, post
 from channels.messaging import Incoming, MessagingInput, MessagingOutput
+from hortense.appointments.notifications import Notice, SendResult
+from hortense.settings import get_settings
 
 logger = logging.getLogger(__name__)
 
 CHANNEL = "messenger"
-DEFAULT_API_BASE = "https://graph.facebook.com/v19.0"
+DEFAULT_API_BASE = "https://graph.facebook.com"  # the version comes from the settings
 SIGNATURE_HEADER = "X-Hub-Signature-256"
 MAX_TEXT_CHARS = 2000
 MAX_QUICK_REPLIES = 13
 MAX_TITLE_CHARS = 20
 MAX_SENDER_CHARS = 64
+NOTIFICATION_TAG = "CONFIRMED_EVENT_UPDATE"  # Meta's tag for a reminder or change of a booked event
+GET_STARTED_PAYLOAD = "GET_STARTED"  # what our page's "Get Started" button sends (README: Messenger)
+GREETING_TEXT = "Bonjour"
+# Graph API error codes worth retrying (throttling, temporary); any other refusal is repeated if retried.
+TRANSIENT_CODES = {1, 2, 4, 17, 32, 341, 613, 1200}
+_VERSION_SUFFIX = re.compile(r"/v\d+\.\d+/?$")
 
 
 def sender_for(psid: Any) -> str:
@@ -49,31 +64,66 @@ def signature_of(body: bytes, app_secret: str) -> str:
     return "sha256=" + hmac.new(app_secret.encode(), body, hashlib.sha256).hexdigest()
 
 
+def messages_url(api_base: str, version: str | None = None) -> str:
+    """The Send API URL: `api_base` (no version) + the one configured Graph API version."""
+    base = api_base.rstrip("/")
+    if _VERSION_SUFFIX.search(base):
+        logger.warning("messenger: the API base URL names a Graph version; HORTENSE_MESSENGER_GRAPH_VERSION is used")
+        base = _VERSION_SUFFIX.sub("", base)
+    return f"{base}/{version or get_settings().messenger_graph_version}/me/messages"
+
+
 class MessengerOutput(MessagingOutput):
     channel = CHANNEL
     max_text_chars = MAX_TEXT_CHARS
 
     def __init__(self, api_base: str, page_access_token: str, strict: bool = False) -> None:
         super().__init__(strict)
-        self.url = f"{api_base.rstrip('/')}/me/messages"
+        self.url = messages_url(api_base)
         self.token = page_access_token
+        self.messaging = {"messaging_type": "RESPONSE"}  # an answer to the user's message
 
-    async def _send(self, recipient_id: str, message: dict) -> None:
-        await post(self.url, what="messenger", strict=self.strict, params={"access_token": self.token},
-                   json={"recipient": {"id": psid_of(recipient_id)}, "messaging_type": "RESPONSE",
-                         "message": message})
+    async def _send(self, recipient_id: str, message: dict) -> Any:
+        answer = await post(self.url, what="messenger", strict=self.strict, params={"access_token": self.token},
+                            json={"recipient": {"id": psid_of(recipient_id)}, **self.messaging, "message": message})
+        self.last_answer = answer
+        return answer
 
-    async def send_chunk(self, recipient_id: str, text: str) -> None:
-        await self._send(recipient_id, {"text": text})
+    async def send_chunk(self, recipient_id: str, text: str) -> Any:
+        return await self._send(recipient_id, {"text": text})
 
     async def send_text_with_buttons(self, recipient_id: str, text: str, buttons: list, **kwargs: Any) -> None:
         if len(buttons) > MAX_QUICK_REPLIES:
             await self.send_numbered_choices(recipient_id, text, buttons)
             return
+        last = await self.send_leading_parts(recipient_id, text)
         self.numbered += len(buttons)
         replies = [{"content_type": "text", "title": _title(b), "payload": str(b.get("payload") or "")}
                    for b in buttons]
-        await self._send(recipient_id, {"text": text[:MAX_TEXT_CHARS] or "…", "quick_replies": replies})
+        await self._send(recipient_id, {"text": last or "…", "quick_replies": replies})
+
+    async def send_notification(self, recipient_id: str, text: str, notice: Notice | None) -> SendResult:
+        """Proactive: `UPDATE` inside the 24-hour window, a `CONFIRMED_EVENT_UPDATE` tagged message outside."""
+        outside = notice is not None and notice.outside_window
+        self.messaging = ({"messaging_type": "MESSAGE_TAG", "tag": NOTIFICATION_TAG} if outside
+                          else {"messaging_type": "UPDATE"})
+        await self.send_text_message(recipient_id, text)
+        return SendResult(message_id=self.message_id(self.last_answer), sent_as="tagged" if outside else "text")
+
+    @staticmethod
+    def message_id(answer: Any) -> str | None:
+        return str(answer["message_id"]) if isinstance(answer, dict) and answer.get("message_id") else None
+
+    def classify(self, error: PlatformError) -> tuple[str, bool]:
+        """Meta's error code (and subcode): throttling and temporary errors are retried, the rest is final
+        (551 user unavailable, 10/2018278 outside the window, 100 bad parameter, 190 token, 200 permission)."""
+        found = error.answer.get("error")
+        details: dict = found if isinstance(found, dict) else {}
+        code, subcode = details.get("code"), details.get("error_subcode")
+        if not isinstance(code, int):
+            return error.code, error.permanent
+        label = f"messenger:{code}" + (f"/{subcode}" if subcode else "")
+        return label, code not in TRANSIENT_CODES and not details.get("is_transient") and (error.status or 0) < 500
 
     async def send_quick_replies(self, recipient_id: str, text: str, quick_replies: list, **kwargs: Any) -> None:
         await self.send_text_with_buttons(recipient_id, text, quick_replies)
@@ -97,6 +147,8 @@ def _read_event(event: dict) -> tuple[str | None, str, bool] | None:
         return message.get("mid"), text if isinstance(text, str) else "", media
     if isinstance(postback, dict):
         text = postback.get("payload") or postback.get("title")
+        if text == GET_STARTED_PAYLOAD:  # the "Get Started" button of a first conversation
+            text = GREETING_TEXT
         return postback.get("mid"), text if isinstance(text, str) else "", False
     return None
 
@@ -125,6 +177,7 @@ class MessengerInput(MessagingInput):
 
     channel = CHANNEL
     REQUIRED = ("app_secret", "page_access_token")
+    WINDOWED = True
     REFUSED = "missing or invalid X-Hub-Signature-256"
 
     def output(self, strict: bool = False) -> MessengerOutput:

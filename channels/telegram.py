@@ -8,7 +8,9 @@ session). Here nothing talks to Telegram at start-up: the webhook is set once, b
 
 which registers our secret token with Telegram; every update must then carry it, else 403. Only private
 chats are served (a group would show one customer's data to all its members). Choices are an inline
-keyboard whose buttons send back their payload. The API base URL is configurable for a local fake.
+keyboard whose buttons send back their payload; a text longer than 4096 characters is split, the keyboard on
+its last part. Telegram has no 24-hour window: notifications go as plain text at any time. The API base URL is
+configurable for a local fake.
 """
 from __future__ import annotations
 
@@ -21,7 +23,7 @@ from sanic import response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from channels.common import post
+from channels.common import PlatformError, post
 from channels.guard import ConnectorGuard
 from channels.messaging import Incoming, MessagingInput, MessagingOutput
 
@@ -64,24 +66,35 @@ class TelegramOutput(MessagingOutput):
     async def call(self, method: str, payload: dict) -> Any | None:
         return await post(f"{self.base}/{method}", what=f"telegram {method}", strict=self.strict, json=payload)
 
-    async def send_chunk(self, recipient_id: str, text: str) -> None:
-        await self.call("sendMessage", {"chat_id": chat_of(recipient_id), "text": text})
+    async def send_chunk(self, recipient_id: str, text: str) -> Any:
+        return await self.call("sendMessage", {"chat_id": chat_of(recipient_id), "text": text})
 
     async def send_text_with_buttons(self, recipient_id: str, text: str, buttons: list, **kwargs: Any) -> None:
+        last = await self.send_leading_parts(recipient_id, text)
         rows = []
         for button in buttons:
             self.numbered += 1
             payload = str(button.get("payload") or "")
             data = payload if len(payload.encode()) <= MAX_CALLBACK_BYTES else f"#{self.numbered}"
             rows.append([{"text": str(button.get("title") or payload)[:64], "callback_data": data}])
-        await self.call("sendMessage", {"chat_id": chat_of(recipient_id), "text": text[:MAX_TEXT_CHARS] or "…",
-                                        "reply_markup": {"inline_keyboard": rows}})
+        self.last_answer = await self.call("sendMessage", {
+            "chat_id": chat_of(recipient_id), "text": last or "…", "reply_markup": {"inline_keyboard": rows}})
 
     async def send_image_url(self, recipient_id: str, image: str, **kwargs: Any) -> None:
         await self.call("sendPhoto", {"chat_id": chat_of(recipient_id), "photo": image})
 
     async def answer_callback(self, callback_id: str) -> None:
         await self.call("answerCallbackQuery", {"callback_query_id": callback_id})
+
+    @staticmethod
+    def message_id(answer: Any) -> str | None:
+        result = answer.get("result") if isinstance(answer, dict) else None
+        return str(result["message_id"]) if isinstance(result, dict) and result.get("message_id") else None
+
+    def classify(self, error: PlatformError) -> tuple[str, bool]:
+        """403: the user blocked the bot; 400: no such chat — final. 429 and 5xx: later."""
+        code = error.answer.get("error_code") or error.status
+        return (f"telegram:{code}" if code else error.code), error.permanent
 
 
 @dataclass(eq=False, repr=False)

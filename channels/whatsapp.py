@@ -8,24 +8,42 @@ Differences from Rasa's stock `twilio` channel, each on purpose:
   is disabled and every call gets 403;
 - a delivery Twilio retries (same MessageSid) is handled once;
 - a photo, voice note or location without text gets a kind "text only" answer (`channels.messaging`);
-- WhatsApp has no buttons here: choices are numbered ("1. Mon contrat") and "1" picks the first;
+- WhatsApp has no buttons here: choices are numbered ("1. Mon contrat") and "1" picks the first; a text
+  longer than 1600 characters is split, the choices in its last part;
+- notifications: free text within 24 hours of the customer's last message, else the approved Content
+  template of the notification's kind (`ContentSid` + `ContentVariables`; HORTENSE_WHATSAPP_TEMPLATE_*), never
+  free text (Twilio would accept it, then fail it with error 63016). Each carries a `StatusCallback`: Twilio
+  posts queued → sent → delivered / failed (with its error code) to POST /webhooks/whatsapp/status, signed
+  like the webhook, and the notification's delivery status is updated from it;
 - the API base URL is configurable, so tests talk to a local fake Twilio.
 """
 from __future__ import annotations
 
+import asyncio
+import json
 import logging
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
 import aiohttp
-from sanic import response
+from sanic import Blueprint, response
 from sanic.request import Request, RequestParameters
 from sanic.response import HTTPResponse
 from twilio.request_validator import RequestValidator
 
-from channels.common import post
+from channels.common import PlatformError, post
 from channels.messaging import Incoming, MessagingInput, MessagingOutput
+from hortense import clock
+from hortense.appointments.notifications import Notice, PermanentFailure, SendResult, record_status
+from hortense.db.calendar_models import (
+    DELIVERY_DELIVERED,
+    DELIVERY_FAILED,
+    DELIVERY_QUEUED,
+    DELIVERY_READ,
+    DELIVERY_SENT,
+)
+from hortense.settings import get_settings
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +53,19 @@ MAX_BODY_CHARS = 1600
 MAX_SENDER_CHARS = 64
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 LOCATION_FIELDS = ("Latitude", "Longitude")
+STATUS_PATH = "status"  # /webhooks/whatsapp/status: Twilio's StatusCallback for notifications
+# Twilio's MessageStatus values → ours.
+TWILIO_STATUSES = {
+    "accepted": DELIVERY_QUEUED, "scheduled": DELIVERY_QUEUED, "queued": DELIVERY_QUEUED,
+    "sending": DELIVERY_QUEUED, "sent": DELIVERY_SENT, "delivered": DELIVERY_DELIVERED, "read": DELIVERY_READ,
+    "undelivered": DELIVERY_FAILED, "failed": DELIVERY_FAILED, "canceled": DELIVERY_FAILED,
+}
+
+
+def status_url_for(webhook_url: str) -> str:
+    """The public StatusCallback URL, next to the public webhook URL: …/webhooks/whatsapp/status."""
+    base = webhook_url.rstrip("/")
+    return (base.rsplit("/", 1)[0] if base.endswith("/webhook") else base) + f"/{STATUS_PATH}"
 
 
 def signed_fields(body: bytes | None) -> RequestParameters:
@@ -52,18 +83,48 @@ class WhatsAppOutput(MessagingOutput):
     max_text_chars = MAX_BODY_CHARS
 
     def __init__(self, api_base: str, account_sid: str, auth_token: str, from_number: str,
-                 strict: bool = False) -> None:
+                 strict: bool = False, status_url: str = "") -> None:
         super().__init__(strict)
         self.url = f"{api_base.rstrip('/')}/2010-04-01/Accounts/{account_sid}/Messages.json"
         self.auth = aiohttp.BasicAuth(account_sid, auth_token)
         self.from_number = from_number
+        self.status_url = status_url
+        self.extra: dict[str, str] = {}  # StatusCallback, for notifications
 
-    async def _send(self, recipient_id: str, **fields: str) -> None:
-        await post(self.url, what="whatsapp", strict=self.strict, auth=self.auth,
-                   data={"From": self.from_number, "To": recipient_id, **fields})
+    async def _send(self, recipient_id: str, **fields: str) -> Any:
+        self.last_answer = await post(self.url, what="whatsapp", strict=self.strict, auth=self.auth,
+                                      data={"From": self.from_number, "To": recipient_id, **fields, **self.extra})
+        return self.last_answer
 
-    async def send_chunk(self, recipient_id: str, text: str) -> None:
-        await self._send(recipient_id, Body=text)
+    async def send_chunk(self, recipient_id: str, text: str) -> Any:
+        return await self._send(recipient_id, Body=text)
+
+    async def send_notification(self, recipient_id: str, text: str, notice: Notice | None) -> SendResult:
+        """Free text inside the 24-hour window, the kind's approved template outside; Twilio reports delivery
+        to our StatusCallback (which names the notification)."""
+        if notice is not None and self.status_url:
+            self.extra = {"StatusCallback": f"{self.status_url}?n={notice.notification_id}"}
+        if notice is not None and notice.outside_window:
+            template = get_settings().whatsapp_template(notice.kind)
+            if not template:
+                raise PermanentFailure("no_template", f"no WhatsApp template configured for {notice.kind!r}")
+            await self._send(recipient_id, ContentSid=template,
+                             ContentVariables=json.dumps(notice.variables, ensure_ascii=False))
+            sent_as = "template"
+        else:
+            await self.send_text_message(recipient_id, text)
+            sent_as = "text"
+        answer = self.last_answer if isinstance(self.last_answer, dict) else {}
+        return SendResult(message_id=self.message_id(answer),
+                          status=TWILIO_STATUSES.get(str(answer.get("status")), DELIVERY_QUEUED), sent_as=sent_as)
+
+    @staticmethod
+    def message_id(answer: Any) -> str | None:
+        return str(answer["sid"]) if isinstance(answer, dict) and answer.get("sid") else None
+
+    def classify(self, error: PlatformError) -> tuple[str, bool]:
+        code = error.answer.get("code")
+        return (f"twilio:{code}" if code else error.code), error.permanent
 
     async def send_text_with_buttons(self, recipient_id: str, text: str, buttons: list, **kwargs: Any) -> None:
         await self.send_numbered_choices(recipient_id, text, buttons)
@@ -83,16 +144,51 @@ class WhatsAppInput(MessagingInput):
     channel = CHANNEL
     REQUIRED = ("auth_token", "webhook_url", "account_sid", "whatsapp_number")
     REFUSED = "missing or invalid Twilio signature"
+    WINDOWED = True
+
+    @property
+    def status_url(self) -> str:
+        return status_url_for(self.webhook_url) if self.webhook_url else ""
 
     def output(self, strict: bool = False) -> WhatsAppOutput:
-        return WhatsAppOutput(self.api_base, self.account_sid, self.auth_token, self.whatsapp_number, strict=strict)
+        return WhatsAppOutput(self.api_base, self.account_sid, self.auth_token, self.whatsapp_number, strict=strict,
+                              status_url=self.status_url)
 
-    def authentic(self, request: Request) -> bool:
+    def authentic(self, request: Request, url: str | None = None) -> bool:
         """Twilio signs the public URL it called plus every POST parameter with our auth token."""
         signature = request.headers.get("X-Twilio-Signature")
         if not self.enabled or not signature:
             return False
-        return RequestValidator(self.auth_token).validate(self.webhook_url, signed_fields(request.body), signature)
+        return RequestValidator(self.auth_token).validate(url or self.webhook_url, signed_fields(request.body),
+                                                          signature)
+
+    def add_routes(self, bp: Blueprint) -> None:
+        async def status(request: Request) -> HTTPResponse:
+            """Twilio's StatusCallback of a notification (`?n=<notification id>`, part of the signed URL)."""
+            query = request.query_string
+            if not self.authentic(request, f"{self.status_url}?{query}" if query else self.status_url):
+                logger.warning("whatsapp status callback refused: %s", self.REFUSED)
+                return response.text("forbidden", status=403)
+            fields = signed_fields(request.body)
+            notification = request.args.get("n") or ""
+            state = TWILIO_STATUSES.get(fields.get("MessageStatus") or "")
+            if notification.isdigit() and state:
+                code = fields.get("ErrorCode") or ""
+                await self.record_status(int(notification), state, fields.get("MessageSid") or None,
+                                         f"twilio:{code}" if code else None)
+            return response.text(EMPTY_TWIML, content_type="text/xml")
+
+        bp.add_route(status, f"/{STATUS_PATH}", methods=["POST"])
+
+    @staticmethod
+    async def record_status(notification_id: int, state: str, sid: str | None, error: str | None) -> None:
+        from hortense.db.session import session_scope
+
+        def write() -> None:
+            with session_scope() as session:
+                record_status(session, notification_id, state, clock.now(), message_id=sid, error=error)
+
+        await asyncio.get_running_loop().run_in_executor(None, write)
 
     def parse(self, request: Request) -> list[Incoming]:
         fields = signed_fields(request.body)

@@ -14,6 +14,15 @@ from functools import lru_cache
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# The one place the Graph API version is written (HORTENSE_MESSENGER_GRAPH_VERSION overrides it); v19.0 expired
+# on 2026-05-21, v23.0 (May 2025) is served until about mid-2027.
+GRAPH_API_VERSION = "v23.0"
+# Notification kinds (hortense.db.calendar_models.KINDS) → the variable naming their WhatsApp template.
+WHATSAPP_TEMPLATE_VARS = {
+    "confirmation": "HORTENSE_WHATSAPP_TEMPLATE_CONFIRMATION",
+    "reminder": "HORTENSE_WHATSAPP_TEMPLATE_REMINDER",
+    "cancellation": "HORTENSE_WHATSAPP_TEMPLATE_CANCELLATION",
+}
 ENV_FILE = PROJECT_ROOT / ".env"
 
 logger = logging.getLogger(__name__)
@@ -85,6 +94,14 @@ class Settings:
     redis_url: str = ""
     # The conversation review inbox: a customer message whose intent confidence is below this is listed.
     review_confidence: float = 0.7
+    # Messenger: the Graph API version of every call (versions expire about two years after release).
+    messenger_graph_version: str = GRAPH_API_VERSION
+    # WhatsApp: the approved Content template (ContentSid "HX…") of each notification kind, sent outside the
+    # 24-hour window; a kind without one cannot be sent there (the customer space shows it instead).
+    whatsapp_templates: tuple[tuple[str, str], ...] = ()
+
+    def whatsapp_template(self, kind: str) -> str:
+        return dict(self.whatsapp_templates).get(kind, "")
 
     @property
     def is_sqlite(self) -> bool:
@@ -163,6 +180,9 @@ def get_settings() -> Settings:
         message_rate_per_minute=int(_get("HORTENSE_MESSAGE_RATE_PER_MINUTE", "30", f) or 30),
         redis_url=(_get("HORTENSE_REDIS_URL", "", f) or "").strip(),
         review_confidence=min(_positive_float("HORTENSE_REVIEW_CONFIDENCE", f) or 0.7, 1.0),
+        messenger_graph_version=(_get("HORTENSE_MESSENGER_GRAPH_VERSION", "", f) or "").strip() or GRAPH_API_VERSION,
+        whatsapp_templates=tuple((kind, (_get(name, "", f) or "").strip()) for kind, name in
+                                 WHATSAPP_TEMPLATE_VARS.items() if (_get(name, "", f) or "").strip()),
     )
 
 

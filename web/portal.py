@@ -30,6 +30,7 @@ from hortense.account.offers import (
     SURPLUS,
     access,
 )
+from hortense.appointments.notifications import undelivered_for_customer
 from hortense.billing import invoices as billing
 from hortense.db.models import Customer
 from hortense.db.session import session_scope
@@ -226,6 +227,15 @@ def _invoices_section(session, customer: CustomerView, contract: ContractView, t
     return section
 
 
+CHANNEL_NAMES = {"whatsapp": "WhatsApp", "telegram": "Telegram", "messenger": "Messenger", "web": "le site"}
+
+
+def _undelivered_notices(session, customer_id: int, now: datetime) -> list[dict]:
+    """Messages about the customer's calls that could not reach them on their channel: shown here instead."""
+    return [{"text": n.text, "channel": CHANNEL_NAMES.get(n.channel, n.channel), "kind": n.kind}
+            for n in undelivered_for_customer(session, customer_id, now)]
+
+
 def customer_space(customer_number: str, contract_number: str | None, now: datetime) -> dict | None:
     """Everything the customer-space page shows for one contract, or None if the customer is unknown/inactive."""
     today = now.date()
@@ -233,7 +243,8 @@ def customer_space(customer_number: str, contract_number: str | None, now: datet
         customer = load_customer(s, customer_number)
         if customer is None:
             return None
-        page = {"customer": customer, "greeting": customer.first_name, "contract": None, "tabs": []}
+        page = {"customer": customer, "greeting": customer.first_name, "contract": None, "tabs": [],
+                "notices": _undelivered_notices(s, customer.id, now)}
         if not customer.contracts:
             return page
         contract = (customer.contract_by_number(contract_number) if contract_number else None) \

@@ -39,7 +39,7 @@ from hortense.appointments.calendar.slots import (
     to_local,
     to_utc,
 )
-from hortense.appointments.notifications import abandon_pending, schedule
+from hortense.appointments.notifications import abandon_pending, schedule, undelivered
 from hortense.db.calendar_models import (
     ADVISOR_SLOT_INDEX,
     CUSTOMER_UPCOMING_INDEX,
@@ -136,6 +136,7 @@ class ConsoleCall:
     cancel_reason: str | None
     cancelled_by: str | None
     updated_at: datetime
+    reminder_undelivered: bool = False  # a notification of this call did not reach the customer on its channel
 
     @property
     def phone_display(self) -> str:
@@ -628,6 +629,7 @@ def console_calls(session: Session, conditions: list, *, limit: int | None = Non
         for c in session.execute(select(Contract).where(Contract.customer_id.in_(no_contract))
                                  .order_by(Contract.id)).scalars():
             by_customer[c.customer_id].append(c)
+    not_delivered = undelivered(session, [a.id for a, _, _, _ in rows])
     calls = []
     for a, advisor_name, customer, contract in rows:
         theirs = by_customer.get(a.customer_id, [])
@@ -641,7 +643,7 @@ def console_calls(session: Session, conditions: list, *, limit: int | None = Non
             pdl=contract.pdl if contract else None, contract_number=contract.contract_number if contract else None,
             site_label=contract.site_label if contract else None, phone=a.phone, reason=a.reason,
             channel=a.channel, sender_id=a.sender_id, status=a.status, cancel_reason=a.cancel_reason,
-            cancelled_by=a.cancelled_by, updated_at=a.updated_at,
+            cancelled_by=a.cancelled_by, updated_at=a.updated_at, reminder_undelivered=a.id in not_delivered,
         ))
     return calls
 

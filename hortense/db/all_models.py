@@ -4,5 +4,6 @@ from hortense.db import (
     calendar_models,  # noqa: F401
     console_models,  # noqa: F401
     link_models,  # noqa: F401
+    messaging_models,  # noqa: F401
     models,  # noqa: F401
 )

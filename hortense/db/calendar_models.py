@@ -39,6 +39,15 @@ KIND_REMINDER = "reminder"
 KIND_CANCELLATION = "cancellation"
 KINDS = (KIND_CONFIRMATION, KIND_REMINDER, KIND_CANCELLATION)
 
+# What the platform said about a sent notification (`Notification.delivery_status`), in the order a message goes
+# through them: a status never moves back (callbacks may arrive out of order). 'failed' is final.
+DELIVERY_QUEUED = "queued"
+DELIVERY_SENT = "sent"
+DELIVERY_DELIVERED = "delivered"
+DELIVERY_READ = "read"
+DELIVERY_FAILED = "failed"
+DELIVERY_STATUSES = (DELIVERY_QUEUED, DELIVERY_SENT, DELIVERY_DELIVERED, DELIVERY_READ, DELIVERY_FAILED)
+
 ADVISOR_SLOT_INDEX = "uq_appointments_advisor_slot_booked"
 CUSTOMER_UPCOMING_INDEX = "uq_appointments_customer_booked"
 
@@ -175,3 +184,9 @@ class Notification(Base):
     attempts = Column(Integer, nullable=False, default=0)
     last_error = Column(String(500))
     created_at = Column(UTCDateTime, nullable=False, default=_utcnow)
+    # Delivery as the platform reports it (Twilio's StatusCallback, the Send API's answer): None until sent.
+    sent_as = Column(String(20))  # 'text', 'template' (WhatsApp outside 24 h), 'tagged' (Messenger outside 24 h)
+    platform_message_id = Column(String(64), index=True)
+    delivery_status = Column(String(20))  # one of DELIVERY_STATUSES
+    delivery_error = Column(String(100))  # the platform's error code, or why it could not be sent at all
+    delivery_updated_at = Column(UTCDateTime)

@@ -334,3 +334,203 @@ def test_telegram_webhook_is_set_by_hand_with_our_secret():
         assert main(["set-webhook", "http://not-https.example"]) == 2
     finally:
         fake.stop()
+
+
+# --- notifications: the 24-hour window, delivery status, unlinking ----------------------------------------
+
+@pytest.fixture
+def travel(clock):
+    """This process's clock (the scheduler's, the fake platforms') starting at the real instant the stack runs
+    on, so the test can then move it forward: the stack's own records (last message) stay comparable."""
+    import time as systime
+    from datetime import datetime, timezone
+
+    clock.set(datetime.fromtimestamp(systime.time(), timezone.utc))
+    return clock
+
+
+def _deliver(ms, clock_now):
+    from hortense.appointments.notifications import RasaTransport
+    from hortense.appointments.scheduler import Jobs
+
+    return Jobs(RasaTransport(rasa_url=ms.stack.rasa_url), ms.stack.database_url, clock=clock_now).deliver()
+
+
+def _book_from(ms, user: Chat, customer: str) -> int:
+    """The customer links `user`'s chat, then books a call from that chat at the first free slot 3 days ahead
+    or later (so that its reminder, a day before, comes at least 25 h after the customer's last message)."""
+    from datetime import timedelta
+
+    from hortense.appointments import booking as ap
+
+    _link(ms, user, customer)
+    with session_scope(ms.stack.database_url) as s:
+        customer_id = load_customer(s, customer).id
+        start = ap.next_free_slots(s, _now(), limit=1, after=_now() + timedelta(days=3))[0]
+        result = ap.book(s, customer_id=customer_id, contract_id=None, start=start, reason="Question de facture",
+                         phone="0612345678", channel=user.channel, sender_id=user.sender, now=_now())
+        assert result.ok, result.error
+        return result.appointment.id
+
+
+def _now():
+    from hortense import clock
+
+    return clock.now()
+
+
+def _notifications(ms, appointment_id: int) -> dict:
+    from sqlalchemy import select
+
+    from hortense.db.calendar_models import Notification
+
+    with session_scope(ms.stack.database_url) as s:
+        rows = s.execute(select(Notification).where(Notification.appointment_id == appointment_id)).scalars()
+        return {n.kind: SimpleNamespace(**{c: getattr(n, c) for c in (
+            "sent_at", "abandoned_at", "attempts", "sent_as", "platform_message_id", "delivery_status",
+            "delivery_error", "due_at", "text")}) for n in rows}
+
+
+def _last_inbound(ms, user: Chat):
+    from hortense.appointments.notifications import last_inbound
+
+    with session_scope(ms.stack.database_url) as s:
+        return last_inbound(s, user.channel, user.sender)
+
+
+def _travel_to_reminder(ms, user: Chat, appointment_id: int, travel):
+    """Move this process's clock to the reminder's due time: at least 25 h after the customer's last message."""
+    from datetime import timedelta
+
+    due = _notifications(ms, appointment_id)["reminder"].due_at
+    travel.set(due)
+    assert _now() - _last_inbound(ms, user) >= timedelta(hours=25)
+
+
+def test_whatsapp_reminder_outside_24h_is_a_template_and_its_delivery_is_recorded(stack_env, travel):
+    from tests.fakes.platforms import WHATSAPP_TEMPLATES
+
+    ms = stack_env
+    user = conversation(ms, "whatsapp")
+    call = _book_from(ms, user, "C1007")
+    assert _last_inbound(ms, user) is not None
+    assert _deliver(ms, _now).sent == 1  # the confirmation, inside the window: free text
+    assert wait_for(lambda: _notifications(ms, call)["confirmation"].delivery_status == "delivered", 10)
+    confirmation = _notifications(ms, call)["confirmation"]
+    assert confirmation.sent_as == "text" and user.received()[-1].raw.get("Body") == confirmation.text
+
+    _travel_to_reminder(ms, user, call, travel)
+    before = len(user.received())
+    assert _deliver(ms, _now).sent == 1
+    sent = user.received()[before:]
+    assert len(sent) == 1 and sent[0].raw.get("ContentSid") == WHATSAPP_TEMPLATES["reminder"][0]
+    assert "Body" not in sent[0].raw and "Rappel : un conseiller Hortense vous appelle le" in sent[0].text
+    assert sent[0].raw["StatusCallback"].startswith("https://hortense.example.test/webhooks/whatsapp/status?n=")
+    assert wait_for(lambda: _notifications(ms, call)["reminder"].delivery_status == "delivered", 10)
+    reminder = _notifications(ms, call)["reminder"]
+    assert reminder.sent_as == "template" and reminder.platform_message_id.startswith("SM")
+    def answers():
+        return [(f["MessageStatus"], answer) for _, f, answer in ms.platforms.callbacks
+                if f["MessageSid"] == reminder.platform_message_id]
+
+    assert wait_for(lambda: len(answers()) == 3, 10), answers()
+    assert answers() == [("queued", 200), ("sent", 200), ("delivered", 200)]  # signed, accepted, in order
+
+
+def test_whatsapp_failed_delivery_is_recorded_and_shown_to_customer_and_advisor(stack_env, travel):
+    from datetime import timedelta
+
+    from hortense.appointments import booking as ap
+    from web.portal import customer_space
+
+    ms = stack_env
+    user = conversation(ms, "whatsapp")
+    call = _book_from(ms, user, "C1003")
+    _deliver(ms, _now)
+    ms.platforms.unreachable.add(user.sender)
+    _travel_to_reminder(ms, user, call, travel)
+    _deliver(ms, _now)
+    assert wait_for(lambda: _notifications(ms, call)["reminder"].delivery_status == "failed", 10)
+    reminder = _notifications(ms, call)["reminder"]
+    assert reminder.delivery_error == "twilio:63024" and reminder.sent_as == "template"
+    page = customer_space("C1003", None, _now())
+    assert [n["text"] for n in page["notices"]] == [reminder.text]
+    with session_scope(ms.stack.database_url) as s:
+        (console_call,) = [c for c in ap.calls_between(s, advisor_id=None, start=_now(), end=_now() + timedelta(days=2))
+                           if c.id == call]
+    assert console_call.reminder_undelivered is True
+
+
+def test_whatsapp_free_text_outside_the_window_fails_with_63016_in_the_status_callback(stack_env, travel):
+    """The fake holds Twilio's rule: what our scheduler never does (free text after 24 h) fails late, signed."""
+    from datetime import timedelta
+
+    from channels.whatsapp import WhatsAppInput
+
+    ms = stack_env
+    number = new_number()
+    whatsapp(ms.stack.rasa_url, number, "bonjour")
+    travel.advance(timedelta(hours=25))
+    env = ms.platforms.env()
+    output = WhatsAppInput(env["HORTENSE_TWILIO_ACCOUNT_SID"], env["HORTENSE_TWILIO_AUTH_TOKEN"],
+                           env["HORTENSE_WHATSAPP_NUMBER"], env["HORTENSE_WHATSAPP_WEBHOOK_URL"],
+                           env["HORTENSE_TWILIO_API_BASE"]).get_output_channel()
+    import asyncio
+
+    from hortense.appointments.notifications import Notice
+
+    asyncio.run(output.notify(number, "Rappel", Notice(10**9, "reminder", False, {})))  # pretends to be inside
+    assert wait_for(lambda: [f for _, f, _ in ms.platforms.callbacks
+                             if f["To"] == number and f["MessageStatus"] == "failed"], 10)[0]["ErrorCode"] == "63016"
+    assert all(s.text != "Rappel" for s in ms.platforms.to(number))
+
+
+def test_messenger_reminder_outside_24h_is_tagged_and_a_refusal_is_final(stack_env, travel):
+    ms = stack_env
+    user = conversation(ms, "messenger")
+    call = _book_from(ms, user, "C1005")
+    assert _deliver(ms, _now).sent == 1
+    assert user.received()[-1].raw["messaging_type"] == "UPDATE"  # proactive, inside the window: not RESPONSE
+    _travel_to_reminder(ms, user, call, travel)
+    before = len(user.received())
+    assert _deliver(ms, _now).sent == 1
+    (sent,) = user.received()[before:]
+    assert sent.raw["messaging_type"] == "MESSAGE_TAG" and sent.raw["tag"] == "CONFIRMED_EVENT_UPDATE"
+    assert sent.text.startswith("Rappel : un conseiller Hortense vous appelle")
+    reminder = _notifications(ms, call)["reminder"]
+    assert reminder.sent_as == "tagged" and reminder.delivery_status == "sent" and reminder.platform_message_id
+
+
+def test_messenger_refusal_is_a_final_state_not_five_retries(stack_env, travel):
+    ms = stack_env
+    other = conversation(ms, "messenger")
+    call = _book_from(ms, other, "C1001")
+    ms.platforms.unreachable.add(other.recipient)
+    report = _deliver(ms, _now)
+    assert report.failed == 1
+    confirmation = _notifications(ms, call)["confirmation"]
+    assert confirmation.delivery_status == "failed" and confirmation.delivery_error == "messenger:551/1545041"
+    assert confirmation.attempts == 0 and confirmation.abandoned_at is not None  # final at once, no retries
+
+
+def test_nothing_is_sent_to_a_chat_after_unlinking(stack_env, travel):
+    ms = stack_env
+    user = conversation(ms, "telegram")
+    call = _book_from(ms, user, "C1008")
+    assert _deliver(ms, _now).sent == 1
+    assert "n'est plus reliée" in user.turn("délier mon compte")
+    travel.set(_notifications(ms, call)["reminder"].due_at)
+    before = len(ms.platforms.to(user.recipient))
+    report = _deliver(ms, _now)
+    assert report.sent == 0 and len(ms.platforms.to(user.recipient)) == before
+    reminder = _notifications(ms, call)["reminder"]
+    assert reminder.sent_at is None and reminder.delivery_status == "failed" and reminder.delivery_error == "unlinked"
+
+
+def test_messenger_get_started_greets(stack_env):
+    from tests.fakes.platforms import messenger_postback_body
+
+    ms, psid = stack_env, new_psid()
+    _ok(messenger(ms.stack.rasa_url, messenger_postback_body(psid, "GET_STARTED")))
+    assert "Hortense" in wait_for(lambda: ms.platforms.text_to(psid))
+    assert "pas bien compris" not in ms.platforms.text_to(psid)

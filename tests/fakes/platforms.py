@@ -6,6 +6,18 @@ Both directions of each platform:
 - `whatsapp()`, `telegram()` and `messenger()` call our webhooks the way the platform does, signed with
   the platform's secret (or forged, for attacks).
 `messaging_stack()` starts one real Rasa + action server wired to a fake, shared by every test module.
+
+The fake enforces the platforms' published rules, so that a connector breaking one fails a test:
+- Telegram: text 1–4096 characters, `callback_data` 1–64 bytes;
+- Messenger: a current Graph API version (v19.0 expired on 2026-05-21), text ≤ 2000 characters, ≤ 13 quick
+  replies with titles ≤ 20 characters, a `messaging_type`; `RESPONSE`/`UPDATE` only within 24 hours of the
+  user's last message (else error 10 / 2018278), `MESSAGE_TAG` only with an allowed tag;
+- Twilio WhatsApp: `Body` ≤ 1600 characters; a free-form message outside the 24-hour window is accepted
+  (201 queued) and then fails with error 63016 in the StatusCallback, as on the real Twilio; a template
+  (`ContentSid` of a registered template + `ContentVariables`) goes at any time. StatusCallbacks are signed
+  like Twilio signs them and posted to the callback URL (its public host replaced by `forward_to`).
+"The user's last message" is when a helper below (`whatsapp()`, `messenger()`…) last called our webhook for
+that user, on Hortense's clock (`hortense.clock`): a test that moves the clock moves the window.
 """
 from __future__ import annotations
 
@@ -16,10 +28,11 @@ import itertools
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -37,7 +50,50 @@ TELEGRAM_SECRET = "telegram-webhook-secret-e2e-0123456789"
 MESSENGER_APP_SECRET = "messenger-app-secret-e2e-0123456789"
 MESSENGER_PAGE_TOKEN = "messenger-page-token-e2e-0123456789"
 MESSENGER_VERIFY_TOKEN = "messenger-verify-token-e2e-0123456789"
-GRAPH_VERSION = "v19.0"
+# The fake's Graph API versions and the day each expires (Meta keeps a version about two years).
+GRAPH_VERSION_EXPIRY = {"v19.0": "2026-05-21", "v20.0": "2026-09-24", "v21.0": "2027-01-28",
+                        "v22.0": "2027-05-20", "v23.0": "2027-08-26", "v24.0": "2028-01-15"}
+# Approved WhatsApp Content templates (what Twilio's Content API would hold), by notification kind.
+WHATSAPP_TEMPLATES = {
+    "confirmation": ("HX00000000000000000000000000000c01",
+                     "C'est confirmé : un conseiller Hortense vous appellera le {{1}} à {{2}} au {{3}}."),
+    "reminder": ("HX00000000000000000000000000000r01",
+                 "Rappel : un conseiller Hortense vous appelle le {{1}} à {{2}} au {{3}}. Répondez à ce message "
+                 "pour déplacer ou annuler l'appel."),
+    "cancellation": ("HX00000000000000000000000000000a01",
+                     "Nous sommes désolés : votre appel avec un conseiller Hortense prévu le {{1}} à {{2}} est "
+                     "annulé. Répondez à ce message pour reprendre rendez-vous."),
+}
+WINDOW_SECONDS = 24 * 3600
+MESSENGER_TAGS = ("CONFIRMED_EVENT_UPDATE", "POST_PURCHASE_UPDATE", "ACCOUNT_UPDATE", "HUMAN_AGENT")
+MESSAGING_TYPES = ("RESPONSE", "UPDATE", "MESSAGE_TAG")
+
+# (platform, user) → Hortense-clock timestamp of the user's last message to us (the 24-hour window).
+_last_inbound: dict[tuple[str, str], float] = {}
+_inbound_lock = threading.Lock()
+
+
+def saw_inbound(platform: str, user: str) -> None:
+    """The user wrote to us on `platform` now (Hortense's clock): the platform's 24-hour window opens."""
+    from hortense import clock
+
+    with _inbound_lock:
+        _last_inbound[(platform, user)] = clock.timestamp()
+
+
+def in_window(platform: str, user: str) -> bool:
+    from hortense import clock
+
+    with _inbound_lock:
+        last = _last_inbound.get((platform, user))
+    return last is not None and clock.timestamp() - last < WINDOW_SECONDS
+
+
+def graph_version_current(version: str) -> bool:
+    from hortense import clock
+
+    expiry = GRAPH_VERSION_EXPIRY.get(version)
+    return expiry is not None and clock.today().isoformat() < expiry
 
 # The blocks credentials.yml needs for the messaging channels (plain ${VAR}: Rasa expands only unquoted ones).
 MESSAGING_CREDENTIALS_YAML = """\
@@ -72,12 +128,27 @@ class Sent:
     raw: dict = field(default_factory=dict)
 
 
+@dataclass
+class Refused:
+    """A message a platform refused (at once, or later in a WhatsApp StatusCallback), with its error code."""
+
+    platform: str
+    recipient: str
+    code: int
+    raw: dict = field(default_factory=dict)
+
+
 class FakePlatforms:
-    """The platforms' APIs on 127.0.0.1; wrong credentials are refused like the real ones do."""
+    """The platforms' APIs on 127.0.0.1; wrong credentials and broken rules are refused like the real ones do."""
 
     def __init__(self) -> None:
         self.sent: list[Sent] = []
+        self.refused: list[Refused] = []
         self.calls: list[tuple[str, str, int]] = []  # (platform, path, status) of every request
+        self.callbacks: list[tuple[str, dict, int | None]] = []  # (url, fields, our answer) of StatusCallbacks
+        self.forward_to: str | None = None  # where the public host of callback URLs really is (the stack)
+        # WhatsApp numbers whose messages fail (63024) after queuing; Messenger PSIDs refused at once (551).
+        self.unreachable: set[str] = set()
         self.lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -86,7 +157,7 @@ class FakePlatforms:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.server.server_address[1]}"
 
-    def start(self) -> "FakePlatforms":
+    def start(self) -> FakePlatforms:
         self.thread.start()
         return self
 
@@ -108,14 +179,15 @@ class FakePlatforms:
             "HORTENSE_MESSENGER_APP_SECRET": MESSENGER_APP_SECRET,
             "HORTENSE_MESSENGER_PAGE_ACCESS_TOKEN": MESSENGER_PAGE_TOKEN,
             "HORTENSE_MESSENGER_VERIFY_TOKEN": MESSENGER_VERIFY_TOKEN,
-            "HORTENSE_MESSENGER_API_BASE": f"{self.url}/graph/{GRAPH_VERSION}",
+            "HORTENSE_MESSENGER_API_BASE": f"{self.url}/graph",
+            **{f"HORTENSE_WHATSAPP_TEMPLATE_{kind.upper()}": sid for kind, (sid, _) in WHATSAPP_TEMPLATES.items()},
         }
 
-    def to(self, recipient: str, platform: Optional[str] = None) -> list[Sent]:
+    def to(self, recipient: str, platform: str | None = None) -> list[Sent]:
         with self.lock:
             return [s for s in self.sent if s.recipient == recipient and (platform is None or s.platform == platform)]
 
-    def text_to(self, recipient: str, platform: Optional[str] = None) -> str:
+    def text_to(self, recipient: str, platform: str | None = None) -> str:
         return "\n".join(s.text for s in self.to(recipient, platform))
 
     # --- the HTTP side ------------------------------------------------------------------------------
@@ -166,10 +238,66 @@ class FakePlatforms:
         if headers.get("Authorization") != expected:
             return 401, {"code": 20003, "message": "Authenticate"}
         form = {k: v[0] for k, v in parse_qs(body.decode(), keep_blank_values=True).items()}
-        if form.get("From") != WHATSAPP_NUMBER or not form.get("To", "").startswith("whatsapp:"):
-            return 400, {"code": 21211}
-        self._record(Sent("whatsapp", form["To"], form.get("Body", ""), [], form))
-        return 201, {"sid": f"SM{next(_ids):032d}", "status": "queued"}
+        to = form.get("To", "")
+        if form.get("From") != WHATSAPP_NUMBER or not to.startswith("whatsapp:"):
+            return 400, {"code": 21211, "message": "Invalid 'To' Phone Number", "status": 400}
+        if len(form.get("Body", "")) > 1600:
+            return 400, {"code": 21617, "message": "The concatenated message body exceeds the 1600 character limit",
+                         "status": 400}
+        template = form.get("ContentSid")
+        if not (form.get("Body") or form.get("MediaUrl") or template):
+            return 400, {"code": 21619, "message": "A text message body or media URL must be specified",
+                         "status": 400}
+        text = form.get("Body", "")
+        if template:
+            known = {sid: body for sid, body in WHATSAPP_TEMPLATES.values()}
+            if template not in known:
+                return 400, {"code": 21655, "message": "The ContentSid is invalid", "status": 400}
+            try:
+                variables = json.loads(form.get("ContentVariables") or "{}")
+            except ValueError:
+                return 400, {"code": 21656, "message": "The ContentVariables parameter is invalid", "status": 400}
+            text = known[template]
+            for key, value in variables.items():
+                text = text.replace("{{%s}}" % key, str(value))
+            if "{{" in text:
+                return 400, {"code": 21656, "message": "The ContentVariables parameter is invalid", "status": 400}
+        sid = f"SM{next(_ids):032d}"
+        # Outside the window only a template goes; a free-form message is queued, then fails (63016).
+        error = 63024 if to in self.unreachable else (
+            None if template or in_window("whatsapp", to) else 63016)
+        if error is None:
+            self._record(Sent("whatsapp", to, text, [], form))
+        else:
+            with self.lock:
+                self.refused.append(Refused("whatsapp", to, error, form))
+        if form.get("StatusCallback"):
+            statuses = ["queued", "failed"] if error else ["queued", "sent", "delivered"]
+            self._status_callbacks(form["StatusCallback"], sid, to, statuses, error)
+        return 201, {"sid": sid, "status": "queued"}
+
+    def _status_callbacks(self, url: str, sid: str, to: str, statuses: list[str], error: int | None) -> None:
+        """What Twilio posts to a message's StatusCallback, signed, one status after the other."""
+        def post_all() -> None:
+            for status in statuses:
+                time.sleep(0.05)
+                fields = {"AccountSid": TWILIO_SID, "ApiVersion": "2010-04-01", "ChannelPrefix": "whatsapp",
+                          "From": WHATSAPP_NUMBER, "To": to, "MessageSid": sid, "SmsSid": sid,
+                          "MessageStatus": status, "SmsStatus": status}
+                if status == "failed" and error:
+                    fields["ErrorCode"] = str(error)
+                answer = None
+                if self.forward_to:
+                    target = url.replace(WHATSAPP_PUBLIC_URL.rsplit("/webhooks/", 1)[0], self.forward_to, 1)
+                    try:
+                        answer = requests.post(target, data=fields, timeout=30, headers={
+                            "X-Twilio-Signature": twilio_signature(fields, url=url)}).status_code
+                    except requests.RequestException:
+                        answer = -1
+                with self.lock:
+                    self.callbacks.append((url, fields, answer))
+
+        threading.Thread(target=post_all, daemon=True).start()
 
     def _telegram(self, parts, headers: dict, body: bytes) -> tuple[int, dict]:
         prefix = f"/telegram/bot{TELEGRAM_TOKEN}/"
@@ -179,6 +307,13 @@ class FakePlatforms:
         payload = json.loads(body or b"{}")
         if method in ("sendMessage", "sendPhoto"):
             keyboard = (payload.get("reply_markup") or {}).get("inline_keyboard") or []
+            if method == "sendMessage" and not 1 <= len(payload.get("text") or "") <= 4096:
+                return self._telegram_refusal(payload, "Bad Request: message is too long"
+                                              if payload.get("text") else "Bad Request: message text is empty")
+            for row in keyboard:
+                for b in row:
+                    if not b.get("text") or not 1 <= len(str(b.get("callback_data") or "").encode()) <= 64:
+                        return self._telegram_refusal(payload, "Bad Request: BUTTON_DATA_INVALID")
             buttons = [{"title": b.get("text"), "payload": b.get("callback_data")} for row in keyboard for b in row]
             self._record(Sent("telegram", str(payload.get("chat_id")), payload.get("text") or payload.get("photo")
                               or "", buttons, payload))
@@ -187,17 +322,54 @@ class FakePlatforms:
             return 200, {"ok": True, "result": True}
         return 404, {"ok": False, "error_code": 404, "description": "Not Found"}
 
+    def _telegram_refusal(self, payload: dict, description: str) -> tuple[int, dict]:
+        with self.lock:
+            self.refused.append(Refused("telegram", str(payload.get("chat_id")), 400, payload))
+        return 400, {"ok": False, "error_code": 400, "description": description}
+
+    def _graph_refusal(self, payload: dict, code: int, message: str, subcode: int | None = None
+                       ) -> tuple[int, dict]:
+        with self.lock:
+            self.refused.append(Refused("messenger", str((payload.get("recipient") or {}).get("id")), code, payload))
+        error = {"message": message, "type": "OAuthException", "code": code, "fbtrace_id": "Fake"}
+        if subcode:
+            error["error_subcode"] = subcode
+        return 400, {"error": error}
+
     def _graph(self, parts, headers: dict, body: bytes) -> tuple[int, dict]:
-        if parts.path != f"/graph/{GRAPH_VERSION}/me/messages":
+        segments = parts.path.strip("/").split("/")
+        if len(segments) != 4 or segments[2:] != ["me", "messages"]:
             return 404, {"error": {"message": "Unknown path"}}
+        payload = json.loads(body or b"{}")
+        if not graph_version_current(segments[1]):
+            return self._graph_refusal(payload, 2635, f"(#2635) You are calling a deprecated version of the Graph "
+                                                      f"API ({segments[1]}).")
         token = parse_qs(parts.query).get("access_token", [""])[0]
         if token != MESSENGER_PAGE_TOKEN:
-            return 400, {"error": {"type": "OAuthException", "code": 190}}
-        payload = json.loads(body or b"{}")
+            return self._graph_refusal(payload, 190, "Invalid OAuth access token.")
         message = payload.get("message") or {}
+        psid = str((payload.get("recipient") or {}).get("id"))
+        kind, tag = payload.get("messaging_type"), payload.get("tag")
+        if kind not in MESSAGING_TYPES:
+            return self._graph_refusal(payload, 100, "(#100) Param messaging_type must be one of {RESPONSE, "
+                                                     "UPDATE, MESSAGE_TAG}")
+        if psid in self.unreachable:
+            return self._graph_refusal(payload, 551, "(#551) This person isn't available right now.", 1545041)
+        if kind == "MESSAGE_TAG" and tag not in MESSENGER_TAGS:
+            return self._graph_refusal(payload, 100, "(#100) Param tag must be an allowed message tag")
+        if kind != "MESSAGE_TAG" and not in_window("messenger", psid):
+            return self._graph_refusal(payload, 10, "(#10) This message is sent outside of allowed window.",
+                                       2018278)
+        if len(message.get("text") or "") > 2000:
+            return self._graph_refusal(payload, 100, "(#100) Param message[text] must be UTF-8 encoded if "
+                                                     "it's a string and has a 2000 character limit")
+        quick = message.get("quick_replies") or []
+        if len(quick) > 13 or any(len(q.get("title") or "") > 20 for q in quick):
+            return self._graph_refusal(payload, 100, "(#100) Quick replies: at most 13, titles at most 20 "
+                                                     "characters")
         buttons = [{"title": q.get("title"), "payload": q.get("payload")} for q in message.get("quick_replies") or []]
         text = message.get("text") or json.dumps(message.get("attachment") or {})
-        self._record(Sent("messenger", str((payload.get("recipient") or {}).get("id")), text, buttons, payload))
+        self._record(Sent("messenger", psid, text, buttons, payload))
         return 200, {"recipient_id": (payload.get("recipient") or {}).get("id"), "message_id": f"m_{next(_ids)}"}
 
 
@@ -217,22 +389,23 @@ def twilio_signature(params: dict, url: str = WHATSAPP_PUBLIC_URL, token: str = 
     return RequestValidator(token).compute_signature(url, params)
 
 
-def whatsapp(rasa_url: str, number: str, text: str, *, signature: Optional[str] = "valid",
-             message_sid: Optional[str] = None, extra: Optional[dict] = None) -> requests.Response:
+def whatsapp(rasa_url: str, number: str, text: str, *, signature: str | None = "valid",
+             message_sid: str | None = None, extra: dict | None = None) -> requests.Response:
     """A Twilio WhatsApp webhook call from `whatsapp:<number>` (signature: "valid", None or a forgery)."""
     params = {"SmsMessageSid": "x", "NumMedia": "0", "AccountSid": TWILIO_SID, "To": WHATSAPP_NUMBER,
               "From": number if number.startswith("whatsapp:") else f"whatsapp:{number}", "Body": text,
               "MessageSid": message_sid or f"SM{next(_ids):032d}", **(extra or {})}
     headers = {}
     if signature == "valid":
+        saw_inbound("whatsapp", params["From"])
         headers["X-Twilio-Signature"] = twilio_signature(params)
     elif signature is not None:
         headers["X-Twilio-Signature"] = signature
     return requests.post(f"{rasa_url}/webhooks/whatsapp/webhook", data=params, headers=headers, timeout=60)
 
 
-def telegram(rasa_url: str, chat_id: Any, text: Optional[str] = None, *, callback_data: Optional[str] = None,
-             secret: Optional[str] = TELEGRAM_SECRET, chat_type: str = "private") -> requests.Response:
+def telegram(rasa_url: str, chat_id: Any, text: str | None = None, *, callback_data: str | None = None,
+             secret: str | None = TELEGRAM_SECRET, chat_type: str = "private") -> requests.Response:
     """A Telegram webhook update: a text message, or a tap on an inline button (`callback_data`)."""
     chat = {"id": chat_id, "type": chat_type}
     user = {"id": chat_id if isinstance(chat_id, int) else 1, "is_bot": False, "first_name": "Test"}
@@ -259,9 +432,28 @@ def messenger_body(*events: tuple[str, str], quick_reply: bool = False) -> bytes
     return json.dumps({"object": "page", "entry": [{"id": "PAGE", "time": 0, "messaging": messaging}]}).encode()
 
 
-def messenger(rasa_url: str, body: bytes, *, signature: Optional[str] = "valid") -> requests.Response:
+def messenger_postback_body(psid: str, payload: str, title: str = "Démarrer") -> bytes:
+    """A tap on a Messenger button, e.g. the "Get Started" button of a first conversation."""
+    event = {"sender": {"id": psid}, "recipient": {"id": "PAGE"}, "timestamp": int(time.time() * 1000),
+             "postback": {"mid": f"m_{next(_ids)}", "title": title, "payload": payload}}
+    return json.dumps({"object": "page", "entry": [{"id": "PAGE", "time": 0, "messaging": [event]}]}).encode()
+
+
+def messenger_senders(body: bytes) -> list[str]:
+    """The PSIDs of the users who wrote in a Messenger delivery."""
+    try:
+        delivery = json.loads(body)
+    except ValueError:
+        return []
+    return [str((event.get("sender") or {}).get("id")) for entry in delivery.get("entry") or []
+            for event in entry.get("messaging") or [] if "message" in event or "postback" in event]
+
+
+def messenger(rasa_url: str, body: bytes, *, signature: str | None = "valid") -> requests.Response:
     headers = {"Content-Type": "application/json"}
     if signature == "valid":
+        for psid in messenger_senders(body):
+            saw_inbound("messenger", psid)
         headers["X-Hub-Signature-256"] = "sha256=" + hmac.new(MESSENGER_APP_SECRET.encode(), body,
                                                               hashlib.sha256).hexdigest()
     elif signature is not None:
@@ -278,22 +470,22 @@ class Chat:
     """One person on one platform: `say` sends a message through the platform's webhook, `turn` also
     returns what the bot answered through the platform's API (read on the fake)."""
 
-    def __init__(self, ms: "MessagingStack", channel: str, platform_id: Any, sender: str) -> None:
+    def __init__(self, ms: MessagingStack, channel: str, platform_id: Any, sender: str) -> None:
         self.ms, self.channel, self.platform_id, self.sender = ms, channel, platform_id, sender
         self.recipient = str(platform_id)
 
     @classmethod
-    def whatsapp(cls, ms: "MessagingStack", number: Optional[str] = None) -> "Chat":
+    def whatsapp(cls, ms: MessagingStack, number: str | None = None) -> Chat:
         number = number or f"whatsapp:+3361{next(_people):07d}"
         return cls(ms, "whatsapp", number, number)
 
     @classmethod
-    def telegram(cls, ms: "MessagingStack", chat_id: Optional[int] = None) -> "Chat":
+    def telegram(cls, ms: MessagingStack, chat_id: int | None = None) -> Chat:
         chat_id = chat_id if chat_id is not None else 700_000_000 + next(_people)
         return cls(ms, "telegram", chat_id, f"telegram:{chat_id}")
 
     @classmethod
-    def messenger(cls, ms: "MessagingStack", psid: Optional[str] = None) -> "Chat":
+    def messenger(cls, ms: MessagingStack, psid: str | None = None) -> Chat:
         psid = psid or f"99{next(_people):014d}"
         return cls(ms, "messenger", psid, f"messenger:{psid}")
 
@@ -339,7 +531,7 @@ def issue_code(stack: Any, customer: str, now: Any = None) -> str:
         return links.issue_code(session, customer, now)
 
 
-def linked_customer(stack: Any, channel: str, sender: str) -> Optional[str]:
+def linked_customer(stack: Any, channel: str, sender: str) -> str | None:
     from hortense.account import linking as links
     from hortense.db.session import session_scope
 
@@ -386,6 +578,7 @@ def acquire_messaging_stack(tmp_path_factory: Any) -> MessagingStack:
     """Start (once per test session) a real Rasa + action server with the messaging channels."""
     if _shared["stack"] is None:
         workdir = tmp_path_factory.mktemp("messaging")
+        from hortense.appointments.advisors import seed_advisors
         from hortense.db.migrate import upgrade
         from hortense.db.seed import seed_demo
         from hortense.db.session import reset_engines, session_scope
@@ -395,6 +588,7 @@ def acquire_messaging_stack(tmp_path_factory: Any) -> MessagingStack:
         upgrade(url)
         with session_scope(url) as session:
             seed_demo(session)
+            seed_advisors(session)  # calls booked from a chat, for the notification tests
         reset_engines()
         platforms = FakePlatforms().start()
         credentials, endpoints = write_stack_config(workdir, ROOT)
@@ -406,6 +600,7 @@ def acquire_messaging_stack(tmp_path_factory: Any) -> MessagingStack:
         except BaseException:
             platforms.stop()
             raise
+        platforms.forward_to = stack.rasa_url  # Twilio's StatusCallbacks reach this Rasa
         _shared["stack"] = MessagingStack(stack, platforms)
     _shared["users"] += 1
     return _shared["stack"]

@@ -11,6 +11,9 @@ The check reads the tracker store in PostgreSQL: every user message exactly once
 the bot messages its HTTP request returned (no turn interleaved with another), and the pairs in the order
 they were sent. The in-memory pair must fail that check: the test has teeth.
 
+The messaging channels are configured against the local fake platforms: a signed webhook that the platform
+delivers again to the other instance (a retry, a replay) is handled once, the de-duplication living in Redis.
+
 Needs HORTENSE_TEST_POSTGRES_URL (a role allowed to create databases) and HORTENSE_TEST_REDIS_URL: skipped
 without them, failed under CI=true. About two minutes, mostly the four model loads.
 """
@@ -29,6 +32,7 @@ from hortense.security.identity import mint_portal_token
 from hortense.rasa.tracker_store import redact_for_storage
 from tests.services import missing_service
 from tests.e2e.servers import E2E_SECRETS
+from tests.fakes.platforms import FakePlatforms, wait_for, whatsapp
 from tests.services import service_url
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -66,6 +70,7 @@ def cluster(tmp_path_factory):
     names = {"data": name, "redis": f"{name}_tr_redis", "memory": f"{name}_tr_memory"}
     urls = {kind: mi.create_database(postgres, db) for kind, db in names.items()}
     running = None
+    platforms = FakePlatforms().start()
     try:
         mi.prepare_data_database(urls["data"], env=E2E_SECRETS)
         for kind in ("redis", "memory"):
@@ -78,11 +83,12 @@ def cluster(tmp_path_factory):
         running = mi.start_cluster(
             workdir, data_url=urls["data"], tracker_url=urls["redis"], redis_url=redis_url, secrets=E2E_SECRETS,
             rasa_endpoints=[endpoints[0], endpoints[0], endpoints[1], endpoints[1]], action_count=2,
-            nginx_rasa=2)
-        yield {"cluster": running, "urls": urls, "postgres": postgres}
+            nginx_rasa=2, extra_env=platforms.env())
+        yield {"cluster": running, "urls": urls, "postgres": postgres, "platforms": platforms}
     finally:
         if running is not None:
             running.stop()
+        platforms.stop()
         for db in names.values():
             try:
                 mi.drop_database(postgres, db)
@@ -216,3 +222,23 @@ def test_the_check_fails_when_the_lock_store_is_in_memory(cluster):
     broken = {c: p for c, p in problems.items() if p}
     assert broken, "no anomaly without a shared lock store: the multi-instance check has no teeth"
     assert len(broken) >= len(CUSTOMERS) // 2, broken
+
+
+def test_a_webhook_replayed_to_the_other_instance_is_ignored(cluster):
+    """Twilio retries a delivery (same MessageSid) and it lands on the other instance: handled once."""
+    running, platforms = cluster["cluster"], cluster["platforms"]
+    number = f"whatsapp:+3367{uuid.uuid4().int % 10**7:07d}"
+    sid = f"SM{uuid.uuid4().hex}"
+    first = whatsapp(running.rasa[0].url, number, "bonjour", message_sid=sid)
+    assert first.status_code == 200, first.text
+    assert wait_for(lambda: platforms.to(number), 30)
+    answered = len(platforms.to(number))
+    replay = whatsapp(running.rasa[1].url, number, "bonjour", message_sid=sid)
+    assert replay.status_code == 200  # acknowledged, so that Twilio stops retrying
+    users = [e for e in stored_events(cluster["urls"]["redis"], number) if e.get("event") == "user"]
+    assert [e.get("text") for e in users] == ["bonjour"]
+    assert len(platforms.to(number)) == answered
+    fresh = whatsapp(running.rasa[1].url, number, "merci", message_sid=f"SM{uuid.uuid4().hex}")
+    assert fresh.status_code == 200  # the other instance does serve new messages
+    users = [e for e in stored_events(cluster["urls"]["redis"], number) if e.get("event") == "user"]
+    assert [e.get("text") for e in users] == ["bonjour", "merci"]

@@ -40,6 +40,8 @@ from tests.fakes.platforms import (
     WHATSAPP_NUMBER,
     WHATSAPP_PUBLIC_URL,
     FakePlatforms,
+    messenger_senders,
+    saw_inbound,
 )
 
 PAYLOAD = '/select_contract{"contract_number": "EVP-2021-000106"}'
@@ -73,7 +75,7 @@ def telegram(fake):
 @pytest.fixture
 def messenger(fake):
     return MessengerInput(MESSENGER_APP_SECRET, MESSENGER_PAGE_TOKEN, MESSENGER_VERIFY_TOKEN,
-                          f"{fake.url}/graph/v19.0")
+                          f"{fake.url}/graph")
 
 
 class Rasa:
@@ -123,6 +125,7 @@ def twilio_call(channel, rasa, fields: dict, signed: dict | None = None, url: st
                 guard: ConnectorGuard | None = None):
     """Posted form-encoded; signed by Twilio's own validator over `signed` (default: the fields posted)."""
     signature = RequestValidator(TWILIO_TOKEN).compute_signature(url, signed if signed is not None else fields)
+    saw_inbound("whatsapp", fields.get("From", ""))  # the user wrote: the fake's 24-hour window is open
     return call(channel, rasa, urlencode(fields).encode(),
                 {"content-type": "application/x-www-form-urlencoded", "x-twilio-signature": signature}, guard)
 
@@ -316,6 +319,8 @@ def messenger_call(channel, rasa, body: bytes, signature: str | None = "valid"):
         signature = "sha256=" + hmac.new(MESSENGER_APP_SECRET.encode(), body, hashlib.sha256).hexdigest()
     if signature is not None:
         headers["x-hub-signature-256"] = signature
+    for psid in messenger_senders(body):  # the user wrote: the fake's 24-hour window is open
+        saw_inbound("messenger", psid)
     return call(channel, rasa, body, headers)
 
 
@@ -379,3 +384,148 @@ def test_a_flood_of_media_is_rate_limited_like_text(whatsapp, fake):
         assert twilio_call(whatsapp, rasa, fields, guard=guard).status == 200
     sent = [s.text for s in fake.to(sender)]
     assert sent[:2] == [TEXT_ONLY_TEXT, TEXT_ONLY_TEXT] and len(sent) == 3 and "beaucoup de messages" in sent[2]
+
+
+# --- long answers, proactive notifications, platform rules (the fake enforces them) ------------------------
+
+LONG_ANSWER = "\n".join(f"Ligne {i:03d} : votre consommation détaillée du mois, relevé après relevé, sans rien "
+                        f"omettre." for i in range(50))  # about 4,500 characters
+BUTTONS = [{"title": "Mon contrat principal", "payload": PAYLOAD}, {"title": "Atelier", "payload": OTHER}]
+
+
+class AnsweringRasa(Rasa):
+    """Rasa answering every message with a 4,500-character text and two buttons."""
+
+    async def on_new_message(self, message: UserMessage) -> None:
+        await super().on_new_message(message)
+        await message.output_channel.send_text_with_buttons(message.sender_id, LONG_ANSWER, BUTTONS)
+
+
+def _whole(parts: list) -> str:
+    return "\n".join(p.text for p in parts)
+
+
+def test_a_long_answer_with_buttons_arrives_whole_on_telegram(telegram, fake):
+    assert 4400 < len(LONG_ANSWER) < 4700
+    chat = 700_000_000 + uuid.uuid4().int % 10**6
+    assert telegram_call(telegram, AnsweringRasa(), telegram_update(chat, text="ma conso")).status == 200
+    parts = fake.to(str(chat))
+    assert len(parts) == 2 and all(len(p.text) <= 4096 for p in parts)
+    assert _whole(parts).replace("\n", "") == LONG_ANSWER.replace("\n", "")
+    assert parts[0].buttons == [] and [b["payload"] for b in parts[-1].buttons] == [PAYLOAD, OTHER]
+
+
+def test_a_long_answer_with_buttons_arrives_whole_on_messenger(messenger, fake):
+    psid = f"99{uuid.uuid4().int % 10**12:012d}"
+    assert messenger_call(messenger, AnsweringRasa(), meta_body(meta_event(psid, text="ma conso"))).status == 200
+    parts = fake.to(psid)
+    assert len(parts) == 3 and all(len(p.text) <= 2000 for p in parts)
+    assert _whole(parts).replace("\n", "") == LONG_ANSWER.replace("\n", "")
+    assert all(p.buttons == [] for p in parts[:-1]) and [b["payload"] for b in parts[-1].buttons] == [PAYLOAD, OTHER]
+    assert all(p.raw["messaging_type"] == "RESPONSE" for p in parts)
+
+
+def test_a_long_answer_with_choices_arrives_whole_on_whatsapp(whatsapp, fake):
+    sender = f"whatsapp:+336{uuid.uuid4().int % 10**8:08d}"
+    assert twilio_call(whatsapp, AnsweringRasa(), twilio_fields(sender, "ma conso")).status == 200
+    parts = fake.to(sender)
+    assert len(parts) >= 3 and all(len(p.text) <= 1600 for p in parts)
+    assert "1. Mon contrat principal\n2. Atelier" in parts[-1].text and "Atelier" not in _whole(parts[:-1])
+    assert _whole(parts).replace("\n", "").startswith(LONG_ANSWER.replace("\n", ""))
+
+
+def test_the_fake_refuses_what_the_platforms_refuse(fake):
+    """Over-long texts, long callback_data, too many or too long quick replies, an expired Graph version."""
+    import requests
+
+    telegram_api = f"{fake.url}/telegram/bot{TELEGRAM_TOKEN}/sendMessage"
+    assert requests.post(telegram_api, json={"chat_id": 1, "text": "x" * 4097}, timeout=10).status_code == 400
+    keyboard = {"inline_keyboard": [[{"text": "A", "callback_data": "é" * 33}]]}  # 66 bytes
+    assert requests.post(telegram_api, json={"chat_id": 1, "text": "ok", "reply_markup": keyboard},
+                         timeout=10).status_code == 400
+    psid = "99000000000777"
+    saw_inbound("messenger", psid)
+    graph = f"{fake.url}/graph/v23.0/me/messages"
+    params = {"access_token": MESSENGER_PAGE_TOKEN}
+
+    def send(message: dict, url: str = graph, **extra: str) -> int:
+        body = {"recipient": {"id": psid}, "messaging_type": "RESPONSE", "message": message, **extra}
+        return requests.post(url, params=params, json=body, timeout=10).status_code
+
+    assert send({"text": "ok"}) == 200
+    assert send({"text": "x" * 2001}) == 400
+    assert send({"text": "ok", "quick_replies": [{"content_type": "text", "title": f"{i}", "payload": "p"}
+                                                  for i in range(14)]}) == 400
+    assert send({"text": "ok", "quick_replies": [{"content_type": "text", "title": "x" * 21, "payload": "p"}]}) == 400
+    assert send({"text": "ok"}, url=f"{fake.url}/graph/v19.0/me/messages") == 400
+    assert send({"text": "ok"}, messaging_type="MESSAGE_TAG", tag="NOT_A_TAG") == 400
+    assert send({"text": "ok"}, messaging_type="") == 400
+
+
+def test_messenger_notifications_outside_the_window_are_tagged_and_refusals_classified(messenger, fake, clock):
+    from datetime import timedelta
+
+    from channels.common import PlatformError
+    from hortense.appointments.notifications import Notice, PermanentFailure
+
+    psid = f"99{uuid.uuid4().int % 10**12:012d}"
+    saw_inbound("messenger", psid)
+    output = messenger.get_output_channel()
+    assert output.url.endswith("/graph/v23.0/me/messages")
+    assert asyncio.run(output.notify(f"messenger:{psid}", "Confirmé", Notice(1, "confirmation", False, {}))).sent_as \
+        == "text"
+    assert fake.to(psid)[-1].raw["messaging_type"] == "UPDATE"
+    clock.advance(timedelta(hours=25))
+    with pytest.raises(PermanentFailure) as refused:  # UPDATE outside the window: refused for good
+        asyncio.run(messenger.get_output_channel().notify(f"messenger:{psid}", "Rappel",
+                                                          Notice(2, "reminder", False, {})))
+    assert refused.value.code == "messenger:10/2018278"
+    result = asyncio.run(messenger.get_output_channel().notify(f"messenger:{psid}", "Rappel",
+                                                               Notice(3, "reminder", True, {})))
+    assert result.sent_as == "tagged" and result.message_id
+    assert fake.to(psid)[-1].raw["tag"] == "CONFIRMED_EVENT_UPDATE"
+    throttled = PlatformError("messenger: HTTP 400", 400, {"error": {"code": 613, "message": "Calls limit"}})
+    assert output.classify(throttled) == ("messenger:613", False)
+
+
+def test_whatsapp_notification_outside_the_window_needs_a_template(whatsapp, fake, monkeypatch):
+    from hortense.appointments.notifications import Notice, PermanentFailure
+    from tests.fakes.platforms import WHATSAPP_TEMPLATES
+
+    sender = f"whatsapp:+336{uuid.uuid4().int % 10**8:08d}"
+    notice = Notice(7, "cancellation", True, {"1": "jeudi 3 décembre", "2": "14h30"})
+    with pytest.raises(PermanentFailure) as missing:  # no template configured: never free text
+        asyncio.run(whatsapp.get_output_channel().notify(sender, "Annulé", notice))
+    assert missing.value.code == "no_template" and fake.to(sender) == []
+    for name, value in fake.env().items():
+        if name.startswith("HORTENSE_WHATSAPP_TEMPLATE_"):
+            monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    result = asyncio.run(whatsapp.get_output_channel().notify(sender, "Annulé", notice))
+    assert (result.sent_as, result.status) == ("template", "queued") and result.message_id.startswith("SM")
+    (sent,) = fake.to(sender)
+    assert sent.raw["ContentSid"] == WHATSAPP_TEMPLATES["cancellation"][0]
+    assert json.loads(sent.raw["ContentVariables"]) == {"1": "jeudi 3 décembre", "2": "14h30"}
+    assert sent.raw["StatusCallback"] == "https://hortense.example.test/webhooks/whatsapp/status?n=7"
+    assert "jeudi 3 décembre à 14h30 est annulé" in sent.text
+
+
+def test_whatsapp_status_callbacks_must_be_signed_for_their_url(whatsapp):
+    from channels.whatsapp import status_url_for
+
+    url = status_url_for(WHATSAPP_PUBLIC_URL) + "?n=5"
+    assert url == "https://hortense.example.test/webhooks/whatsapp/status?n=5"
+    fields = {"MessageSid": "SM1", "MessageStatus": "delivered", "AccountSid": TWILIO_SID}
+    good = RequestValidator(TWILIO_TOKEN).compute_signature(url, fields)
+    request = SimpleNamespace(headers={"X-Twilio-Signature": good}, body=urlencode(fields).encode())
+    assert whatsapp.authentic(request, url) is True
+    assert whatsapp.authentic(request, url.replace("n=5", "n=6")) is False
+    assert whatsapp.authentic(request) is False  # not the webhook's URL
+
+
+def test_messenger_get_started_postback_greets(messenger):
+    rasa = Rasa()
+    event = {"sender": {"id": "990099"}, "recipient": {"id": "PAGE"}, "timestamp": 1764000000000,
+             "postback": {"title": "Démarrer", "payload": "GET_STARTED", "mid": f"m_{uuid.uuid4().hex}"}}
+    assert messenger_call(messenger, rasa, meta_body(event)).status == 200
+    assert rasa.texts == ["Bonjour"]

@@ -30,10 +30,12 @@ class Recorder:
 
     def __init__(self, fail: bool = False) -> None:
         self.sent: list[tuple[str, str, str]] = []
+        self.notices: list = []
         self.fail = fail
         self._lock = threading.Lock()
 
-    def send(self, channel: str, sender_id: str, text: str) -> None:
+    def send(self, channel: str, sender_id: str, text: str, notice=None) -> None:
+        self.notices.append(notice)
         if self.fail:
             raise ConnectionError("Rasa unreachable")
         with self._lock:
@@ -366,6 +368,9 @@ def test_rasa_transport_posts_what_the_internal_channel_accepts(monkeypatch):
         status_code = 200
         text = "{}"
 
+        def json(self):
+            return json.loads(self.text)
+
     def fake_post(target, data, timeout, headers):
         captured.update(url=target, data=data, headers=headers, timeout=timeout)
         return Answer()
@@ -381,3 +386,92 @@ def test_rasa_transport_posts_what_the_internal_channel_accepts(monkeypatch):
     Answer.status_code = 404
     with pytest.raises(RuntimeError):
         nt.RasaTransport(rasa_url="http://rasa:5005").send("nope", "conv-7", "x")
+
+
+# --------------------------------------------------------------------------- messaging: window, links, status
+
+WA = "whatsapp:+33600000042"
+
+
+def _book_on_whatsapp(url: str, customer_id: int, linked: bool = True) -> ap.AppointmentView:
+    from hortense.db.link_models import AccountLink
+
+    with session_scope(url) as s:
+        if linked:
+            s.add(AccountLink(channel="whatsapp", sender_id=WA, customer_id=customer_id, linked_at=NOW))
+        result = ap.book(s, customer_id=customer_id, contract_id=None, start=FRIDAY_10 + timedelta(days=7),
+                         reason="Facture", phone="0612345678", channel="whatsapp", sender_id=WA, now=NOW)
+    assert result.ok
+    return result.appointment
+
+
+class Platform(Recorder):
+    """A transport answering like a messaging platform; `refuse` makes it refuse for good."""
+
+    def __init__(self, refuse: str | None = None) -> None:
+        super().__init__()
+        self.refuse = refuse
+
+    def send(self, channel, sender_id, text, notice=None):
+        super().send(channel, sender_id, text, notice)
+        if self.refuse:
+            raise nt.PermanentFailure(self.refuse)
+        return nt.SendResult(message_id=f"SM{len(self.sent)}", status="queued",
+                             sent_as="template" if notice.outside_window else "text")
+
+
+def test_the_scheduler_decides_the_24_hour_window_from_the_last_inbound_message(url):
+    customer = _customer_ids(url)[0]
+    call = _book_on_whatsapp(url, customer)
+    with session_scope(url) as s:
+        nt.record_inbound(s, "whatsapp", WA, NOW - timedelta(hours=1))
+    platform = Platform()
+    assert Jobs(platform, url, clock=lambda: NOW).deliver().sent == 1  # the confirmation
+    assert platform.notices[-1].outside_window is False and platform.notices[-1].kind == "confirmation"
+    (reminder,) = [n for n in _rows(url) if n.kind == "reminder"]
+    assert reminder.due_at - NOW > nt.WINDOW
+    assert Jobs(platform, url, clock=lambda: reminder.due_at).deliver().sent == 1
+    notice = platform.notices[-1]
+    assert notice.outside_window is True and notice.kind == "reminder"
+    assert notice.variables == {"1": "vendredi 4 décembre", "2": "10h", "3": "06 12 34 56 78"}
+    rows = {n.kind: n for n in _rows(url) if n.appointment_id == call.id}
+    assert rows["reminder"].sent_as == "template" and rows["reminder"].delivery_status == "queued"
+    assert rows["confirmation"].sent_as == "text" and rows["confirmation"].platform_message_id == "SM1"
+
+
+def test_status_callbacks_move_forward_only_and_a_failure_is_final(url):
+    customer = _customer_ids(url)[0]
+    _book_on_whatsapp(url, customer)
+    Jobs(Platform(), url, clock=lambda: NOW).deliver()
+    (row,) = [n for n in _rows(url) if n.kind == "confirmation"]
+    with session_scope(url) as s:
+        assert nt.record_status(s, row.id, "delivered", NOW, message_id="SM1") is True
+        assert nt.record_status(s, row.id, "sent", NOW, message_id="SM1") is False  # late: ignored
+        assert nt.record_status(s, row.id, "failed", NOW, message_id="SM-other") is False  # another message
+        assert nt.record_status(s, row.id, "failed", NOW, message_id="SM1", error="twilio:63024") is True
+        assert nt.record_status(s, row.id, "delivered", NOW, message_id="SM1") is False
+        assert nt.undelivered(s, [row.appointment_id]) == {row.appointment_id}
+    (row,) = [n for n in _rows(url) if n.kind == "confirmation"]
+    assert (row.delivery_status, row.delivery_error) == ("failed", "twilio:63024")
+
+
+def test_a_final_refusal_is_not_retried(url):
+    customer = _customer_ids(url)[0]
+    _book_on_whatsapp(url, customer)
+    refusing = Platform(refuse="messenger:551")
+    assert Jobs(refusing, url, clock=lambda: NOW).deliver().failed == 1
+    assert Jobs(refusing, url, clock=lambda: NOW + timedelta(hours=2)).deliver().failed == 0
+    (row,) = [n for n in _rows(url) if n.kind == "confirmation"]
+    assert len(refusing.sent) == 1 and row.abandoned_at is not None and row.delivery_error == "messenger:551"
+
+
+def test_nothing_is_sent_to_an_unlinked_chat(url):
+    customer = _customer_ids(url)[0]
+    call = _book_on_whatsapp(url, customer, linked=False)
+    platform = Platform()
+    assert Jobs(platform, url, clock=lambda: NOW).deliver().failed == 1
+    assert platform.sent == []
+    with session_scope(url) as s:
+        (notice,) = nt.undelivered_for_customer(s, customer, NOW)
+        assert notice.kind == "confirmation" and notice.delivery_error == "unlinked"
+        assert nt.undelivered(s, [call.id]) == {call.id}
