@@ -1,7 +1,7 @@
 """messaging: notification delivery status (platform callbacks), last inbound message per conversation (24 h window)
 
-Revision ID: 0007_messaging
-Revises: 0006
+Revision ID: 0008_messaging
+Revises: 0007_console
 """
 from alembic import op
 import sqlalchemy as sa
