@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from hortense.advisors import seed_advisors
+from hortense.appointments.advisors import seed_advisors
 from hortense.db.migrate import upgrade
 from hortense.db.seed import seed_demo
 from hortense.db.session import reset_engines, session_scope

@@ -9,14 +9,15 @@ Screenshots: tests/artifacts/browser/phone-<width>-<page>.png.
 """
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import date
 
 import pytest
 from sqlalchemy import select
 
-from hortense import appointments
-from hortense.account import load_customer
-from hortense.advisors import DEMO_ADVISORS, DEMO_PASSWORD
+from hortense import clock
+from hortense.account.customers import load_customer
+from hortense.appointments import booking as appointments
+from hortense.appointments.advisors import DEMO_ADVISORS, DEMO_PASSWORD
 from hortense.db.models import Customer
 from hortense.db.session import session_scope
 from hortense.documents import verification as docver
@@ -38,7 +39,7 @@ EDGE = 1
 
 def _book_a_call(database_url: str) -> tuple[str, int]:
     """A call for the Boost customer on the first free slot: the console's calls page then has a row."""
-    now = datetime.now(timezone.utc)
+    now = clock.now()
     with session_scope(database_url) as session:
         customer_id = session.execute(select(Customer.id).where(Customer.customer_number == BOOST)).scalar_one()
         upcoming = appointments.upcoming_for_customer(session, customer_id, now)
@@ -82,7 +83,7 @@ def test_every_page_fits_a_phone_and_the_widget_opens_full_screen(browser_tools,
     call_day, _ = _book_a_call(web_stack.database_url)
     supervisor = next((email for _, email, is_supervisor in DEMO_ADVISORS if is_supervisor))
     contract = boost.contracts[0].contract_number
-    today = date.today()
+    today = clock.today()
 
     scenario = {
         "mode": "phones",
