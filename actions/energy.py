@@ -6,7 +6,9 @@ from dataclasses import replace
 from actions.base import AccountQuestion, today
 from hortense import consumption, document_links, surplus
 from hortense.offers import BATTERY, CONSUMPTION, KITTY, SURPLUS
-from hortense.periods import parse_period
+import re
+
+from hortense.periods import normalise, parse_period
 from hortense.replies import Reply
 from hortense.replies import energy as replies
 
@@ -22,6 +24,18 @@ def with_chart(reply: Reply, customer, contract, kind: str, history, turn) -> Re
     return replace(reply, image=url)
 
 
+def consumption_focus(text: str) -> str | None:
+    """"ma conso en heures creuses": the off-peak part only (not "mes heures creuses", a question of its own)."""
+    t = normalise(text)
+    if re.search(r"\b(heures? creuses|hc)\b", t) and re.search(r"\b(heures? pleines|hp)\b", t):
+        return None
+    if re.search(r"\b(heures? creuses|hc)\b", t):
+        return "offpeak"
+    if re.search(r"\b(heures? pleines|hp)\b", t):
+        return "peak"
+    return None
+
+
 class AskConsumption(AccountQuestion):
     intent = "ask_consumption"
     feature = CONSUMPTION
@@ -29,7 +43,7 @@ class AskConsumption(AccountQuestion):
 
     def answer(self, session, customer, contract, turn):
         history = consumption.consumption_history(session, contract.id, parse_period(turn.text, today()))
-        reply = replies.consumption(customer, contract, history)
+        reply = replies.consumption(customer, contract, history, consumption_focus(turn.text))
         return [with_chart(reply, customer, contract, "consumption", history, turn)]
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from hortense import formatting as fr
 from hortense.account import ContractView, CustomerView, OffpeakView
+from hortense.replies.conversation import agree
 from hortense.replies.common import (B_BANK, B_CONTRACT_PDF, B_INSTALMENT, B_OFFPEAK, B_PDL, B_PROOF, Reply,
                                      site_prefix)
 
@@ -51,9 +52,10 @@ def offpeak(customer: CustomerView, contract: ContractView) -> Reply:
 
 
 def details(customer: CustomerView, contract: ContractView) -> Reply:
-    payment = (f"mensualisé, prélèvement le {contract.instalment_day} de chaque mois"
+    monthly = agree(customer, "vous êtes mensualisé", "vous êtes mensualisée", "mensualisation")
+    payment = (f"{monthly}, prélèvement le {contract.instalment_day} de chaque mois"
                if contract.monthly_payment and contract.instalment_day else
-               "mensualisé" if contract.monthly_payment else "paiement à réception de chaque facture")
+               monthly if contract.monthly_payment else "à réception de chaque facture")
     lines = [
         f"{site_prefix(customer, contract)}Votre contrat {contract.contract_number} :",
         f"• offre : {contract.offer_label}",
