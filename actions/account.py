@@ -81,9 +81,10 @@ class SelectContract(CustomerAction):
         # A period typed with the site ("l'atelier, en septembre") wins over the one of the question.
         text = typed if typed and parse_period(typed, today()).explicit else (asked or typed)
         pending = [p for p in (turn.slots.get(SLOT_PENDING) or "").split(",") if p in AccountQuestion.registry]
-        if not pending:
+        if not pending:  # the site and the question in one message: the words say which question, else the NLU
+            named = [q.intent for q in questions_in(typed)]
             question = question_in(turn)
-            pending = [question.intent] if question else []
+            pending = named or ([question.intent] if question else [])
         if not pending:
             return Outcome([rc.Reply(f"C'est noté : je vous réponds pour {contract.short_name}. Que souhaitez-vous "
                                      "savoir ?", rc.menu_buttons(customer))],
