@@ -11,6 +11,8 @@ from actions.base import (SLOT_AWAITING, SLOT_CONTRACT, SLOT_LAST_PERIOD, SLOT_L
                           SLOT_PENDING, SLOT_PENDING_TEXT, AccountQuestion, CustomerAction, answer_questions,
                           mentioned_contract, period_phrase, pick_contract, today)
 from actions.turn import Outcome, Turn
+from hortense import formatting as fr
+from hortense.periods import add_months, last_complete_month, parse_period
 from hortense.account import CustomerView
 from hortense.conversation.cues import (asks_third_party, follow_up, is_closing, is_complaint, is_elliptical,
                                         wants_restart)
@@ -34,8 +36,13 @@ def follow_up_outcome(session, customer: CustomerView, turn: Turn) -> Outcome:
             return Outcome([manners.follow_up_unclear(customer)])
     if topic == "ask_offpeak_hours" and turn.slots.get(SLOT_LAST_QUESTION) == "ask_consumption" and not named:
         topic = "ask_consumption"
-    # The period: the one named now, else the one of the last question.
+    # The period: the one named now, else the one of the last question ("le mois d'avant": one month earlier).
     period_text = turn.text if cue.period_named else (turn.slots.get(SLOT_LAST_PERIOD) or "")
+    shift = -1 if cue.previous else 1 if cue.next else 0
+    if shift and not cue.period_named and topic in ("ask_consumption", "ask_surplus"):
+        last = parse_period(turn.slots.get(SLOT_LAST_PERIOD) or "", today())
+        month = add_months(last.end if last.explicit else last_complete_month(today()), shift)
+        period_text = fr.month(month)
     if topic == "ask_consumption" and (cue.offpeak or cue.peak):
         period_text += " en heures creuses" if cue.offpeak else " en heures pleines"
     if topic == "ask_invoices":

@@ -134,6 +134,7 @@ _OTHER_SITE = re.compile(r"\b(l'?autre|autre) (site|contrat|adresse|local|compte
                          r"\bpour l'?autre\b|\bl'?autre\b\s*\??$")
 _PREVIOUS = re.compile(r"\b(d'?avant|precedente?s?|avant-?derniere?|anterieure?s?|plus ancienne?s?|d'?encore avant|"
                        r"celle d'?avant|les autres|anciennes?)\b")
+_NEXT = re.compile(r"\b(d'?apres|suivante?|d'?ensuite)\b")
 _OFFPEAK = re.compile(r"\b(heures? creuses|hc)\b")
 _PEAK = re.compile(r"\b(heures? pleines|hp)\b")
 
@@ -142,13 +143,14 @@ _PEAK = re.compile(r"\b(heures? pleines|hp)\b")
 class FollowUp:
     other_site: bool = False
     previous: bool = False
+    next: bool = False
     offpeak: bool = False
     peak: bool = False
     period_named: bool = False
 
     @property
     def understood(self) -> bool:
-        return self.other_site or self.previous or self.offpeak or self.peak or self.period_named
+        return self.other_site or self.previous or self.next or self.offpeak or self.peak or self.period_named
 
 
 def follow_up(text: str, today: date) -> FollowUp:
@@ -156,6 +158,7 @@ def follow_up(text: str, today: date) -> FollowUp:
     return FollowUp(
         other_site=bool(_OTHER_SITE.search(t)),
         previous=bool(_PREVIOUS.search(t)),
+        next=bool(_NEXT.search(t)),
         offpeak=bool(_OFFPEAK.search(t)),
         peak=bool(_PEAK.search(t)),
         period_named=parse_period(text, today).explicit,

@@ -21,12 +21,12 @@ TOPICS: tuple[tuple[str, str], ...] = (
                                   r"(-moi)? (moi )?(mon|le) contrat|conditions particulieres)"),
     ("request_proof_of_address", r"\b(justificatif|justif|attestation)"),
     ("change_bank_details", r"\b(rib|iban|coordonnees bancaires|compte bancaire)\b"),
-    ("ask_next_instalment", r"\b(prelevement|echeancier|echeance|mensualite|prochain paiement)"),
-    ("ask_invoices", r"\b(factures?|facturation)\b"),
-    ("ask_kitty", r"\b(cagnott?e|tirelire)\b"),
-    ("ask_battery_level", r"\b(batterie|batterie virtuelle)\b"),
-    ("ask_surplus", r"\b(surplus|inject\w*)\b"),
-    ("ask_consumption", r"\b(conso|consos|consomm\w*)\b"),
+    ("ask_next_instalment", r"\b(pre?l[e]?ve?ments?|echeanc\w*|mensualites?|prochain paiement)"),
+    ("ask_invoices", r"\b(fact?ures?|facturation|factur)\b"),
+    ("ask_kitty", r"\b(cagn?ott?e|tirelire)\b"),
+    ("ask_battery_level", r"\b(batt?e?rie|battery)\b"),
+    ("ask_surplus", r"\b(sur?plus|inj[ea]ct\w*)\b"),
+    ("ask_consumption", r"\b(conso|consos|consom+\w*)\b"),
     # Off-peak hours as a question of their own ("mes heures creuses", "quelles sont les HC"), not "en heures
     # creuses" refining a consumption question.
     ("ask_offpeak_hours", r"(\b(mes|les|vos|quelles?|mon|nos|horaires? des?|plages?( horaires?)?( des?)?)\s+"
