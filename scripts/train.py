@@ -9,6 +9,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 INPUTS = [ROOT / "config.yml", ROOT / "domain.yml", *sorted((ROOT / "data").rglob("*.yml"))]
 MODELS = ROOT / "models"
+KEEP_OLDER_MODELS = 5
 
 
 def fingerprint() -> str:
@@ -39,9 +40,10 @@ def main() -> int:
     if result.returncode != 0 or not target.exists():
         print("training failed", file=sys.stderr)
         return result.returncode or 1
-    for old in MODELS.glob("hortense-*.tar.gz"):
-        if old != target:
-            old.unlink()
+    # Keep a few recent models: several checkouts (branches, CI) may share this folder.
+    older = sorted((m for m in MODELS.glob("hortense-*.tar.gz") if m != target), key=lambda m: m.stat().st_mtime)
+    for old in older[:-KEEP_OLDER_MODELS]:
+        old.unlink(missing_ok=True)
     print(f"trained {target.relative_to(ROOT)}")
     return 0
 
