@@ -10,13 +10,15 @@ NODE_STAMP := node_modules/.package-lock.json
 help:  ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-12s %s\n", $$1, $$2}'
 
-$(STAMP): requirements.txt
+LINT_PATHS := hortense actions channels web scripts bench
+
+$(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(PY) || $$(scripts/find-python.sh) -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements.txt -r requirements-dev.txt
 	$(VENV)/bin/pip check
 	@touch $@
 
-install: $(STAMP)  ## Create the virtualenv and install the pinned requirements (once)
+install: $(STAMP)  ## Create the virtualenv and install the pinned requirements and dev tools (once)
 
 $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
@@ -42,8 +44,17 @@ validate: $(STAMP)  ## Check the training data and domain (rasa data validate)
 run: db train node  ## Start everything (Rasa, actions, web app, scheduler) and print the URLs
 	@scripts/run.sh
 
-test: env train validate node  ## Set up, then run the whole test suite
+lint: $(STAMP)  ## ruff check + ruff format --check, and mypy on hortense/, actions/, channels/, web/
+	$(VENV)/bin/ruff check $(LINT_PATHS)
+	$(VENV)/bin/ruff format --check $(LINT_PATHS)
+	$(VENV)/bin/mypy
+
+test: lint env train validate node  ## Lint, set up, run the whole test suite, then the unit suite on moved clocks
 	@$(ENVSH) && scripts/pytest.sh tests
+	@$(ENVSH) && scripts/moved-clock.sh
+
+test-clock: env  ## The unit suite on awkward days (Saturday, DST nights, New Year's Eve, a year ahead) via faketime
+	@$(ENVSH) && scripts/moved-clock.sh
 
 test-unit: env  ## Unit tests only (no servers)
 	@$(ENVSH) && scripts/pytest.sh tests/unit
@@ -75,4 +86,4 @@ token: env  ## Print a portal JWT for a customer: make token CUSTOMER=C1001
 clean:  ## Remove models, local databases and logs (keeps the virtualenv and .env)
 	rm -rf models var .pytest_cache tests/artifacts
 
-.PHONY: help install node test-browser link-code bench multi-instance env db train validate run test test-unit nlu-report chat customers token clean
+.PHONY: help install lint node test-browser test-clock link-code bench multi-instance env db train validate run test test-unit nlu-report chat customers token clean

@@ -1,15 +1,23 @@
 """Mon contrat: PDL, contract number, off-peak hours, offer details, and choosing among several contracts."""
 from __future__ import annotations
 
-from rasa_sdk.events import SlotSet
-
 from dataclasses import replace
 
-from actions.base import (SLOT_CONTRACT, SLOT_PENDING, SLOT_PENDING_TEXT, AccountQuestion, CustomerAction,
-                          mentioned_contract, merge_events, today)
-from hortense.conversation.questions import questions_in
-from hortense.periods import parse_period
+from rasa_sdk.events import SlotSet
+
+from actions.base import (
+    SLOT_CONTRACT,
+    SLOT_PENDING,
+    SLOT_PENDING_TEXT,
+    AccountQuestion,
+    CustomerAction,
+    mentioned_contract,
+    merge_events,
+    today,
+)
 from actions.turn import Outcome
+from hortense.conversation.questions import questions_in
+from hortense.energy.periods import parse_period
 from hortense.replies import account as replies
 from hortense.replies import common as rc
 

@@ -12,20 +12,28 @@ from zoneinfo import ZoneInfo
 
 from rasa_sdk import Tracker
 from rasa_sdk.events import ActionExecutionRejected, ActiveLoop, FollowupAction, SlotSet
-from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 
 from actions.base import AWAIT_CANCEL, AWAIT_MOVE, SLOT_AWAITING, SLOT_OFFERED, CustomerAction
-from hortense.conversation.cues import (asks_third_party, is_closing, is_complaint, looks_like_question,
-                                        looks_like_reason, wants_to_stop, yes_no)
-from hortense.conversation.questions import questions_in
 from actions.turn import Outcome, Turn, off_loop, send
-from hortense import appointments, metrics
-from hortense.calendar.phrases import parse_preference
-from hortense.caller import resolve_caller
+from hortense import clock
+from hortense.appointments import booking as appointments
+from hortense.appointments.calendar.phrases import parse_preference
+from hortense.conversation.cues import (
+    asks_third_party,
+    is_closing,
+    is_complaint,
+    looks_like_question,
+    looks_like_reason,
+    wants_to_stop,
+    yes_no,
+)
+from hortense.conversation.questions import questions_in
 from hortense.db.session import session_scope
+from hortense.ops import metrics
 from hortense.replies import appointments as replies
 from hortense.replies import common as rc
+from hortense.security.caller import resolve_caller
 
 PARIS = ZoneInfo("Europe/Paris")
 FORM = "appointment_form"
@@ -59,7 +67,7 @@ SLOT_WORDS = {"creneau", "horaire", "choix", "rdv", "rendez", "propose", "propos
 
 
 def now() -> datetime:
-    return datetime.now(PARIS)
+    return clock.local_now()
 
 
 def reset_form() -> list[dict]:
@@ -111,7 +119,7 @@ class StartReschedule(CustomerAction):
 
 
 def _normalise(text: str) -> str:
-    from hortense.periods import normalise
+    from hortense.energy.periods import normalise
 
     return normalise(text).strip(" .!?")
 
@@ -263,7 +271,7 @@ class ValidateAppointmentForm(FormValidationAction):
             return await super().run(dispatcher, tracker, domain)
         turn = Turn.from_tracker(tracker)
         verdict = aside_verdict(turn, requested, tracker.get_slot(OFFERS) or [], now())
-        if verdict == EXIT_BY_RULE or verdict == ANSWER_BY_RULE:
+        if verdict in (EXIT_BY_RULE, ANSWER_BY_RULE):
             return [ActionExecutionRejected(FORM)]
         if verdict in (STOPPED, LEFT):
             return [SlotSet(MODE, verdict), SlotSet("requested_slot", None)]
@@ -431,6 +439,7 @@ class SubmitAppointment(CustomerAction):
         metrics.record_booking(f"{mode}:{'ok' if result.ok else result.error}")
         if result.ok:
             view = result.appointment
+            assert view is not None  # ok: the new (or moved) call
             reply = replies.moved(view.start) if mode == RESCHEDULE else replies.booked(view.start, view.phone)
             return Outcome([reply], reset_form())
         if result.error == "already_booked":
@@ -490,7 +499,8 @@ class CancelAppointment(CustomerAction):
         if current is None:
             return Outcome([replies.none_upcoming("annuler")], [SlotSet(PENDING_CANCEL, None)])
         named = parse_preference(turn.text, now())
-        other_day = bool(named.days) and current.start.astimezone(PARIS).date() not in named.days
+        days = named.days or ()
+        other_day = bool(days) and current.start.astimezone(PARIS).date() not in days
         return Outcome([replies.confirm_cancel(current.start, other_day)],
                        [SlotSet(PENDING_CANCEL, str(current.id)), SlotSet(SLOT_AWAITING, AWAIT_CANCEL),
                         SlotSet(SLOT_OFFERED, None)])

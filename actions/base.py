@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 import re
 from abc import ABCMeta, abstractmethod
+from dataclasses import replace
 from datetime import date
 from typing import Any, ClassVar
 
@@ -13,20 +14,19 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from dataclasses import replace
-
 from actions.turn import Outcome, Turn, off_loop, send
-from hortense import formatting as fr
+from hortense import clock
+from hortense.account.customers import ContractView, CustomerView
+from hortense.account.offers import access
 from hortense.conversation.cues import asks_third_party, is_elliptical
 from hortense.conversation.questions import Question, questions_in, several_questions
-from hortense.replies import conversation as manners
-from hortense.account import ContractView, CustomerView
-from hortense.caller import Caller, resolve_caller
 from hortense.db.session import session_scope
-from hortense.offers import access
-from hortense.periods import normalise, parse_period
+from hortense.energy.periods import normalise, parse_period
 from hortense.replies import Reply
 from hortense.replies import common as rc
+from hortense.replies import conversation as manners
+from hortense.replies import formatting as fr
+from hortense.security.caller import Caller, resolve_caller
 
 logger = logging.getLogger(__name__)
 
@@ -143,7 +143,7 @@ class AccountQuestion(CustomerAction):
     intent: ClassVar[str]
     feature: ClassVar[str | None] = None
     wanted: ClassVar[str] = "cette information"  # "Pour lequel souhaitez-vous <wanted> ?"
-    registry: ClassVar[dict[str, "AccountQuestion"]] = {}
+    registry: ClassVar[dict[str, AccountQuestion]] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -237,4 +237,4 @@ def answer_questions(session: Session, customer: CustomerView, turn: Turn, quest
 
 
 def today() -> date:
-    return date.today()
+    return clock.today()

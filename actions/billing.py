@@ -7,14 +7,14 @@ from rasa_sdk.events import SlotSet
 
 from actions.base import SLOT_LAST_INVOICE, AccountQuestion, today
 from actions.turn import Outcome
-from hortense import formatting as fr
+from hortense.account.offers import INSTALMENTS, INVOICES
+from hortense.billing import invoices as billing
 from hortense.db.models import OFFER_BOOST
-from hortense.periods import add_months, normalise
-from hortense import billing, document_links
-from hortense.replies.common import link
-from hortense.offers import INSTALMENTS, INVOICES
+from hortense.documents import urls as document_links
+from hortense.energy.periods import add_months, normalise
 from hortense.replies import billing as replies
-
+from hortense.replies import formatting as fr
+from hortense.replies.common import link
 
 OLDER = re.compile(r"\b(precedentes?|anciennes?|toutes|historique|autres factures|d'?avant|avant-?derniere|"
                    r"plus anciennes?|d'?encore avant|anterieures?)\b")

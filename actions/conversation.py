@@ -1,30 +1,49 @@
 """How Hortense converses around the answers: elliptical follow-ups, starting over, complaints, someone else's
 data, leaving. The intents `follow_up`, `complain`, `ask_third_party_data` reach `action_hortense_fallback`
 (general.py), which hands them here; `restart` is Rasa's default intent, whose action is overridden here."""
+
 from __future__ import annotations
 
 from dataclasses import replace
 
 from rasa_sdk.events import Restarted, SlotSet
 
-from actions.base import (SLOT_AWAITING, SLOT_CONTRACT, SLOT_LAST_PERIOD, SLOT_LAST_QUESTION, SLOT_OFFERED,
-                          SLOT_PENDING, SLOT_PENDING_TEXT, AccountQuestion, CustomerAction, answer_questions,
-                          mentioned_contract, period_phrase, pick_contract, today)
+from actions.base import (
+    SLOT_AWAITING,
+    SLOT_CONTRACT,
+    SLOT_LAST_PERIOD,
+    SLOT_LAST_QUESTION,
+    SLOT_OFFERED,
+    SLOT_PENDING,
+    SLOT_PENDING_TEXT,
+    AccountQuestion,
+    CustomerAction,
+    answer_questions,
+    mentioned_contract,
+    pick_contract,
+    today,
+)
 from actions.turn import Outcome, Turn
-from hortense import formatting as fr
-from hortense.periods import add_months, last_complete_month, parse_period
-from hortense.account import CustomerView
-from hortense.conversation.cues import (asks_third_party, follow_up, is_closing, is_complaint, is_elliptical,
-                                        wants_restart)
+from hortense.account.customers import CustomerView
+from hortense.conversation.cues import (
+    asks_third_party,
+    follow_up,
+    is_closing,
+    is_complaint,
+    is_elliptical,
+    wants_restart,
+)
 from hortense.conversation.questions import questions_in, several_questions
+from hortense.energy.periods import add_months, last_complete_month, parse_period
 from hortense.replies import common as rc
 from hortense.replies import conversation as manners
+from hortense.replies import formatting as fr
 
 FOLLOW_UP, COMPLAIN, THIRD_PARTY, RESTART = "follow_up", "complain", "ask_third_party_data", "restart"
 
 
 def follow_up_outcome(session, customer: CustomerView, turn: Turn) -> Outcome:
-    """"et en septembre ?", "et pour l'autre site ?", "et en heures creuses ?", "et la facture d'avant ?":
+    """ "et en septembre ?", "et pour l'autre site ?", "et en heures creuses ?", "et la facture d'avant ?":
     the last question again, with what the message changes (period, site, off-peak part, older invoice)."""
     named = questions_in(turn.text)
     topic = named[0].intent if named else turn.slots.get(SLOT_LAST_QUESTION)
@@ -60,10 +79,13 @@ def follow_up_outcome(session, customer: CustomerView, turn: Turn) -> Outcome:
     if contract is None:
         contract = mentioned_contract(customer, turn.text) or pick_contract(customer, replace(turn, text=""))
     if contract is None:
-        return Outcome([rc.choose_contract(customer, "cette information")],
-                       [SlotSet(SLOT_PENDING, topic), SlotSet(SLOT_PENDING_TEXT, period_text.strip()[:500] or None)])
-    outcome = AccountQuestion.registry[topic].answer_for(session, customer, contract,
-                                                         replace(turn, text=period_text.strip()))
+        return Outcome(
+            [rc.choose_contract(customer, "cette information")],
+            [SlotSet(SLOT_PENDING, topic), SlotSet(SLOT_PENDING_TEXT, period_text.strip()[:500] or None)],
+        )
+    outcome = AccountQuestion.registry[topic].answer_for(
+        session, customer, contract, replace(turn, text=period_text.strip())
+    )
     events = outcome.events
     if topic == "ask_consumption" and not cue.period_named:
         events = [*events, SlotSet(SLOT_LAST_PERIOD, turn.slots.get(SLOT_LAST_PERIOD))]
@@ -80,8 +102,14 @@ def aside_outcome(session, caller, turn: Turn, in_form: bool = False) -> Outcome
         return Outcome([manners.third_party_declined(customer)])
     if intent == COMPLAIN or is_complaint(turn.text):
         if in_form:
-            return Outcome([rc.Reply("Je suis désolée que la situation vous contrarie. Le conseiller reprendra "
-                                     "votre dossier avec vous pendant l'appel.")])
+            return Outcome(
+                [
+                    rc.Reply(
+                        "Je suis désolée que la situation vous contrarie. Le conseiller reprendra "
+                        "votre dossier avec vous pendant l'appel."
+                    )
+                ]
+            )
         return Outcome([manners.complaint()])
     if customer is not None and customer.contracts:
         several = several_questions(turn.text)
@@ -97,7 +125,7 @@ def aside_outcome(session, caller, turn: Turn, in_form: bool = False) -> Outcome
 
 
 class Restart(CustomerAction):
-    """"On recommence" (intent `restart`, or the widget's menu entry): Rasa's restart, with a fresh greeting.
+    """ "On recommence" (intent `restart`, or the widget's menu entry): Rasa's restart, with a fresh greeting.
 
     Nothing about identity lives in the conversation: the next turn resolves the caller from the verified
     token or link as always; only the conversation's own memory (slots, form) is wiped."""
@@ -112,5 +140,12 @@ def restart_outcome(caller) -> Outcome:
     return Outcome([manners.restarted(caller.customer)], [Restarted()])
 
 
-__all__ = ["aside_outcome", "follow_up_outcome", "restart_outcome", "wants_restart", "SLOT_AWAITING",
-           "SLOT_OFFERED", "RESTART"]
+__all__ = [
+    "aside_outcome",
+    "follow_up_outcome",
+    "restart_outcome",
+    "wants_restart",
+    "SLOT_AWAITING",
+    "SLOT_OFFERED",
+    "RESTART",
+]

@@ -1,12 +1,11 @@
 """Documents and bank details: signed, expiring links (never a document or an IBAN in the chat itself)."""
 from __future__ import annotations
 
-from hortense import document_links
-from hortense.redaction import IBAN_MARK, contains_iban
+from actions.base import AccountQuestion
+from hortense.documents import urls as document_links
 from hortense.replies import Reply
 from hortense.replies.common import link, site_prefix
-
-from actions.base import AccountQuestion
+from hortense.security.redaction import IBAN_MARK, contains_iban
 
 VALIDITY = "Le lien est valable 15 minutes."
 

@@ -1,14 +1,13 @@
 """Ma conso / Mon surplus: consumption, virtual battery, injected surplus, kitty."""
 from __future__ import annotations
 
-from dataclasses import replace
-
-from actions.base import AccountQuestion, today
-from hortense import consumption, document_links, surplus
-from hortense.offers import BATTERY, CONSUMPTION, KITTY, SURPLUS
 import re
 
-from hortense.periods import normalise, parse_period
+from actions.base import AccountQuestion, today
+from hortense.account.offers import BATTERY, CONSUMPTION, KITTY, SURPLUS
+from hortense.documents import urls as document_links
+from hortense.energy import consumption, surplus
+from hortense.energy.periods import normalise, parse_period
 from hortense.replies import Reply
 from hortense.replies import energy as replies
 

@@ -4,24 +4,33 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from rasa_sdk.events import FollowupAction
-
-from rasa_sdk.events import SlotSet
+from rasa_sdk.events import FollowupAction, SlotSet
 
 from actions import appointments
 from actions.appointments import PENDING_CANCEL
-from actions.base import (AWAIT_CANCEL, AWAIT_MOVE, AWAIT_OFFER, AWAIT_SUGGESTION, SLOT_AWAITING, SLOT_OFFERED,
-                          AccountQuestion, CustomerAction, action_for_intent, answer_questions, mentioned_contract)
+from actions.base import (
+    AWAIT_CANCEL,
+    AWAIT_MOVE,
+    AWAIT_OFFER,
+    AWAIT_SUGGESTION,
+    SLOT_AWAITING,
+    SLOT_OFFERED,
+    AccountQuestion,
+    CustomerAction,
+    action_for_intent,
+    answer_questions,
+    mentioned_contract,
+)
 from actions.conversation import RESTART, aside_outcome, restart_outcome
 from actions.turn import Outcome, Turn
-from hortense import metrics
 from hortense.conversation.cues import is_closing, wants_restart
 from hortense.conversation.questions import questions_in
+from hortense.energy.topics import energy_topic
+from hortense.ops import metrics
 from hortense.replies import appointments as appointment_replies
-from hortense.replies import conversation as manners
 from hortense.replies import common as rc
+from hortense.replies import conversation as manners
 from hortense.replies import general as replies
-from hortense.topics import energy_topic
 
 FALLBACK_INTENT = "nlu_fallback"
 _PAYLOAD = re.compile(r"^/(\w+)(\{.*\})?$")

@@ -13,13 +13,13 @@ from sqlalchemy.orm import Session
 
 from actions.base import SLOT_CONTRACT, SLOT_PENDING, CustomerAction
 from actions.turn import Outcome, Turn
-from hortense import links
-from hortense.account import load_customer
-from hortense.caller import Caller
-from hortense.identity import IdentityError, VerifiedSender, verify_assertion
-from hortense.link_codes import AttemptPolicy, extract_code
+from hortense.account import linking as links
+from hortense.account.customers import load_customer
 from hortense.replies import Reply
 from hortense.replies import common as rc
+from hortense.security.caller import Caller
+from hortense.security.identity import IdentityError, VerifiedSender, verify_assertion
+from hortense.security.link_codes import AttemptPolicy, extract_code
 
 logger = logging.getLogger(__name__)
 
@@ -82,7 +82,7 @@ class LinkAccount(CustomerAction):
         result = links.link(session, verified.channel, verified.sender_id, code)
         logger.info("link attempt on %s: %s", verified.channel, result.status)
         if result.status == "ok":
-            customer = load_customer(session, result.customer_number)
+            customer = load_customer(session, result.customer_number) if result.customer_number else None
             name = customer.first_name if customer else ""
             platform = MESSAGING_CHANNELS[verified.channel]
             return Outcome([Reply(f"C'est fait{', ' + name if name else ''} : cette conversation {platform} est "

@@ -3,13 +3,12 @@ from __future__ import annotations
 
 import hmac
 import logging
-import os
 
 from rasa_sdk.endpoint import create_app
 from sanic import response
 
-from hortense import metrics
-from hortense.logging_setup import configure_logging
+from hortense.ops import metrics
+from hortense.ops.logging_setup import configure_logging
 from hortense.settings import get_settings
 
 logger = logging.getLogger(__name__)
@@ -34,14 +33,13 @@ def build_app():
 
 
 def main() -> None:
-    configure_logging("actions", level=os.environ.get("HORTENSE_LOG_LEVEL", "INFO"))
+    configure_logging("actions")
     metrics.start_metrics_server()  # only when HORTENSE_METRICS_PORT is set
-    from hortense.tracker_store import install_log_redaction
+    from hortense.rasa.tracker_store import install_log_redaction
 
     install_log_redaction()
-    host = os.environ.get("HORTENSE_ACTION_HOST", "127.0.0.1")
-    port = int(os.environ.get("HORTENSE_ACTION_PORT", "5055"))
-    build_app().run(host, port, workers=1, access_log=False)
+    settings = get_settings()
+    build_app().run(settings.action_host, settings.action_port, workers=1, access_log=False)
 
 
 if __name__ == "__main__":

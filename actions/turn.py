@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, TypeVar
+from typing import Any, TypeVar
 
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
@@ -26,8 +27,8 @@ class Turn:
     events: tuple[dict, ...] = field(repr=False, default=())
 
     @classmethod
-    def from_tracker(cls, tracker: Tracker) -> "Turn":
-        user_event = next((e for e in reversed(tracker.events) if e.get("event") == "user"), {})
+    def from_tracker(cls, tracker: Tracker) -> Turn:
+        user_event: dict = next((e for e in reversed(tracker.events) if e.get("event") == "user"), {})
         latest = tracker.latest_message or {}
         return cls(
             sender_id=tracker.sender_id,

@@ -14,9 +14,9 @@ import math
 import statistics
 import sys
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable, Optional, Sequence
 from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -77,7 +77,7 @@ class LevelResult:
         return data
 
 
-def merge(label: str, results: Sequence["LevelResult"]) -> LevelResult:
+def merge(label: str, results: Sequence[LevelResult]) -> LevelResult:
     """Several repetitions of one level as one result: pooled latencies, total turns over total time."""
     latencies = [x for r in results for x in r.latencies]
     ok = sum(r.ok for r in results)
@@ -173,7 +173,7 @@ def run_level(label: str, conversations: list[Conversation], turns: int, request
     return asyncio.run(_run(label, conversations, turns, request_timeout, level_timeout))
 
 
-def main(argv: Optional[list[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--url", required=True, help="server base URL (loopback)")
     parser.add_argument("--kind", choices=["hortense", "rest"], default="hortense")
@@ -183,7 +183,7 @@ def main(argv: Optional[list[str]] = None) -> int:
                         help="hortense: customers (conversation i uses customer i mod n; one conversation each)")
     args = parser.parse_args(argv)
     if args.kind == "hortense":
-        from hortense.identity import mint_portal_token
+        from hortense.security.identity import mint_portal_token
 
         customers = args.customers.split(",")
         convs = [hortense_conversation(args.url, mint_portal_token(customers[i % len(customers)], minutes=60),

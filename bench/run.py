@@ -20,8 +20,8 @@ Bounded: fixed turns per level, 60 s per request, 300 s per level; loopback only
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
-import importlib.util
 import json
 import os
 import platform
@@ -33,18 +33,20 @@ import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import Optional
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
-VENV_BIN = Path(sys.executable).parent
-RASA = str(VENV_BIN / "rasa")
 RESULTS = ROOT / "bench" / "results"
 CACHE = ROOT / "bench" / "tmp"
 
 sys.path.insert(0, str(ROOT / "bench"))
 import load  # noqa: E402  (bench/load.py)
+
+from hortense.ops import cluster, launcher  # noqa: E402
+from hortense.settings import SECRET_NAMES  # noqa: E402
+
+RASA = str(launcher.RASA)
 
 LEVELS = [(1, 40), (20, 10), (50, 6)]   # (concurrent conversations, turns each)
 CLONES = 19                              # 8 demo customers x 19 = 152 distinct conversations
@@ -53,17 +55,6 @@ TARGETS = {"p50_ratio": 1.5, "saturated_ratio": 0.8, "two_instances_ratio": 1.5,
 BENCH_ENV = {"HORTENSE_MESSAGE_RATE_PER_MINUTE": "1000000",  # the per-conversation rate limit is not measured
              "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2",
              "SQLALCHEMY_SILENCE_UBER_WARNING": "1", "PYTHONPATH": str(ROOT)}
-
-
-def _multi_instance():
-    spec = importlib.util.spec_from_file_location("multi_instance", ROOT / "scripts" / "multi_instance.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
-
-
-mi = _multi_instance()
 
 
 def log(message: str) -> None:
@@ -116,6 +107,7 @@ def seed_bench_database(url: str, clones: int = CLONES) -> list[str]:
 
 
 def _seed_main(url: str, clones: int) -> int:
+    from hortense.appointments.advisors import seed_advisors
     from hortense.db import seed
     from hortense.db.migrate import upgrade
     from hortense.db.session import session_scope
@@ -124,12 +116,7 @@ def _seed_main(url: str, clones: int) -> int:
     seed.DEMO_CUSTOMERS = clone_specs(clones)
     with session_scope(url) as session:
         added = seed.seed_demo(session)
-        try:
-            from hortense.advisors import seed_advisors
-        except ImportError:  # older tree
-            pass
-        else:
-            seed_advisors(session)
+        seed_advisors(session)
     print(f"seeded {added} customers")
     return 0
 
@@ -183,7 +170,7 @@ def nlu_report(out: Path, quick: bool, folds: int = 3) -> dict:
     return figures
 
 
-def stock_bot(fresh: bool) -> tuple[Path, Optional[float]]:
+def stock_bot(fresh: bool) -> tuple[Path, float | None]:
     """The `rasa init` bot, created (and trained, timed) once and cached; returns (dir, training seconds)."""
     path = CACHE / "stock-bot"
     stamp = path / ".bench-train-seconds"
@@ -205,70 +192,41 @@ def stock_bot(fresh: bool) -> tuple[Path, Optional[float]]:
 
 # --- servers --------------------------------------------------------------------------------------------------
 
-def speedups_env(workdir: Path) -> dict:
-    """Environment for a Rasa process with hortense.rasa_speedups installed at start-up (a sitecustomize
-    module), to measure it before it is wired into the channel."""
-    site = workdir / "speedups-site"
-    site.mkdir(parents=True, exist_ok=True)
-    (site / "sitecustomize.py").write_text(
-        "import sys\nif sys.argv and sys.argv[0].endswith('rasa'):\n"
-        "    from hortense import rasa_speedups\n    rasa_speedups.install()\n")
-    return {"PYTHONPATH": f"{site}:{ROOT}"}
-
-
-def start_hortense(workdir: Path, model: Path, data_url: str, secrets: dict,
-                   rasa_env: Optional[dict] = None) -> list:
+def start_hortense(workdir: Path, model: Path, data_url: str, secrets: dict) -> list[launcher.Proc]:
     """One action server + one Rasa server, configured as `make run` (SQLite tracker store)."""
-    workdir.mkdir(parents=True, exist_ok=True)
-    action_port, rasa_port = mi.free_port(), mi.free_port()
-    env = {**mi.base_env(secrets, BENCH_ENV), "HORTENSE_DATABASE_URL": data_url,
-           "HORTENSE_TRACKER_DB": str(workdir / "tracker.db"), "HORTENSE_ACTION_PORT": str(action_port),
+    action_port, rasa_port = launcher.free_port(), launcher.free_port()
+    env = {**cluster.base_env(secrets, BENCH_ENV), "HORTENSE_DATABASE_URL": data_url,
+           "HORTENSE_TRACKER_DB": str(workdir / "tracker.db"),
            "HORTENSE_ACTION_SERVER_URL": f"http://127.0.0.1:{action_port}/webhook"}
-    actions = mi.spawn("actions", [sys.executable, "-m", "actions.server"], env, workdir)
-    actions.url = f"http://127.0.0.1:{action_port}"
-    rasa = mi.spawn("rasa", [RASA, "run", "-m", str(model), "--credentials", "credentials.yml", "--endpoints",
-                             "endpoints.yml", "-i", "127.0.0.1", "-p", str(rasa_port)], {**env, **(rasa_env or {})},
-                    workdir)
-    rasa.url = f"http://127.0.0.1:{rasa_port}"
+    actions = launcher.start_actions(env, action_port, workdir)
+    rasa = launcher.start_rasa(env, rasa_port, workdir, model=model)
     try:
-        mi.wait_http(f"{actions.url}/health", actions, 120)
-        mi.wait_http(f"{rasa.url}/webhooks/web/", rasa, 420)
+        launcher.wait_ready(actions, 120)
+        launcher.wait_ready(rasa, 420)
     except BaseException:
-        rasa.stop()
-        actions.stop()
+        launcher.stop_all([rasa, actions])
         raise
     return [rasa, actions]
 
 
-def start_stock(path: Path, workdir: Path, port: Optional[int] = None):
-    workdir.mkdir(parents=True, exist_ok=True)
-    port = port or mi.free_port()
-    env = {**os.environ, **BENCH_ENV}
-    log_path = workdir / "stock-rasa.log"
-    popen = subprocess.Popen([RASA, "run", "-m", "models", "--credentials", "credentials.yml", "--endpoints",
-                              "endpoints.yml", "-i", "127.0.0.1", "-p", str(port)], cwd=path, env=env,
-                             stdout=log_path.open("w"), stderr=subprocess.STDOUT, start_new_session=True)
-    proc = mi.Proc("stock-rasa", popen, log_path, f"http://127.0.0.1:{port}")
+def start_stock(path: Path, workdir: Path, port: int | None = None) -> launcher.Proc:
+    """The stock bot's Rasa server, from its own directory (its models, credentials and endpoints)."""
+    port = port or launcher.free_port()
+    proc = launcher.start_rasa({**os.environ, **BENCH_ENV}, port, workdir, model="models", name="stock-rasa",
+                               cwd=path)
+    proc.ready_url = f"{proc.url}/"  # the stock bot has no website channel
     try:
-        mi.wait_http(f"{proc.url}/", proc, 300)
+        launcher.wait_ready(proc, 300)
     except BaseException:
         proc.stop()
         raise
     return proc
 
 
-def stop_all(procs) -> None:
-    for p in procs:
-        if p.alive():
-            p.popen.terminate()
-    for p in procs:
-        p.stop()
-
-
 # --- load -----------------------------------------------------------------------------------------------------
 
 def hortense_convs(urls: list[str], customers: list[str], secrets: dict) -> list:
-    from hortense.identity import mint_portal_token
+    from hortense.security.identity import mint_portal_token
     from hortense.settings import get_settings
 
     settings = replace(get_settings(), portal_jwt_secret=secrets["HORTENSE_PORTAL_JWT_SECRET"])
@@ -313,10 +271,8 @@ def saturated(results: list[dict]) -> float:
 
 # --- two instances --------------------------------------------------------------------------------------------
 
-def instances_run(workdir: Path, model: Path, secrets: dict, count: int, customers: list[str],
-                  speedups: bool = False) -> dict:
+def instances_run(workdir: Path, model: Path, secrets: dict, count: int, customers: list[str]) -> dict:
     """`count` Rasa servers + `count` action servers; saturated throughput at 50 conversations."""
-    extra = {**BENCH_ENV, **(speedups_env(workdir) if speedups else {})}
     postgres = os.environ.get("HORTENSE_TEST_POSTGRES_URL")
     redis_url = os.environ.get("HORTENSE_TEST_REDIS_URL")
     tag = f"bench{secrets_mod.token_hex(3)}"
@@ -326,17 +282,17 @@ def instances_run(workdir: Path, model: Path, secrets: dict, count: int, custome
         if postgres and redis_url:
             mode = "production configuration: PostgreSQL tracker store and customer database, Redis lock store"
             data_db, tracker_db = f"{tag}_data", f"{tag}_tracker"
-            data_url = mi.create_database(postgres, data_db)
+            data_url = cluster.create_database(postgres, data_db)
             created.append(data_db)
-            tracker_url = mi.create_database(postgres, tracker_db)
+            tracker_url = cluster.create_database(postgres, tracker_db)
             created.append(tracker_db)
             seed_bench_database(data_url)
-            mi.prepare_tracker_database(tracker_url)
-            cluster = mi.start_cluster(workdir, data_url=data_url, tracker_url=tracker_url, redis_url=redis_url,
-                                       secrets=secrets, rasa_count=count, action_count=count, use_nginx=False,
-                                       model=model, extra_env=extra)
-            procs = cluster.processes
-            urls = [p.url for p in cluster.rasa]
+            cluster.prepare_tracker_database(tracker_url)
+            running = cluster.start_cluster(workdir, data_url=data_url, tracker_url=tracker_url,
+                                            redis_url=redis_url, secrets=secrets, rasa_count=count,
+                                            action_count=count, use_nginx=False, model=model, extra_env=BENCH_ENV)
+            procs = running.processes
+            urls = [p.url for p in running.rasa]
         else:
             mode = "SQLite configuration (no PostgreSQL/Redis given): each server its own tracker file, each conversation pinned to one server"
             data_url = f"sqlite:///{workdir / 'data.db'}"
@@ -344,8 +300,7 @@ def instances_run(workdir: Path, model: Path, secrets: dict, count: int, custome
             urls = []
             for i in range(count):
                 sub = workdir / f"instance-{i + 1}"
-                started = start_hortense(sub, model, data_url, {**secrets},
-                                         rasa_env=speedups_env(workdir) if speedups else None)
+                started = start_hortense(sub, model, data_url, {**secrets})
                 procs.extend(started)
                 urls.append(started[0].url)
         make = lambda ids: hortense_convs(urls, ids, secrets)  # noqa: E731
@@ -353,24 +308,21 @@ def instances_run(workdir: Path, model: Path, secrets: dict, count: int, custome
         result = load.run_level(f"hortense {count} instance(s) x50", make(customers[:50]), LEVELS[-1][1])
         log(f"  {result.label}: {result.throughput} turns/s, p50 {result.p50_ms} ms, {result.errors} errors")
         rss = {p.name: rss_mb(p.pid) for p in procs}
-        return {"instances": count, "mode": mode + (", with rasa_speedups" if speedups else ""),
-                "result": result.as_dict(), "rss_mb": rss, "speedups": speedups}
+        return {"instances": count, "mode": mode, "result": result.as_dict(), "rss_mb": rss}
     finally:
-        stop_all(procs)
+        launcher.stop_all(procs)
         for db in created:
-            try:
-                mi.drop_database(postgres, db)
-            except Exception:  # noqa: BLE001
-                pass
+            with contextlib.suppress(Exception):  # a database left behind is not worth failing the run
+                cluster.drop_database(postgres, db)
 
 
 # --- report ---------------------------------------------------------------------------------------------------
 
-def ratio(a: Optional[float], b: Optional[float]) -> Optional[float]:
+def ratio(a: float | None, b: float | None) -> float | None:
     return round(a / b, 2) if a and b else None
 
 
-def verdict(ok: Optional[bool]) -> str:
+def verdict(ok: bool | None) -> str:
     return "—" if ok is None else ("met" if ok else "**missed**")
 
 
@@ -406,16 +358,6 @@ def summarise(data: dict) -> list[tuple[str, str, str, str]]:
         ("full training (2 cores)", f"{train} s" if train else "not run", "",
          f"≤ 180 s — {verdict(None if not train else train <= TARGETS['training_s'])}"),
     ]
-    fast_two = (two.get("two_speedups") or {}).get("result", {}).get("throughput")
-    if fast_two:
-        rows.append(("2 Rasa instances with hortense.rasa_speedups", f"{fast_two} turns/s",
-                     f"{ratio(fast_two, saturated(s))}× stock", "≥ 1.5×"))
-    fast = (data.get("hortense_speedups") or {}).get("levels")
-    if fast:
-        rows.append(("with hortense.rasa_speedups (not wired yet): p50 / saturated",
-                     f"{fast[0]['p50_ms']} ms / {saturated(fast)} turns/s",
-                     f"{ratio(fast[0]['p50_ms'], s[0]['p50_ms'])}× / {ratio(saturated(fast), saturated(s))}×",
-                     "≤ 1.5× / ≥ 0.8×"))
     if cv:
         worst = min(cv["per_intent_f1"].items(), key=lambda kv: kv[1])
         rows.append((f"NLU {nlu.get('folds')}-fold cross-validation", f"accuracy {cv['accuracy']:.3f}, macro F1 {cv['macro_f1']:.3f}",
@@ -436,7 +378,7 @@ def markdown(data: dict) -> tuple[str, str]:
     lines = [f"# Benchmark {data['date']}", "", f"Machine: {data['machine']}. Load before the run: "
              f"{data['loadavg_before']}. Command: `{data['command']}` ({data['total_s']} s).", "",
              "## Summary", "", table_text, ""]
-    for name in ("hortense", "hortense_speedups", "stock"):
+    for name in ("hortense", "stock"):
         if name not in data:
             continue
         lines += [f"## {name}: latency and throughput per level", "",
@@ -456,11 +398,9 @@ def markdown(data: dict) -> tuple[str, str]:
     if two:
         lines += ["## Several Rasa instances on the same cores", "", f"Mode: {two['two']['mode']}.", "",
                   "| Rasa instances | turns | errors | p50 ms | p95 ms | turns/s | RSS MB |", "|---|---|---|---|---|---|---|"]
-        for key in ("one", "two", "two_speedups"):
-            if key not in two:
-                continue
+        for key in ("one", "two"):
             r = two[key]["result"]
-            lines.append(f"| {two[key]['instances']}{' (rasa_speedups)' if two[key].get('speedups') else ''} | {r['turns']} | {r['errors']} | {r['p50_ms']} | {r['p95_ms']} |"
+            lines.append(f"| {two[key]['instances']} | {r['turns']} | {r['errors']} | {r['p50_ms']} | {r['p95_ms']} |"
                          f" {r['throughput']} | {', '.join(f'{k} {v}' for k, v in two[key]['rss_mb'].items())} |")
         lines.append("")
     nlu = data.get("nlu") or {}
@@ -488,7 +428,7 @@ def markdown(data: dict) -> tuple[str, str]:
 
 # --- main -----------------------------------------------------------------------------------------------------
 
-def main(argv: Optional[list[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] == "_seed":
         return _seed_main(argv[1], int(argv[2]))
@@ -500,8 +440,6 @@ def main(argv: Optional[list[str]] = None) -> int:
                         "under 15 minutes on 2 cores; `make nlu-report` does 5)")
     parser.add_argument("--smoke", action="store_true", help="tiny levels, no training, NLU or instances (checks "
                         "the harness; results go to bench/tmp)")
-    parser.add_argument("--speedups", action="store_true", help="also measure Hortense with "
-                        "hortense.rasa_speedups installed in the Rasa process (until it is wired in)")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     global LEVELS, REPETITIONS
@@ -514,7 +452,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     data: dict = {"date": dt.date.today().isoformat(), "command": "make bench" + (" QUICK=1" if args.quick else ""),
                   "machine": f"{os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}",
                   "loadavg_before": " ".join(Path("/proc/loadavg").read_text().split()[:3])}
-    secrets = {n: secrets_mod.token_urlsafe(32) for n in mi.SECRET_NAMES}  # the run's own
+    secrets = {n: secrets_mod.token_urlsafe(32) for n in SECRET_NAMES}  # the run's own
     work = Path(tempfile.mkdtemp(prefix="hortense-bench-"))
     try:
         data["training"] = {}
@@ -534,17 +472,13 @@ def main(argv: Optional[list[str]] = None) -> int:
         stock_path, stock_train = stock_bot(args.fresh_stock)
         data["training"]["stock_init_s"] = stock_train
 
-        log("servers: Hortense (one Rasa + one action server, make run configuration), the stock bot"
-            + (", Hortense with rasa_speedups" if args.speedups else ""))
+        log("servers: Hortense (one Rasa + one action server, make run configuration), the stock bot")
         data_url = f"sqlite:///{work / 'hortense.db'}"
         customers = seed_bench_database(data_url)
         servers: dict = {}
         try:
             servers["hortense"] = start_hortense(work / "hortense", model, data_url, secrets)
             servers["stock"] = [start_stock(stock_path, work / "stock")]
-            if args.speedups:
-                servers["hortense_speedups"] = start_hortense(work / "hortense-speedups", model, data_url, secrets,
-                                                              rasa_env=speedups_env(work))
             rest = {name: {p.name: rss_mb(p.pid) for p in procs} for name, procs in servers.items()}
             senders = [f"bench-{i}" for i in range(len(customers))]
             bots = {name: ((lambda ids, url=procs[0].url: stock_convs([url], ids)) if name == "stock" else
@@ -555,7 +489,7 @@ def main(argv: Optional[list[str]] = None) -> int:
             levels = run_interleaved(bots)
             after = {name: {p.name: rss_mb(p.pid) for p in procs} for name, procs in servers.items()}
         finally:
-            stop_all([p for procs in servers.values() for p in procs])
+            launcher.stop_all([p for procs in servers.values() for p in procs])
         for name in servers:
             data[name] = {"levels": levels[name], "rss_mb": {"rest": rest[name], "after": after[name]}}
 
@@ -564,9 +498,6 @@ def main(argv: Optional[list[str]] = None) -> int:
             one = instances_run(work / "one", model, secrets, 1, customers)
             two = instances_run(work / "two", model, secrets, 2, customers)
             data["two_instances"] = {"one": one, "two": two}
-            if args.speedups:
-                data["two_instances"]["two_speedups"] = instances_run(work / "two-fast", model, secrets, 2,
-                                                                      customers, speedups=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -9,12 +9,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections import OrderedDict
-from typing import Any, Optional
+from typing import Any
 
 import aiohttp
 
-from hortense.identity import ASSERTION_KEY, sign_assertion
+from hortense.security.identity import ASSERTION_KEY, sign_assertion
 
 logger = logging.getLogger(__name__)
 
@@ -36,36 +35,17 @@ def trusted_metadata(channel: str, sender_id: str) -> dict:
     return {ASSERTION_KEY: sign_assertion(channel, sender_id, None)}
 
 
-def credential(credentials: Optional[dict], key: str, default: str = "") -> str:
+def credential(credentials: dict | None, key: str, default: str = "") -> str:
     """A credentials.yml value; empty (an unset `${VAR}`) means "not configured"."""
     value = (credentials or {}).get(key)
     return str(value).strip() if value not in (None, "") else default
-
-
-class SeenIds:
-    """Recently handled platform message ids: a replayed or retried delivery is handled once."""
-
-    def __init__(self, size: int = 10_000) -> None:
-        self.size = size
-        self._ids: OrderedDict[str, None] = OrderedDict()
-
-    def first_time(self, message_id: Any) -> bool:
-        if message_id in (None, ""):
-            return True
-        key = str(message_id)
-        if key in self._ids:
-            return False
-        self._ids[key] = None
-        if len(self._ids) > self.size:
-            self._ids.popitem(last=False)
-        return True
 
 
 class PlatformError(RuntimeError):
     """A platform API refused or could not take a message (raised only for out-of-conversation sends)."""
 
 
-async def post(url: str, *, what: str, strict: bool = False, **kwargs: Any) -> Optional[Any]:
+async def post(url: str, *, what: str, strict: bool = False, **kwargs: Any) -> Any | None:
     """POST to a platform API. Failures are logged without the URL (it may hold a token); during a
     conversation they are swallowed (the webhook must still answer 200, or the platform redelivers the
     message), for a notification (`strict`) they raise so that the sender can retry later."""
@@ -100,7 +80,7 @@ def looks_like_choice(text: str) -> bool:
     return bool(_CHOICE.match(text or ""))
 
 
-def chosen_payload(text: str, offered: list) -> Optional[str]:
+def chosen_payload(text: str, offered: list) -> str | None:
     """"2" answers the second numbered choice of the bot's last message(s): the payload of that button."""
     match = _CHOICE.match(text or "")
     if not match:

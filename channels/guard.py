@@ -1,14 +1,15 @@
 """What every connector does to a message before Rasa sees it: rate limit, `/intent` filter, redaction.
 
 - Rate limit: a sender gets `settings.message_rate_per_minute` messages per rolling minute, then one polite
-  answer, then silence until the minute has passed (a flood costs us neither NLU time nor platform fees).
+  answer, then silence until the minute has passed (a flood costs us neither NLU time nor platform fees);
+  counted in Redis when it is configured, so the limit holds across instances (hortense.security.rate_limit).
 - `/intent{...}` filter: Rasa always obeys a message of the form `/intent{"entity": "value"}` (confidence
   1.0, entities filled). Such a message is accepted only when it is exactly the payload of a button the bot
   offered in its last message(s) of this conversation, read from the tracker store; anything else loses
   its leading slashes and is read as ordinary text.
 - Redaction: IBANs, card numbers, tokens and passwords are replaced by placeholders (the bot never needs
   them). One-time link codes are kept: the linking action reads the code from the message text; the
-  redacting tracker store, event broker and log filter keep them out of storage (hortense.tracker_store).
+  redacting tracker store, event broker and log filter keep them out of storage (hortense.rasa.tracker_store).
 
 The guard also refuses messages when the tracker store in use would write secrets in clear.
 """
@@ -16,16 +17,16 @@ from __future__ import annotations
 
 import logging
 import re
-import time
-from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Optional
+from typing import Any
 
 from rasa.core.channels.channel import OutputChannel
 from sanic import Blueprint, Sanic
 
-from hortense.link_codes import iter_code_spans
-from hortense.redaction import redact_text
+from hortense.security.link_codes import iter_code_spans
+from hortense.security.rate_limit import RateLimit
+from hortense.security.redaction import redact_text
 from hortense.settings import get_settings
 
 logger = logging.getLogger(__name__)
@@ -89,59 +90,25 @@ def unslash(text: str) -> str:
     return _LEADING_SLASHES.sub("", text)
 
 
-class RateLimiter:
-    """Rolling one-minute window per key; in memory, per Rasa process."""
-
-    def __init__(self, per_minute: int, clock: Callable[[], float] = time.monotonic, max_keys: int = 50_000):
-        self.per_minute = max(per_minute, 1)
-        self.clock = clock
-        self.max_keys = max_keys
-        self._hits: dict[str, deque] = {}
-        self._warned: set[str] = set()
-
-    def allow(self, key: str) -> tuple[bool, bool]:
-        """(allowed, first refusal in this window): only the first refusal gets an answer."""
-        now = self.clock()
-        hits = self._hits.get(key)
-        if hits is None:
-            if len(self._hits) >= self.max_keys:
-                self._forget_idle(now)
-            hits = self._hits[key] = deque()
-        while hits and now - hits[0] >= WINDOW_SECONDS:
-            hits.popleft()
-        if len(hits) < self.per_minute:
-            hits.append(now)
-            self._warned.discard(key)
-            return True, False
-        first = key not in self._warned
-        self._warned.add(key)
-        return False, first
-
-    def _forget_idle(self, now: float) -> None:
-        for key in [k for k, h in self._hits.items() if not h or now - h[-1] >= WINDOW_SECONDS]:
-            del self._hits[key]
-            self._warned.discard(key)
-
-
 class ConnectorGuard:
     """One per input channel: made with `for_blueprint` in the channel's `blueprint()`, then every incoming
     message goes through `admit` before `on_new_message`."""
 
-    def __init__(self, channel: str, per_minute: Optional[int] = None) -> None:
+    def __init__(self, channel: str, per_minute: int | None = None) -> None:
         self.channel = channel
-        self.limiter = RateLimiter(per_minute or get_settings().message_rate_per_minute)
-        self.app: Optional[Sanic] = None
-        self.store_ok: Optional[bool] = None
+        self.limiter = RateLimit("messages", per_minute or get_settings().message_rate_per_minute, WINDOW_SECONDS)
+        self.app: Sanic | None = None
+        self.store_ok: bool | None = None
 
     @classmethod
-    def for_blueprint(cls, bp: Blueprint, channel: str) -> "ConnectorGuard":
+    def for_blueprint(cls, bp: Blueprint, channel: str) -> ConnectorGuard:
         """A guard that learns the Rasa app (hence the agent and its tracker store) when the server starts."""
         guard = cls(channel)
         bp.listener("after_server_start")(guard._on_start)
         return guard
 
     async def _on_start(self, app: Sanic, _loop: Any) -> None:
-        from hortense.tracker_store import check_store, install_log_redaction
+        from hortense.rasa.tracker_store import check_store, install_log_redaction
 
         install_log_redaction()
         self.app = app
@@ -152,19 +119,12 @@ class ConnectorGuard:
                 _store_verdicts[id(store)] = check_store(store)
             self.store_ok = _store_verdicts[id(store)]
 
-    async def admit(self, sender_id: str, text: Any, output: Optional[OutputChannel],
-                    app: Optional[Sanic] = None) -> Optional[str]:
+    async def admit(self, sender_id: str, text: Any, output: OutputChannel | None,
+                    app: Sanic | None = None) -> str | None:
         """The text Rasa may see for this message, or None when it must not reach Rasa (the guard has
         then answered the sender through `output` when an answer is due)."""
         app = app or self.app
-        if self.store_ok is False:
-            await _say(output, sender_id, UNAVAILABLE_TEXT)
-            return None
-        allowed, first_refusal = self.limiter.allow(f"{self.channel}:{sender_id}")
-        if not allowed:
-            logger.info("%s: rate limit reached for a sender", self.channel)
-            if first_refusal:
-                await _say(output, sender_id, RATE_LIMITED_TEXT)
+        if not await self.may_answer(sender_id, output):
             return None
         text = text.strip()[:MAX_MESSAGE_CHARS] if isinstance(text, str) else ""
         if not text:
@@ -179,7 +139,20 @@ class ConnectorGuard:
                 return None
         return redact_keeping_codes(text)
 
-    async def offered(self, sender_id: str, app: Optional[Sanic] = None,
+    async def may_answer(self, sender_id: str, output: OutputChannel | None) -> bool:
+        """Whether this sender may be answered now (store safe, under the rate limit); when not, the sender
+        is told why through `output` (once per run of refusals for the rate limit)."""
+        if self.store_ok is False:
+            await _say(output, sender_id, UNAVAILABLE_TEXT)
+            return False
+        allowed, first_refusal = self.limiter.hit(f"{self.channel}:{sender_id}")
+        if not allowed:
+            logger.info("%s: rate limit reached for a sender", self.channel)
+            if first_refusal:
+                await _say(output, sender_id, RATE_LIMITED_TEXT)
+        return allowed
+
+    async def offered(self, sender_id: str, app: Sanic | None = None,
                       after_current_turn: bool = False) -> list[OfferedButton]:
         """The buttons of the bot's last message(s) in this conversation ([] when unknown: fail closed).
 
@@ -190,8 +163,9 @@ class ConnectorGuard:
         if store is None:
             return []
         try:
-            if after_current_turn and getattr(agent, "lock_store", None) is not None:
-                async with agent.lock_store.lock(sender_id, wait_time_in_seconds=0.05):
+            lock_store = getattr(agent, "lock_store", None)
+            if after_current_turn and lock_store is not None:
+                async with lock_store.lock(sender_id, wait_time_in_seconds=0.05):
                     tracker = await store.retrieve(sender_id)
             else:
                 tracker = await store.retrieve(sender_id)
@@ -200,12 +174,12 @@ class ConnectorGuard:
             return []
         return offered_buttons(tracker.events) if tracker is not None else []
 
-    async def offered_payloads(self, sender_id: str, app: Optional[Sanic] = None,
+    async def offered_payloads(self, sender_id: str, app: Sanic | None = None,
                                after_current_turn: bool = False) -> set[str]:
         return {b.payload.strip() for b in await self.offered(sender_id, app, after_current_turn)}
 
 
-async def _say(output: Optional[OutputChannel], sender_id: str, text: str) -> None:
+async def _say(output: OutputChannel | None, sender_id: str, text: str) -> None:
     if output is None:
         return
     try:

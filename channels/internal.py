@@ -15,14 +15,15 @@ from __future__ import annotations
 import hmac
 import json
 import logging
-from typing import Any, Awaitable, Callable, Optional
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from rasa.core.channels.channel import InputChannel, UserMessage
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from hortense.notifications import SIGNATURE_HEADER, signature
+from hortense.appointments.notifications import SIGNATURE_HEADER, signature
 
 logger = logging.getLogger(__name__)
 
@@ -31,23 +32,25 @@ MAX_BODY_BYTES = 16_000
 MAX_TEXT_CHARS = 4_000
 
 
-def _valid_signature(body: bytes, header: Optional[str]) -> bool:
+def _valid_signature(body: bytes, header: str | None) -> bool:
     if not header or not body:
         return False
     return hmac.compare_digest(signature(body).encode(), header.strip().lower().encode())
 
 
-def _fields(body: bytes) -> Optional[tuple[str, str, str]]:
+def _fields(body: bytes) -> tuple[str, str, str] | None:
     try:
         data: Any = json.loads(body)
     except (ValueError, UnicodeDecodeError):
         return None
     if not isinstance(data, dict):
         return None
-    values = tuple(data.get(k) for k in ("channel", "sender_id", "text"))
-    if not all(isinstance(v, str) and v.strip() for v in values) or len(values[2]) > MAX_TEXT_CHARS:
+    channel, sender_id, text = (data.get(k) for k in ("channel", "sender_id", "text"))
+    if not isinstance(channel, str) or not isinstance(sender_id, str) or not isinstance(text, str):
         return None
-    return values  # type: ignore[return-value]
+    if not (channel.strip() and sender_id.strip() and text.strip()) or len(text) > MAX_TEXT_CHARS:
+        return None
+    return channel, sender_id, text
 
 
 class InternalNotifyInput(InputChannel):

@@ -15,24 +15,16 @@ import hashlib
 import hmac
 import json
 import logging
-from typing import Any, Awaitable, Callable, Iterator, Optional
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
 
-from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from channels.common import (
-    SeenIds,
-    chosen_payload,
-    credential,
-    looks_like_choice,
-    numbered_choices,
-    post,
-    split_text,
-    trusted_metadata,
-)
-from channels.guard import ConnectorGuard
+from channels.common import post
+from channels.messaging import Incoming, MessagingInput, MessagingOutput
 
 logger = logging.getLogger(__name__)
 
@@ -57,31 +49,26 @@ def signature_of(body: bytes, app_secret: str) -> str:
     return "sha256=" + hmac.new(app_secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-class MessengerOutput(OutputChannel):
-    @classmethod
-    def name(cls) -> str:
-        return CHANNEL
+class MessengerOutput(MessagingOutput):
+    channel = CHANNEL
+    max_text_chars = MAX_TEXT_CHARS
 
     def __init__(self, api_base: str, page_access_token: str, strict: bool = False) -> None:
-        self.strict = strict
+        super().__init__(strict)
         self.url = f"{api_base.rstrip('/')}/me/messages"
         self.token = page_access_token
-        self.numbered = 0
 
     async def _send(self, recipient_id: str, message: dict) -> None:
         await post(self.url, what="messenger", strict=self.strict, params={"access_token": self.token},
                    json={"recipient": {"id": psid_of(recipient_id)}, "messaging_type": "RESPONSE",
                          "message": message})
 
-    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
-        for chunk in split_text(text, MAX_TEXT_CHARS):
-            await self._send(recipient_id, {"text": chunk})
+    async def send_chunk(self, recipient_id: str, text: str) -> None:
+        await self._send(recipient_id, {"text": text})
 
     async def send_text_with_buttons(self, recipient_id: str, text: str, buttons: list, **kwargs: Any) -> None:
         if len(buttons) > MAX_QUICK_REPLIES:
-            choices = numbered_choices(buttons, self.numbered + 1)
-            self.numbered += len(buttons)
-            await self.send_text_message(recipient_id, f"{text}\n\n{choices}" if text else choices)
+            await self.send_numbered_choices(recipient_id, text, buttons)
             return
         self.numbered += len(buttons)
         replies = [{"content_type": "text", "title": _title(b), "payload": str(b.get("payload") or "")}
@@ -94,109 +81,75 @@ class MessengerOutput(OutputChannel):
     async def send_image_url(self, recipient_id: str, image: str, **kwargs: Any) -> None:
         await self._send(recipient_id, {"attachment": {"type": "image", "payload": {"url": image}}})
 
-    async def send_custom_json(self, recipient_id: str, json_message: dict, **kwargs: Any) -> None:
-        """Custom payloads are for the website widget; the text sent with them says it all here."""
-
 
 def _title(button: dict) -> str:
     title = str(button.get("title") or button.get("payload") or "")
     return title if len(title) <= MAX_TITLE_CHARS else title[:MAX_TITLE_CHARS - 1] + "…"
 
 
-def user_events(body: Any) -> Iterator[tuple[str, Optional[str], str]]:
-    """(psid, message id, text) of every user message or postback in a delivery, in order."""
+def _read_event(event: dict) -> tuple[str | None, str, bool] | None:
+    """(message id, text, media) of a user message or postback; None for deliveries, reads, echoes…"""
+    message, postback = event.get("message"), event.get("postback")
+    if isinstance(message, dict) and not message.get("is_echo"):
+        quick = message.get("quick_reply") or {}
+        text = quick.get("payload") if isinstance(quick, dict) and quick.get("payload") else message.get("text")
+        media = not text and bool(message.get("attachments"))
+        return message.get("mid"), text if isinstance(text, str) else "", media
+    if isinstance(postback, dict):
+        text = postback.get("payload") or postback.get("title")
+        return postback.get("mid"), text if isinstance(text, str) else "", False
+    return None
+
+
+def user_events(body: Any) -> Iterator[Incoming]:
+    """Every user message, postback or media message of a delivery, in order."""
     if not isinstance(body, dict) or body.get("object") != "page":
         return
     for entry in body.get("entry") or []:
         for event in (entry.get("messaging") or []) if isinstance(entry, dict) else []:
-            if not isinstance(event, dict):
+            read = _read_event(event) if isinstance(event, dict) else None
+            if read is None:
                 continue
             psid = str((event.get("sender") or {}).get("id") or "")
-            message, postback = event.get("message"), event.get("postback")
-            if isinstance(message, dict) and not message.get("is_echo"):
-                quick = message.get("quick_reply") or {}
-                text = quick.get("payload") if isinstance(quick, dict) and quick.get("payload") else message.get("text")
-                mid = message.get("mid")
-            elif isinstance(postback, dict):
-                text, mid = postback.get("payload") or postback.get("title"), postback.get("mid")
-            else:  # deliveries, reads, reactions, echoes
-                continue
-            if psid and isinstance(text, str) and text:
-                yield psid, mid, text
+            mid, text, media = read
+            if psid and len(psid) <= MAX_SENDER_CHARS and (text or media):
+                yield Incoming(sender_for(psid), mid, text, media)
 
 
-class MessengerInput(InputChannel):
-    @classmethod
-    def name(cls) -> str:
-        return CHANNEL
+@dataclass(eq=False, repr=False)
+class MessengerInput(MessagingInput):
+    app_secret: str
+    page_access_token: str
+    verify_token: str  # for Meta's subscription handshake only
+    api_base: str = DEFAULT_API_BASE
 
-    @classmethod
-    def from_credentials(cls, credentials: Optional[dict]) -> "MessengerInput":
-        return cls(app_secret=credential(credentials, "app_secret"),
-                   page_access_token=credential(credentials, "page_access_token"),
-                   verify_token=credential(credentials, "verify_token"),
-                   api_base=credential(credentials, "api_base", DEFAULT_API_BASE))
+    channel = CHANNEL
+    REQUIRED = ("app_secret", "page_access_token")
+    REFUSED = "missing or invalid X-Hub-Signature-256"
 
-    def __init__(self, app_secret: str, page_access_token: str, verify_token: str,
-                 api_base: str = DEFAULT_API_BASE) -> None:
-        self.app_secret = app_secret
-        self.page_access_token = page_access_token
-        self.verify_token = verify_token
-        self.api_base = api_base
-        self.seen = SeenIds()
-
-    @property
-    def enabled(self) -> bool:
-        return bool(self.app_secret and self.page_access_token)
-
-    def get_output_channel(self) -> MessengerOutput:
-        """For messages outside a conversation turn (notifications): a failed send raises."""
-        return MessengerOutput(self.api_base, self.page_access_token, strict=True)
+    def output(self, strict: bool = False) -> MessengerOutput:
+        return MessengerOutput(self.api_base, self.page_access_token, strict=strict)
 
     def authentic(self, request: Request) -> bool:
-        given = request.headers.get(SIGNATURE_HEADER) or ""
-        if not self.enabled or not given:
-            return False
-        return hmac.compare_digest(given.encode(), signature_of(request.body or b"", self.app_secret).encode())
+        return self.header_is(request, SIGNATURE_HEADER, lambda: signature_of(request.body or b"", self.app_secret))
 
-    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        bp = Blueprint("messenger_webhook", __name__)
-        guard = ConnectorGuard.for_blueprint(bp, CHANNEL)
+    def parse(self, request: Request) -> list[Incoming] | None:
+        """Every messaging event of a batched delivery (the stock channel reads only the first)."""
+        try:
+            return list(user_events(json.loads(request.body or b"{}")))
+        except ValueError:
+            return None
 
-        @bp.route("/", methods=["GET"])
-        async def health(_: Request) -> HTTPResponse:
-            return response.json({"status": "ok" if self.enabled else "disabled"})
+    def ack(self) -> HTTPResponse:
+        return response.text("EVENT_RECEIVED")
 
-        @bp.route("/webhook", methods=["GET"])
+    def add_routes(self, bp: Blueprint) -> None:
         async def handshake(request: Request) -> HTTPResponse:
+            """Meta's subscription check: `hub.challenge` is echoed for our verify token only."""
             given = request.args.get("hub.verify_token") or ""
             if (request.args.get("hub.mode") == "subscribe" and self.verify_token
                     and hmac.compare_digest(given.encode(), self.verify_token.encode())):
                 return response.text(request.args.get("hub.challenge") or "")
             return response.text("forbidden", status=403)
 
-        @bp.route("/webhook", methods=["POST"])
-        async def receive(request: Request) -> HTTPResponse:
-            if not self.authentic(request):
-                logger.warning("messenger webhook refused: missing or invalid X-Hub-Signature-256")
-                return response.text("forbidden", status=403)
-            try:
-                body = json.loads(request.body or b"{}")
-            except ValueError:
-                return response.text("bad request", status=400)
-            for psid, mid, text in user_events(body):
-                if len(psid) <= MAX_SENDER_CHARS and self.seen.first_time(mid):
-                    await self._handle(sender_for(psid), text, on_new_message, guard, request)
-            return response.text("EVENT_RECEIVED")
-
-        return bp
-
-    async def _handle(self, sender: str, text: str, on_new_message: Callable[[UserMessage], Awaitable[Any]],
-                      guard: ConnectorGuard, request: Request) -> None:
-        if looks_like_choice(text):  # more than 13 choices were sent as numbered lines
-            text = chosen_payload(text, await guard.offered(sender, request.app, after_current_turn=True)) or text
-        output = MessengerOutput(self.api_base, self.page_access_token)
-        admitted = await guard.admit(sender, text, output, request.app)
-        if admitted is not None:
-            await on_new_message(UserMessage(admitted, output, sender, input_channel=CHANNEL,
-                                             metadata=trusted_metadata(CHANNEL, sender)))
+        bp.add_route(handshake, "/webhook", methods=["GET"])

@@ -12,19 +12,18 @@ keyboard whose buttons send back their payload. The API base URL is configurable
 """
 from __future__ import annotations
 
-import hmac
 import logging
-import os
 import sys
-from typing import Any, Awaitable, Callable, Optional
+from dataclasses import dataclass
+from typing import Any
 
-from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
-from sanic import Blueprint, response
+from sanic import response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from channels.common import SeenIds, credential, post, split_text, trusted_metadata
+from channels.common import post
 from channels.guard import ConnectorGuard
+from channels.messaging import Incoming, MessagingInput, MessagingOutput
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +33,9 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 MAX_TEXT_CHARS = 4096
 MAX_CALLBACK_BYTES = 64  # Telegram's limit for a button's callback_data
 GREETING_TEXT = "Bonjour"  # what "/start" (sent by Telegram when a user opens the bot) means
+# A message with one of these and no text is a photo, voice note, location…: answered "text only".
+MEDIA_KEYS = ("photo", "voice", "audio", "video", "video_note", "animation", "document", "sticker", "location",
+              "venue", "contact")
 
 
 def sender_for(chat_id: Any) -> str:
@@ -44,24 +46,26 @@ def chat_of(sender_id: str) -> str:
     return sender_id.split(":", 1)[1] if sender_id.startswith(f"{CHANNEL}:") else sender_id
 
 
-class TelegramOutput(OutputChannel):
+@dataclass(frozen=True)
+class TelegramIncoming(Incoming):
+    callback_id: str | None = None  # set for a tap on one of our buttons: Telegram wants it answered
+
+
+class TelegramOutput(MessagingOutput):
     """Bot API calls; buttons become an inline keyboard, numbered across the messages of one turn."""
 
-    @classmethod
-    def name(cls) -> str:
-        return CHANNEL
+    channel = CHANNEL
+    max_text_chars = MAX_TEXT_CHARS
 
     def __init__(self, api_base: str, bot_token: str, strict: bool = False) -> None:
-        self.strict = strict
+        super().__init__(strict)
         self.base = f"{api_base.rstrip('/')}/bot{bot_token}"
-        self.numbered = 0
 
-    async def call(self, method: str, payload: dict) -> Optional[Any]:
+    async def call(self, method: str, payload: dict) -> Any | None:
         return await post(f"{self.base}/{method}", what=f"telegram {method}", strict=self.strict, json=payload)
 
-    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
-        for chunk in split_text(text, MAX_TEXT_CHARS):
-            await self.call("sendMessage", {"chat_id": chat_of(recipient_id), "text": chunk})
+    async def send_chunk(self, recipient_id: str, text: str) -> None:
+        await self.call("sendMessage", {"chat_id": chat_of(recipient_id), "text": text})
 
     async def send_text_with_buttons(self, recipient_id: str, text: str, buttons: list, **kwargs: Any) -> None:
         rows = []
@@ -76,91 +80,61 @@ class TelegramOutput(OutputChannel):
     async def send_image_url(self, recipient_id: str, image: str, **kwargs: Any) -> None:
         await self.call("sendPhoto", {"chat_id": chat_of(recipient_id), "photo": image})
 
-    async def send_custom_json(self, recipient_id: str, json_message: dict, **kwargs: Any) -> None:
-        """Custom payloads are for the website widget; the text sent with them says it all here."""
-
     async def answer_callback(self, callback_id: str) -> None:
         await self.call("answerCallbackQuery", {"callback_query_id": callback_id})
 
 
-class TelegramInput(InputChannel):
-    @classmethod
-    def name(cls) -> str:
-        return CHANNEL
+@dataclass(eq=False, repr=False)
+class TelegramInput(MessagingInput):
+    bot_token: str
+    webhook_secret: str  # registered with Telegram by `set-webhook`, sent back in every update
+    api_base: str = DEFAULT_API_BASE
 
-    @classmethod
-    def from_credentials(cls, credentials: Optional[dict]) -> "TelegramInput":
-        return cls(bot_token=credential(credentials, "bot_token"),
-                   webhook_secret=credential(credentials, "webhook_secret"),
-                   api_base=credential(credentials, "api_base", DEFAULT_API_BASE))
+    channel = CHANNEL
+    REQUIRED = ("bot_token", "webhook_secret")
+    REFUSED = "missing or wrong secret token"
 
-    def __init__(self, bot_token: str, webhook_secret: str, api_base: str = DEFAULT_API_BASE) -> None:
-        self.bot_token = bot_token
-        self.webhook_secret = webhook_secret
-        self.api_base = api_base
-        self.seen = SeenIds()
-
-    @property
-    def enabled(self) -> bool:
-        return bool(self.bot_token and self.webhook_secret)
-
-    def get_output_channel(self) -> TelegramOutput:
-        """For messages outside a conversation turn (notifications): a failed send raises."""
-        return TelegramOutput(self.api_base, self.bot_token, strict=True)
+    def output(self, strict: bool = False) -> TelegramOutput:
+        return TelegramOutput(self.api_base, self.bot_token, strict=strict)
 
     def authentic(self, request: Request) -> bool:
-        given = request.headers.get(SECRET_HEADER) or ""
-        return self.enabled and hmac.compare_digest(given.encode(), self.webhook_secret.encode())
+        return self.header_is(request, SECRET_HEADER, lambda: self.webhook_secret)
 
-    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        bp = Blueprint("telegram_webhook", __name__)
-        guard = ConnectorGuard.for_blueprint(bp, CHANNEL)
-
-        @bp.route("/", methods=["GET"])
-        async def health(_: Request) -> HTTPResponse:
-            return response.json({"status": "ok" if self.enabled else "disabled"})
-
-        @bp.route("/webhook", methods=["POST"])
-        async def receive(request: Request) -> HTTPResponse:
-            if not self.authentic(request):
-                logger.warning("telegram webhook refused: missing or wrong secret token")
-                return response.text("forbidden", status=403)
-            update = request.json if isinstance(request.json, dict) else {}
-            if not self.seen.first_time(update.get("update_id")):
-                return response.json({"ok": True})
-            output = TelegramOutput(self.api_base, self.bot_token)
-            chat, text = await self._read(update, output, guard, request)
-            if not chat or chat.get("type") != "private" or not text:
-                return response.json({"ok": True})
-            sender = sender_for(chat.get("id"))
-            admitted = await guard.admit(sender, text, output, request.app)
-            if admitted is not None:
-                await on_new_message(UserMessage(admitted, output, sender, input_channel=CHANNEL,
-                                                 metadata=trusted_metadata(CHANNEL, sender)))
-            return response.json({"ok": True})
-
-        return bp
-
-    async def _read(self, update: dict, output: TelegramOutput, guard: ConnectorGuard,
-                    request: Request) -> tuple[Optional[dict], str]:
-        """(chat, text) of a text message or of a tap on one of our buttons; anything else is ignored."""
-        callback = update.get("callback_query")
+    def parse(self, request: Request) -> list[Incoming]:
+        """A text message, a tap on one of our buttons or a media message, in a private chat only (a group
+        would show one customer's data to all its members); anything else is ignored."""
+        update = request.json if isinstance(request.json, dict) else {}
+        callback, message = update.get("callback_query"), update.get("message")
         if isinstance(callback, dict):
-            await output.answer_callback(str(callback.get("id") or ""))
-            chat = (callback.get("message") or {}).get("chat")
-            data = str(callback.get("data") or "")
-            if data.startswith("#") and isinstance(chat, dict):  # a payload too long for Telegram
-                offered = await guard.offered(sender_for(chat.get("id")), request.app, after_current_turn=True)
-                index = int(data[1:]) - 1 if data[1:].isdigit() else -1
-                data = offered[index].payload if 0 <= index < len(offered) else ""
-            return chat if isinstance(chat, dict) else None, data
-        message = update.get("message")
-        if not isinstance(message, dict) or not isinstance(message.get("text"), str):
-            return None, ""
-        text = message["text"]
-        if _is_start(text):
-            text = GREETING_TEXT
-        return message.get("chat") if isinstance(message.get("chat"), dict) else None, text
+            chat = callback["message"].get("chat") if isinstance(callback.get("message"), dict) else None
+            text, media, callback_id = str(callback.get("data") or ""), False, str(callback.get("id") or "")
+        elif isinstance(message, dict):
+            chat, callback_id = message.get("chat"), None
+            raw_text = message.get("text")
+            text = raw_text if isinstance(raw_text, str) else ""
+            media = not text and any(key in message for key in MEDIA_KEYS)
+            if not text and not media:
+                return []
+            text = GREETING_TEXT if _is_start(text) else text
+        else:
+            return []
+        if not isinstance(chat, dict) or chat.get("type") != "private":
+            return []
+        return [TelegramIncoming(sender_for(chat.get("id")), update.get("update_id"), text, media, callback_id)]
+
+    def ack(self) -> HTTPResponse:
+        return response.json({"ok": True})
+
+    async def prepare(self, message: Incoming, output: MessagingOutput, guard: ConnectorGuard,
+                      request: Request) -> str:
+        """A tap is acknowledged to Telegram; "#3" (a payload too long for Telegram) is the third button."""
+        if not isinstance(message, TelegramIncoming) or message.callback_id is None:
+            return message.text
+        if isinstance(output, TelegramOutput):  # always, on this channel
+            await output.answer_callback(message.callback_id)
+        if message.text.startswith("#"):
+            return await self.chosen(message.sender, message.text[1:], guard, request) or ""
+        return message.text
 
 
 def _is_start(text: str) -> bool:
@@ -168,13 +142,13 @@ def _is_start(text: str) -> bool:
     return bool(words) and words[0].split("@")[0] == "/start"
 
 
-def set_webhook(url: str, environ: Optional[dict] = None) -> dict:
+def set_webhook(url: str, environ: dict | None = None) -> dict:
     """Register our webhook URL and secret with Telegram (run once per deployment, not at start-up)."""
     import requests
 
-    from hortense.settings import read_env_file
+    from hortense.settings import environment
 
-    env = environ if environ is not None else {**read_env_file(), **os.environ}
+    env = environ if environ is not None else environment()
     token = env.get("HORTENSE_TELEGRAM_BOT_TOKEN", "")
     secret = env.get("HORTENSE_TELEGRAM_WEBHOOK_SECRET", "")
     if not token or not secret:
@@ -185,7 +159,7 @@ def set_webhook(url: str, environ: Optional[dict] = None) -> dict:
     return {"status": answer.status_code, "ok": bool(answer.ok and answer.json().get("ok"))}
 
 
-def main(argv: Optional[list[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 2 or args[0] != "set-webhook" or not args[1].startswith("https://"):
         print("usage: python -m channels.telegram set-webhook https://<public host>/webhooks/telegram/webhook")

@@ -13,9 +13,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-import time
 import uuid
-from typing import Any, Awaitable, Callable, Optional
+from collections.abc import Awaitable, Callable
+from typing import Any
 from urllib.parse import parse_qs
 
 from rasa.core.channels.channel import CollectingOutputChannel, OutputChannel, UserMessage
@@ -26,9 +26,11 @@ from sanic.response import HTTPResponse
 from socketio import AsyncServer
 
 from channels.guard import ConnectorGuard
-from hortense import metrics, rasa_speedups
-from hortense.logging_setup import configure_logging
-from hortense.identity import IdentityError, PortalClaims, sign_assertion, verify_portal_token, web_sender_id
+from hortense import clock
+from hortense.ops import metrics
+from hortense.ops.logging_setup import configure_logging
+from hortense.rasa import patches as rasa_patches
+from hortense.security.identity import IdentityError, PortalClaims, sign_assertion, verify_portal_token, web_sender_id
 from hortense.settings import get_settings
 
 logger = logging.getLogger(__name__)
@@ -68,7 +70,7 @@ def clean_text(value: Any) -> str:
     return value.strip()[:MAX_MESSAGE_CHARS] if isinstance(value, str) else ""
 
 
-def _token_from_connect(environ: dict, auth: Optional[dict]) -> str | None:
+def _token_from_connect(environ: dict, auth: dict | None) -> str | None:
     if isinstance(auth, dict) and isinstance(auth.get("token"), str):
         return auth["token"]
     query = parse_qs(environ.get("QUERY_STRING", "") if isinstance(environ, dict) else "")
@@ -103,6 +105,122 @@ class CountingOutput(OutputChannel):
         await self.inner.send_response(recipient_id, message)
 
 
+def start_process() -> None:
+    """What a Rasa process sets up once, when Rasa builds its channels (never at import: tests and the other
+    processes import this module): the Rasa patches (hortense.rasa.patches), the project's log format, the metrics
+    endpoint."""
+    rasa_patches.install()
+    configure_logging("rasa")
+    metrics.start_metrics_server()  # only when HORTENSE_METRICS_PORT is set
+
+
+async def health(_: Request) -> HTTPResponse:
+    return response.json({"status": "ok"})
+
+
+class WebChat:
+    """The conversations of one mounted website channel: the HTTP endpoint and the socket.io events."""
+
+    def __init__(self, sio: AsyncServer, guard: ConnectorGuard, on_new_message: Callable[[UserMessage], Awaitable[Any]],
+                 bot_message_evt: str) -> None:
+        self.sio, self.guard, self.on_new_message, self.bot_message_evt = sio, guard, on_new_message, bot_message_evt
+
+    async def handle(self, text: str, sender_id: str, customer: str | None, output: OutputChannel) -> None:
+        """Pass the message to Rasa; if nothing at all came back (action server down, internal error),
+        the customer still gets an answer instead of silence."""
+        admitted = await self.guard.admit(sender_id, text, output)
+        if admitted is None:  # refused (rate limit, unsafe store): the guard has answered if due
+            return
+        text = admitted
+        metadata = {"hortense_identity": sign_assertion(CHANNEL, sender_id, customer)}
+        counting = CountingOutput(output)
+        with metrics.turn_timer(CHANNEL) as turn:
+            try:
+                await self.on_new_message(UserMessage(text, counting, sender_id, input_channel=CHANNEL,
+                                                      metadata=metadata))
+            except Exception:  # noqa: BLE001 - the customer must get an answer whatever failed
+                logger.exception("message handling failed for %s", sender_id)
+            if counting.sent == 0:
+                turn.fallback = True
+                await output.send_text_message(sender_id, TECHNICAL_TEXT)
+
+    async def http_message(self, request: Request) -> HTTPResponse:
+        """Server-side clients, tests and benchmarks: one message in, the bot's messages out."""
+        try:
+            claims = verify_portal_token(bearer_token(request.headers.get("Authorization")) or "")
+        except IdentityError as exc:
+            logger.info("web http message refused: %s", exc)
+            return response.json({"error": "unauthorized", "message": "Authentification requise."}, status=401)
+        body = request.json if isinstance(request.json, dict) else {}
+        text = clean_text(body.get("message"))
+        if not text:
+            return response.json({"error": "empty_message", "message": "Le message est vide."}, status=400)
+        collector = CollectingOutputChannel()
+        await self.handle(text, web_sender_id(claims.customer_number), claims.customer_number, collector)
+        return response.json(collector.messages)
+
+    async def authenticate(self, sid: str, token: str | None) -> bool:
+        """A socket with a valid portal token belongs to that customer; without a token, to a visitor."""
+        if token is None:
+            return True
+        try:
+            claims = verify_portal_token(token)
+        except IdentityError as exc:
+            logger.info("web socket %s refused: %s", sid, exc)
+            return False
+        await self.sio.save_session(sid, {"claims": claims, "sender": web_sender_id(claims.customer_number)})
+        return True
+
+    async def refreshed(self, sid: str, session: dict, token: str | None) -> PortalClaims | None:
+        """A page that kept its token fresh sends it along: accepted only for the same customer."""
+        try:
+            claims = verify_portal_token(token or "")
+        except IdentityError:
+            return None
+        if web_sender_id(claims.customer_number) != session.get("sender"):
+            return None
+        await self.sio.save_session(sid, {**session, "claims": claims})
+        return claims
+
+    async def connect(self, sid: str, environ: dict, auth: dict | None = None) -> bool:
+        return await self.authenticate(sid, _token_from_connect(environ, auth))
+
+    async def session_request(self, sid: str, data: dict | None) -> None:
+        """The conversation id is chosen here: the verified customer's, or a visitor id this server issued."""
+        token = _token_from_payload(data)
+        if token is not None and not await self.authenticate(sid, token):
+            await self.sio.emit("auth_error", {"message": EXPIRED_TEXT}, room=sid)
+            await self.sio.disconnect(sid)
+            return
+        session = await self.sio.get_session(sid)
+        if "sender" not in session:
+            requested = (data or {}).get("session_id") if isinstance(data, dict) else None
+            session = {"claims": None, "sender": requested if _valid_visitor_id(requested) else _visitor_id()}
+            await self.sio.save_session(sid, session)
+        await self.sio.enter_room(sid, session["sender"])
+        await self.sio.emit("session_confirm", session["sender"], room=sid)
+
+    async def user_message(self, sid: str, data: Any) -> None:
+        session = await self.sio.get_session(sid)
+        if "sender" not in session:
+            await self.session_request(sid, data if isinstance(data, dict) else None)
+            session = await self.sio.get_session(sid)
+            if "sender" not in session:
+                return
+        claims: PortalClaims | None = session.get("claims")
+        if claims is not None and claims.expires_at < clock.timestamp():
+            claims = await self.refreshed(sid, session, _token_from_payload(data))
+            if claims is None:
+                await self.sio.emit(self.bot_message_evt, {"text": EXPIRED_TEXT}, room=sid)
+                await self.sio.emit("token_expired", {}, room=sid)
+                return
+        text = clean_text(data.get("message") if isinstance(data, dict) else None)
+        if not text:
+            return
+        output = SocketIOOutput(self.sio, self.bot_message_evt)
+        await self.handle(text, session["sender"], claims.customer_number if claims else None, output)
+
+
 class HortenseWebInput(SocketIOInput):
     """The website chat channel (socket.io + HTTP), mounted at /webhooks/web/ and the socket.io path."""
 
@@ -111,7 +229,7 @@ class HortenseWebInput(SocketIOInput):
         return CHANNEL
 
     @classmethod
-    def from_credentials(cls, credentials: Optional[dict]) -> "HortenseWebInput":
+    def from_credentials(cls, credentials: dict | None) -> HortenseWebInput:
         credentials = credentials or {}
         return cls(
             credentials.get("user_message_evt", "user_uttered"),
@@ -122,113 +240,18 @@ class HortenseWebInput(SocketIOInput):
         )
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        rasa_speedups.install()  # once per Rasa process, when the channels are built (not at import)
-        configure_logging("rasa")
-        metrics.start_metrics_server()  # only when HORTENSE_METRICS_PORT is set
-        settings = get_settings()
-        sio = AsyncServer(async_mode="sanic", cors_allowed_origins=list(settings.allowed_origins))
-        bp = SocketBlueprint(sio, self.socketio_path, "web_webhook", __name__)
-        self.sio = sio
-        guard = ConnectorGuard.for_blueprint(bp, CHANNEL)
+        """Called once by Rasa when it builds its channels: the process starts here, then the routes."""
+        start_process()
+        self.sio = AsyncServer(async_mode="sanic", cors_allowed_origins=list(get_settings().allowed_origins))
+        bp = SocketBlueprint(self.sio, self.socketio_path, "web_webhook", __name__)
+        chat = WebChat(self.sio, ConnectorGuard.for_blueprint(bp, CHANNEL), on_new_message, self.bot_message_evt)
 
-        async def handle(text: str, sender_id: str, customer: str | None, output) -> None:
-            """Pass the message to Rasa; if nothing at all came back (action server down, internal error),
-            the customer still gets an answer instead of silence."""
-            text = await guard.admit(sender_id, text, output)
-            if text is None:  # refused (rate limit, unsafe store): the guard has answered if due
-                return
-            metadata = {"hortense_identity": sign_assertion(CHANNEL, sender_id, customer)}
-            counting = CountingOutput(output)
-            with metrics.turn_timer(CHANNEL) as turn:
-                try:
-                    await on_new_message(UserMessage(text, counting, sender_id, input_channel=CHANNEL,
-                                                     metadata=metadata))
-                except Exception:  # noqa: BLE001 - the customer must get an answer whatever failed
-                    logger.exception("message handling failed for %s", sender_id)
-                if counting.sent == 0:
-                    turn.fallback = True
-                    await output.send_text_message(sender_id, TECHNICAL_TEXT)
+        async def http_message(request: Request) -> HTTPResponse:  # Sanic tags its handlers: not a bound method
+            return await chat.http_message(request)
 
-        @bp.route("/", methods=["GET"])
-        async def health(_: Request) -> HTTPResponse:
-            return response.json({"status": "ok"})
-
-        @bp.route("/message", methods=["POST"])
-        async def http_message(request: Request) -> HTTPResponse:
-            """Server-side clients, tests and benchmarks: one message in, the bot's messages out."""
-            try:
-                claims = verify_portal_token(bearer_token(request.headers.get("Authorization")) or "")
-            except IdentityError as exc:
-                logger.info("web http message refused: %s", exc)
-                return response.json({"error": "unauthorized", "message": "Authentification requise."}, status=401)
-            body = request.json if isinstance(request.json, dict) else {}
-            text = clean_text(body.get("message"))
-            if not text:
-                return response.json({"error": "empty_message", "message": "Le message est vide."}, status=400)
-            collector = CollectingOutputChannel()
-            await handle(text, web_sender_id(claims.customer_number), claims.customer_number, collector)
-            return response.json(collector.messages)
-
-        async def authenticate(sid: str, token: str | None) -> bool:
-            if token is None:
-                return True
-            try:
-                claims = verify_portal_token(token)
-            except IdentityError as exc:
-                logger.info("web socket %s refused: %s", sid, exc)
-                return False
-            await sio.save_session(sid, {"claims": claims, "sender": web_sender_id(claims.customer_number)})
-            return True
-
-        async def refreshed(sid: str, session: dict, token: str | None) -> PortalClaims | None:
-            """A page that kept its token fresh sends it along: accepted only for the same customer."""
-            try:
-                claims = verify_portal_token(token or "")
-            except IdentityError:
-                return None
-            if web_sender_id(claims.customer_number) != session.get("sender"):
-                return None
-            await sio.save_session(sid, {**session, "claims": claims})
-            return claims
-
-        @sio.on("connect", namespace=self.namespace)
-        async def connect(sid: str, environ: dict, auth: Optional[dict] = None) -> bool:
-            return await authenticate(sid, _token_from_connect(environ, auth))
-
-        @sio.on("session_request", namespace=self.namespace)
-        async def session_request(sid: str, data: Optional[dict]) -> None:
-            token = _token_from_payload(data)
-            if token is not None and not await authenticate(sid, token):
-                await sio.emit("auth_error", {"message": EXPIRED_TEXT}, room=sid)
-                await sio.disconnect(sid)
-                return
-            session = await sio.get_session(sid)
-            if "sender" not in session:
-                requested = (data or {}).get("session_id") if isinstance(data, dict) else None
-                session = {"claims": None, "sender": requested if _valid_visitor_id(requested) else _visitor_id()}
-                await sio.save_session(sid, session)
-            await sio.enter_room(sid, session["sender"])
-            await sio.emit("session_confirm", session["sender"], room=sid)
-
-        @sio.on(self.user_message_evt, namespace=self.namespace)
-        async def user_message(sid: str, data: Any) -> None:
-            session = await sio.get_session(sid)
-            if "sender" not in session:
-                await session_request(sid, data if isinstance(data, dict) else None)
-                session = await sio.get_session(sid)
-                if "sender" not in session:
-                    return
-            claims: PortalClaims | None = session.get("claims")
-            if claims is not None and claims.expires_at < time.time():
-                claims = await refreshed(sid, session, _token_from_payload(data))
-                if claims is None:
-                    await sio.emit(self.bot_message_evt, {"text": EXPIRED_TEXT}, room=sid)
-                    await sio.emit("token_expired", {}, room=sid)
-                    return
-            text = clean_text(data.get("message") if isinstance(data, dict) else None)
-            if not text:
-                return
-            output = SocketIOOutput(sio, self.bot_message_evt)
-            await handle(text, session["sender"], claims.customer_number if claims else None, output)
-
+        bp.add_route(health, "/", methods=["GET"])
+        bp.add_route(http_message, "/message", methods=["POST"])
+        for event, handler in (("connect", chat.connect), ("session_request", chat.session_request),
+                               (self.user_message_evt, chat.user_message)):
+            self.sio.on(event, namespace=self.namespace)(handler)
         return bp

@@ -22,7 +22,7 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
 
 
 def cmd_db_seed(args: argparse.Namespace) -> int:
-    from hortense.advisors import seed_advisors
+    from hortense.appointments.advisors import seed_advisors
     from hortense.db.seed import seed_demo
     from hortense.db.session import session_scope
 
@@ -46,7 +46,7 @@ def cmd_customers(args: argparse.Namespace) -> int:
 
 
 def cmd_token(args: argparse.Namespace) -> int:
-    from hortense.identity import mint_portal_token
+    from hortense.security.identity import mint_portal_token
 
     print(mint_portal_token(args.customer, minutes=args.minutes))
     return 0
@@ -54,7 +54,7 @@ def cmd_token(args: argparse.Namespace) -> int:
 
 def cmd_link_code(args: argparse.Namespace) -> int:
     """What the customer space's "code de liaison" button does: a one-time code, shown once."""
-    from hortense import links
+    from hortense.account import linking as links
     from hortense.db.session import session_scope
 
     try:
@@ -71,7 +71,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
     """Chat in the terminal as a demo customer, through the same JWT-protected endpoint as any client."""
     import requests
 
-    from hortense.identity import mint_portal_token
+    from hortense.security.identity import mint_portal_token
     from hortense.settings import get_settings
 
     url = f"{get_settings().rasa_url}/webhooks/web/message"

@@ -6,6 +6,7 @@ one rule has one place. A `.env` file at the project root is read too (the envir
 """
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 from dataclasses import dataclass
@@ -14,6 +15,8 @@ from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 ENV_FILE = PROJECT_ROOT / ".env"
+
+logger = logging.getLogger(__name__)
 
 
 def read_env_file(path: Path = ENV_FILE) -> dict[str, str]:
@@ -28,6 +31,12 @@ def read_env_file(path: Path = ENV_FILE) -> dict[str, str]:
         key, _, value = line.partition("=")
         values[key.strip()] = value.strip().strip('"').strip("'")
     return values
+
+
+def environment() -> dict[str, str]:
+    """The process environment as settings see it: `.env` under the real environment (which wins). For code that
+    must scan variables by name (secret values to scrub from logs, a channel's one-off set-up command)."""
+    return {**read_env_file(), **os.environ}
 
 
 def _get(name: str, default: str | None = None, file_values: dict[str, str] | None = None) -> str | None:
@@ -53,10 +62,27 @@ class Settings:
     console_secret: str
     bank_details_secret: str
     web_base_url: str
+    web_host: str  # where `python -m web.app` listens
+    web_port: int
+    demo_login: bool  # the web app's dev-only customer picker; HORTENSE_DEMO_LOGIN=0 turns it off
     rasa_url: str
+    rasa_public_url: str  # where the browser reaches Rasa's socket.io
+    rasa_host: str  # where `make run` starts the Rasa server
+    rasa_port: int
+    action_host: str  # where `python -m actions.server` listens
+    action_port: int
+    tracker_url: str | None  # Rasa's SQL tracker store, read by the advisors' console (transcripts)
+    lock_lifetime_seconds: float | None  # the Redis lock store's ticket lifetime, when configured
+    lock_poll_seconds: float | None  # and how often it polls for a busy lock
+    log_format: str  # "text" or "json"
+    log_level: str
+    metrics_port: int  # 0: no metrics server
+    metrics_host: str
     allowed_origins: tuple[str, ...]
     timezone: str
     message_rate_per_minute: int
+    # Shared state of several instances (rate limits, webhook de-duplication); "" = this process's memory.
+    redis_url: str = ""
 
     @property
     def is_sqlite(self) -> bool:
@@ -68,6 +94,30 @@ def _dev_secret(name: str, file_values: dict[str, str]) -> str:
     processes, which fails closed). `make run` writes shared random secrets to `.env` once."""
     value = _get(name, None, file_values)
     return value if value else secrets.token_urlsafe(32)
+
+
+def _tracker_url(file_values: dict[str, str]) -> str | None:
+    """HORTENSE_TRACKER_URL (PostgreSQL), else the SQLite file HORTENSE_TRACKER_DB (relative to the project)."""
+    url = _get("HORTENSE_TRACKER_URL", None, file_values)
+    if url:
+        return url
+    path = _get("HORTENSE_TRACKER_DB", None, file_values)
+    if not path:
+        return None
+    file = Path(path) if Path(path).is_absolute() else PROJECT_ROOT / path
+    return f"sqlite:///{file}"
+
+
+def _positive_float(name: str, file_values: dict[str, str]) -> float | None:
+    value = (_get(name, "", file_values) or "").strip()
+    if not value:
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        logger.warning("%s=%r is not a number: ignored", name, value)
+        return None
+    return number if number > 0 else None
 
 
 @lru_cache(maxsize=1)
@@ -90,10 +140,26 @@ def get_settings() -> Settings:
         console_secret=_dev_secret("HORTENSE_CONSOLE_SECRET", f),
         bank_details_secret=_dev_secret("HORTENSE_BANK_DETAILS_SECRET", f),
         web_base_url=(_get("HORTENSE_WEB_BASE_URL", "http://localhost:8000", f) or "").rstrip("/"),
+        web_host=_get("HORTENSE_WEB_HOST", "127.0.0.1", f) or "127.0.0.1",
+        web_port=int(_get("HORTENSE_WEB_PORT", "8000", f) or 8000),
+        demo_login=(_get("HORTENSE_DEMO_LOGIN", "1", f) or "").strip().lower() not in ("0", "false", "no", "off"),
         rasa_url=(_get("HORTENSE_RASA_URL", "http://localhost:5005", f) or "").rstrip("/"),
+        rasa_public_url=(_get("HORTENSE_RASA_PUBLIC_URL", "http://localhost:5005", f) or "").rstrip("/"),
+        rasa_host=_get("HORTENSE_RASA_HOST", "127.0.0.1", f) or "127.0.0.1",
+        rasa_port=int(_get("HORTENSE_RASA_PORT", "5005", f) or 5005),
+        action_host=_get("HORTENSE_ACTION_HOST", "127.0.0.1", f) or "127.0.0.1",
+        action_port=int(_get("HORTENSE_ACTION_PORT", "5055", f) or 5055),
+        tracker_url=_tracker_url(f),
+        lock_lifetime_seconds=_positive_float("HORTENSE_LOCK_LIFETIME", f) or _positive_float("TICKET_LOCK_LIFETIME", f),
+        lock_poll_seconds=_positive_float("HORTENSE_LOCK_POLL_SECONDS", f),
+        log_format="json" if (_get("HORTENSE_LOG_FORMAT", "text", f) or "").strip().lower() == "json" else "text",
+        log_level=(_get("HORTENSE_LOG_LEVEL", "INFO", f) or "INFO").upper(),
+        metrics_port=int(_get("HORTENSE_METRICS_PORT", "0", f) or 0),
+        metrics_host=_get("HORTENSE_METRICS_HOST", "127.0.0.1", f) or "127.0.0.1",
         allowed_origins=tuple(o.strip() for o in origins.split(",") if o.strip()),
         timezone=_get("HORTENSE_TIMEZONE", "Europe/Paris", f) or "Europe/Paris",
         message_rate_per_minute=int(_get("HORTENSE_MESSAGE_RATE_PER_MINUTE", "30", f) or 30),
+        redis_url=(_get("HORTENSE_REDIS_URL", "", f) or "").strip(),
     )
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import sqlite3
 import sys
 from contextlib import closing
-from datetime import date
+from datetime import date, datetime, time
 from pathlib import Path
 
 import pytest
@@ -24,6 +24,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 if str(PROJECT_ROOT) not in sys.path:  # so that a bare `pytest` (not `python -m pytest`) finds `hortense`
     sys.path.insert(0, str(PROJECT_ROOT))
 
+from hortense import clock as hortense_clock  # noqa: E402
 from hortense.db import session as db_session  # noqa: E402
 from hortense.settings import SECRET_NAMES, get_settings  # noqa: E402
 
@@ -60,6 +61,21 @@ def _hortense_test_env(monkeypatch):
     yield
     get_settings.cache_clear()
     db_session.reset_engines()
+
+
+@pytest.fixture
+def clock(monkeypatch) -> hortense_clock.FakeClock:
+    """Hortense's one clock, stopped at 10:00 (Paris) on FIXED_TODAY, the day the demo data is seeded for.
+
+    Everything that reads the time (sessions, tokens, links, slots, reminders, today's date) reads this
+    clock, so a test that uses it never mixes its fixed time with the real one. `.set()` / `.advance()`
+    move it; it is put back to the real clock after the test.
+    """
+    from zoneinfo import ZoneInfo
+
+    fake = hortense_clock.FakeClock(datetime.combine(FIXED_TODAY, time(10), ZoneInfo("Europe/Paris")))
+    monkeypatch.setattr(hortense_clock, "_source", fake)
+    return fake
 
 
 @pytest.fixture(scope="session")

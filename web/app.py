@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import itertools
 import logging
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -17,10 +16,10 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sanic import Sanic, response
 from sanic.exceptions import SanicException
 from sanic.request import Request
-from sanic.response import HTTPResponse
+from sanic.response import BaseHTTPResponse, HTTPResponse
 
-from hortense.redaction import RedactingFilter
-from hortense.settings import PROJECT_ROOT, get_settings, read_env_file
+from hortense.security.redaction import RedactingFilter
+from hortense.settings import PROJECT_ROOT, get_settings
 
 logger = logging.getLogger(__name__)
 
@@ -28,7 +27,6 @@ HERE = Path(__file__).resolve().parent
 TEMPLATES = HERE / "templates"
 STATIC = HERE / "static"
 WEBCHAT_BUNDLE = PROJECT_ROOT / "node_modules" / "rasa-webchat" / "lib" / "index.js"
-DEFAULT_RASA_PUBLIC_URL = "http://localhost:5005"
 
 _app_names = itertools.count(1)
 
@@ -44,10 +42,6 @@ _SERVER_ERROR = ("Service momentanément indisponible",
                  "contactez notre service clients.")
 
 
-def _env(name: str, default: str, file_values: dict[str, str]) -> str:
-    return os.environ.get(name, file_values.get(name, default))
-
-
 @dataclass(frozen=True)
 class WebConfig:
     """What only the web app reads (the shared secrets and URLs stay in `hortense.settings`)."""
@@ -57,12 +51,12 @@ class WebConfig:
     secure_cookies: bool  # cookies get `Secure` when the public URL is https
 
     @classmethod
-    def from_env(cls) -> "WebConfig":
-        f = read_env_file()
+    def from_env(cls) -> WebConfig:
+        settings = get_settings()
         return cls(
-            demo_login=_env("HORTENSE_DEMO_LOGIN", "1", f).strip().lower() not in ("0", "false", "no", "off"),
-            rasa_public_url=_env("HORTENSE_RASA_PUBLIC_URL", DEFAULT_RASA_PUBLIC_URL, f).rstrip("/"),
-            secure_cookies=get_settings().web_base_url.startswith("https://"),
+            demo_login=settings.demo_login,
+            rasa_public_url=settings.rasa_public_url,
+            secure_cookies=settings.web_base_url.startswith("https://"),
         )
 
 
@@ -101,7 +95,7 @@ class Pages:
         return self.render("message.html", status=status, title=title, text=text, **context)
 
 
-def _security_headers(_: Request, resp: HTTPResponse) -> None:
+def _security_headers(_: Request, resp: BaseHTTPResponse) -> None:
     # Signed links travel in URLs: never send them to another site as a Referer.
     for name, value in (("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "no-referrer"),
                         ("X-Frame-Options", "DENY")):
@@ -122,7 +116,7 @@ def _register_console(app: Sanic) -> None:
 
 def create_app() -> Sanic:
     """A new, fully wired app. Reads settings and environment now, touches neither database nor network."""
-    from web import bank, charts, documents, portal
+    from web import bank, charts, documents, portal, sessions
 
     config = WebConfig.from_env()
     app = Sanic(f"hortense_web_{next(_app_names)}", configure_logging=False)
@@ -150,8 +144,8 @@ def create_app() -> Sanic:
         app.blueprint(module.bp)
     _register_console(app)
 
-    app.register_middleware(portal.load_session, "request")
-    app.register_middleware(portal.store_session, "response")
+    app.register_middleware(sessions.load_session, "request")
+    app.register_middleware(sessions.store_session, "response")
     app.register_middleware(_security_headers, "response")
 
     @app.exception(SanicException)
@@ -172,9 +166,9 @@ def create_app() -> Sanic:
 
 
 def configure_logging() -> None:
-    """The project's log format (text or JSON, `hortense.logging_setup`), every record redacted (IBANs, tokens,
-    codes) by `hortense.redaction` before the root handlers write it."""
-    from hortense.logging_setup import configure_logging as configure_process_logging
+    """The project's log format (text or JSON, `hortense.ops.logging_setup`), every record redacted (IBANs, tokens,
+    codes) by `hortense.security.redaction` before the root handlers write it."""
+    from hortense.ops.logging_setup import configure_logging as configure_process_logging
 
     configure_process_logging("web")
     redact = RedactingFilter()
@@ -184,10 +178,9 @@ def configure_logging() -> None:
 
 def main() -> None:
     configure_logging()
-    host = os.environ.get("HORTENSE_WEB_HOST", "127.0.0.1")
-    port = int(os.environ.get("HORTENSE_WEB_PORT", "8000"))
+    settings = get_settings()
     # No access log: signed links (documents, bank form) are bearer credentials for 15 minutes.
-    create_app().run(host=host, port=port, workers=1, access_log=False, motd=False)
+    create_app().run(host=settings.web_host, port=settings.web_port, workers=1, access_log=False, motd=False)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """The secure bank-details form: reached by a signed link (from Hortense or the customer space), never in chat.
 
-The IBAN is checked with `hortense.bank_details` (mod-97, French RIB key, SEPA zone only) and recorded by
-`hortense.bank_changes` as a change pending the SEPA mandate signature; pages after that show the masked IBAN
+The IBAN is checked with `hortense.billing.bank_details` (mod-97, French RIB key, SEPA zone only) and recorded by
+`hortense.billing.bank_changes` as a change pending the SEPA mandate signature; pages after that show the masked IBAN
 only, and nothing logged here contains the IBAN.
 """
 from __future__ import annotations
@@ -14,13 +14,15 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from hortense import bank_changes, document_links
-from hortense.account import CustomerView, load_customer
-from hortense.bank_details import effective_date_message, validate_holder, validate_iban
+from hortense.account.customers import CustomerView, load_customer
+from hortense.billing import bank_changes
+from hortense.billing.bank_details import effective_date_message, validate_holder, validate_iban
 from hortense.db.session import session_scope
+from hortense.documents import urls as document_links
 from hortense.settings import get_settings
 from web.documents import check_link
-from web.portal import csrf_ok, csrf_token, local_now
+from web.portal import local_now
+from web.sessions import csrf_ok, csrf_token
 
 logger = logging.getLogger(__name__)
 
@@ -86,7 +88,7 @@ async def bank_form(request: Request) -> HTTPResponse:
     if not check.ok:
         logger.info("bank form link refused (%s)", check.reason)
         return _refuse(request, check.reason)
-    customer = await asyncio.to_thread(_load, check.customer_number)
+    customer = await asyncio.to_thread(_load, check.verified_customer)
     if customer is None or not customer.contracts:
         return _refuse(request, "unknown")
     link = {key: request.args.get(key) for key in ("c", "exp", "sig")}
@@ -104,7 +106,7 @@ async def bank_submit(request: Request) -> HTTPResponse:
     if not csrf_ok(request, "rib", form.get("csrf"), link["sig"]):
         logger.warning("bank form submission without a valid CSRF token for customer %s", check.customer_number)
         return request.app.ctx.pages.message(403, "Formulaire expiré", MSG_FORM_EXPIRED)
-    customer = await asyncio.to_thread(_load, check.customer_number)
+    customer = await asyncio.to_thread(_load, check.verified_customer)
     if customer is None or not customer.contracts:
         return _refuse(request, "unknown")
 
@@ -114,7 +116,7 @@ async def bank_submit(request: Request) -> HTTPResponse:
     if len(customer.contracts) == 1:
         wanted = [customer.contracts[0].contract_number]
     chosen = [c for c in customer.contracts if c.contract_number in wanted]
-    errors = {}
+    errors: dict[str, str | None] = {}
     holder_error = validate_holder(holder)
     if holder_error:
         errors["holder"] = holder_error
@@ -152,7 +154,7 @@ async def bank_confirmation(request: Request, reference: str) -> HTTPResponse:
 
     def load():
         with session_scope() as s:
-            customer = load_customer(s, check.customer_number)
+            customer = load_customer(s, check.verified_customer)
             return (customer, bank_changes.load_change(s, customer, reference)) if customer else (None, None)
 
     customer, change = await asyncio.to_thread(load)

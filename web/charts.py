@@ -1,7 +1,7 @@
 """PNG charts of a contract's months, drawn with matplotlib (Agg) for the customer space and the chat.
 
 `/charts/consumption.png` stacks peak and off-peak kWh per month; `/charts/surplus.png` shows injected kWh per
-month. Each URL is signed for one customer, one contract and one period (`hortense.document_links.chart_link`),
+month. Each URL is signed for one customer, one contract and one period (`hortense.documents.urls.chart_link`),
 and the contract is checked against the database before anything is drawn.
 """
 from __future__ import annotations
@@ -11,7 +11,9 @@ import io
 import logging
 import re
 import threading
+from collections.abc import Callable
 from datetime import date
+from typing import Any
 
 from babel.dates import format_date
 from babel.numbers import format_decimal
@@ -19,16 +21,16 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from hortense import consumption, surplus
-from hortense.account import load_customer
-from hortense.consumption import ConsumptionHistory
+from hortense.account.customers import load_customer
+from hortense.account.offers import access
 from hortense.db.session import session_scope
-from hortense.document_links import CHART_KINDS, MAX_CHART_MONTHS, chart_resource
-from hortense.formatting import LOCALE
-from hortense.offers import access
-from hortense.periods import Period
+from hortense.documents.urls import CHART_KINDS, MAX_CHART_MONTHS, chart_resource
+from hortense.energy import consumption, surplus
+from hortense.energy.consumption import ConsumptionHistory
+from hortense.energy.periods import Period
+from hortense.energy.surplus import SurplusHistory
 from hortense.replies.energy import period_label
-from hortense.surplus import SurplusHistory
+from hortense.replies.formatting import LOCALE
 from web.documents import check_link, refusal
 
 logger = logging.getLogger(__name__)
@@ -83,6 +85,10 @@ def _finish(figure, axes, months: list[date], legend: bool = False) -> bytes:
     axes.set_xticks(range(len(months)))
     axes.set_xticklabels([_month_label(m, i == 0) for i, m in enumerate(months)], fontsize=8 if len(months) > 12 else 9)
     figure.tight_layout(rect=(0, 0.06, 1, 1) if legend else (0, 0, 1, 1))
+    return _png(figure)
+
+
+def _png(figure) -> bytes:
     out = io.BytesIO()
     figure.savefig(out, format="png", dpi=DPI, facecolor="white", metadata={"Software": None})
     return out.getvalue()
@@ -93,44 +99,50 @@ def _empty(figure, axes, text: str) -> bytes:
     axes.set_yticks([])
     axes.text(0.5, 0.5, text, ha="center", va="center", transform=axes.transAxes, color=TEXT_COLOUR, fontsize=11)
     figure.tight_layout()
-    out = io.BytesIO()
-    figure.savefig(out, format="png", dpi=DPI, facecolor="white", metadata={"Software": None})
-    return out.getvalue()
+    return _png(figure)
+
+
+def _bar_chart(title: str, months: list[date], empty: str, draw: Callable[[Any], tuple[Any, list[float]]],
+               legend: bool = False, floor: float = 0.0) -> bytes:
+    """One chart of monthly bars: a message when there is nothing to draw, each month's total above its bar
+    when the months fit, a scale from 0 to a little above the highest total (`floor` at least)."""
+    with _draw_lock:
+        figure, axes = _figure(title)
+        if not months:
+            return _empty(figure, axes, empty)
+        bars, totals = draw(axes)
+        if len(months) <= 12:
+            axes.bar_label(bars, labels=[_number(t) for t in totals], padding=2, fontsize=8, color=TEXT_COLOUR)
+        axes.set_ylim(0, max(max(totals), floor) * 1.15)
+        if legend:
+            figure.legend(loc="lower center", fontsize=8, frameon=False, ncol=2)
+        return _finish(figure, axes, months, legend=legend)
 
 
 def render_consumption_png(history: ConsumptionHistory, title: str) -> bytes:
     """Monthly stacked bars: heures pleines below, heures creuses on top, the month's total above each bar."""
-    with _draw_lock:
-        figure, axes = _figure(title)
-        if not history.months:
-            return _empty(figure, axes, "Aucun relevé de consommation sur cette période")
-        months = [m.month for m in history.months]
-        peak = [float(m.peak_kwh) for m in history.months]
-        offpeak = [float(m.offpeak_kwh) for m in history.months]
-        positions = range(len(months))
+    peak = [float(m.peak_kwh) for m in history.months]
+    offpeak = [float(m.offpeak_kwh) for m in history.months]
+
+    def draw(axes) -> tuple[Any, list[float]]:
+        positions = range(len(peak))
         axes.bar(positions, peak, color=PEAK_COLOUR, width=0.62, label="Heures pleines")
         bars = axes.bar(positions, offpeak, bottom=peak, color=OFFPEAK_COLOUR, width=0.62, label="Heures creuses")
-        if len(months) <= 12:
-            axes.bar_label(bars, labels=[_number(p + o) for p, o in zip(peak, offpeak)], padding=2, fontsize=8,
-                           color=TEXT_COLOUR)
-        axes.set_ylim(0, max(p + o for p, o in zip(peak, offpeak)) * 1.15)
-        figure.legend(loc="lower center", fontsize=8, frameon=False, ncol=2)
-        return _finish(figure, axes, months, legend=True)
+        return bars, [p + o for p, o in zip(peak, offpeak, strict=True)]
+
+    return _bar_chart(title, [m.month for m in history.months], "Aucun relevé de consommation sur cette période",
+                      draw, legend=True)
 
 
 def render_surplus_png(history: SurplusHistory, title: str) -> bytes:
     """Monthly bars of the surplus injected into the grid."""
-    with _draw_lock:
-        figure, axes = _figure(title)
-        if not history.months:
-            return _empty(figure, axes, "Aucun relevé de surplus sur cette période")
-        months = [m.month for m in history.months]
-        values = [float(m.kwh) for m in history.months]
-        bars = axes.bar(range(len(months)), values, color=SURPLUS_COLOUR, width=0.62, label="Surplus injecté")
-        if len(months) <= 12:
-            axes.bar_label(bars, labels=[_number(v) for v in values], padding=2, fontsize=8, color=TEXT_COLOUR)
-        axes.set_ylim(0, max(max(values), 1.0) * 1.15)
-        return _finish(figure, axes, months)
+    values = [float(m.kwh) for m in history.months]
+
+    def draw(axes) -> tuple[Any, list[float]]:
+        return axes.bar(range(len(values)), values, color=SURPLUS_COLOUR, width=0.62, label="Surplus injecté"), values
+
+    return _bar_chart(title, [m.month for m in history.months], "Aucun relevé de surplus sur cette période", draw,
+                      floor=1.0)
 
 
 def parse_month(value: str | None) -> date | None:
@@ -143,14 +155,14 @@ def build_chart(kind: str, contract_number: str, period: Period, customer_number
     with session_scope() as s:
         customer = load_customer(s, customer_number)
         contract = customer.contract_by_number(contract_number) if customer else None
-        if contract is None or not access(contract.offer, CHART_KINDS[kind], contract.monthly_payment).allowed:
+        if customer is None or contract is None or not access(contract.offer, CHART_KINDS[kind], contract.monthly_payment).allowed:
             return None
         site = f" — {contract.short_name}" if len(customer.contracts) > 1 else ""
         if kind == "consumption":
-            history = consumption.consumption_history(s, contract.id, period)
-            return render_consumption_png(history, f"Votre consommation {period_label(period)}{site}")
-        history = surplus.surplus_history(s, contract.id, period)
-        return render_surplus_png(history, f"Votre surplus injecté {period_label(period)}{site}")
+            used = consumption.consumption_history(s, contract.id, period)
+            return render_consumption_png(used, f"Votre consommation {period_label(period)}{site}")
+        injected = surplus.surplus_history(s, contract.id, period)
+        return render_surplus_png(injected, f"Votre surplus injecté {period_label(period)}{site}")
 
 
 @bp.get("/charts/<filename>")
@@ -166,7 +178,7 @@ async def chart(request: Request, filename: str) -> HTTPResponse:
     if not check.ok:
         logger.info("chart link refused (%s) for %s %s", check.reason, kind, contract_number)
         return refusal(request, check.reason)
-    png = await asyncio.to_thread(build_chart, kind, contract_number, Period(start, end, True), check.customer_number)
+    png = await asyncio.to_thread(build_chart, kind, contract_number, Period(start, end, True), check.verified_customer)
     if png is None:
         logger.warning("chart %s %s refused: not available to customer %s", kind, contract_number,
                        check.customer_number)

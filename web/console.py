@@ -1,32 +1,27 @@
 """The advisors' console: a Sanic blueprint mounted at /console by the web app (`web.app`).
 
 Access rules, each enforced here on every request (never by hiding a link):
-- every page but the login form and the iCalendar feed needs a signed session (HttpOnly, SameSite=Strict
-  cookie, 8 h, voided by logout or a password change) of an *active* advisor;
+- every page but the login form and the iCalendar feed needs a signed session (`web.sessions`: HttpOnly,
+  SameSite=Strict cookie, 8 h, voided by logout or a password change) of an *active* advisor (`@login_required`);
 - an advisor sees and acts on their own calls only; a supervisor on everybody's; anything else is a 404
   (the same answer as a call that does not exist, so ids cannot be probed);
 - a transcript is shown only for a conversation behind a call the advisor may see;
-- every POST carries the session's CSRF token;
-- failed logins are limited per account (database lockout, see hortense.advisors) and per address;
+- every POST carries the session's CSRF token (`@advisor_form`, or `csrf_protected` for the login form);
+- failed logins are limited per account (database lockout, see hortense.appointments.advisors) and per address (shared
+  by the instances through Redis when it is configured, `hortense.security.rate_limit`);
 - the feed `/console/ical/<token>.ics` needs no login: its token is secret, stored hashed and revocable.
 """
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import json
 import logging
-import os
-import secrets
 import threading
-import time
-from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
-from functools import lru_cache
+from datetime import date, datetime, timedelta
+from functools import lru_cache, wraps
 from pathlib import Path
-from typing import Optional
+from typing import Any
 
 from jinja2 import Environment, FileSystemLoader
 from sanic import Blueprint, response
@@ -35,8 +30,8 @@ from sanic.response import HTTPResponse
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 
-from hortense import formatting
-from hortense.advisors import (
+from hortense import clock
+from hortense.appointments.advisors import (
     AdvisorView,
     advisor_for_feed_token,
     authenticate,
@@ -45,26 +40,27 @@ from hortense.advisors import (
     issue_feed_token,
     revoke_feed_token,
 )
-from hortense.appointments import (
+from hortense.appointments.booking import (
     ConsoleCall,
     advisor_cancel,
     call_for_advisor,
     calls_for_day,
     set_status,
 )
-from hortense.calendar.phrases import PARIS
+from hortense.appointments.calendar.phrases import PARIS
+from hortense.appointments.icalendar_feed import build_feed
 from hortense.db.calendar_models import STATUS_BOOKED, STATUS_CANCELLED, STATUS_DONE, STATUS_MISSED
 from hortense.db.session import session_scope
-from hortense.icalendar_feed import build_feed
-from hortense.settings import PROJECT_ROOT, get_settings
+from hortense.replies import formatting
+from hortense.security.rate_limit import RateLimit
+from hortense.settings import get_settings
+from web.sessions import ConsoleSessions, Handler
 
 logger = logging.getLogger(__name__)
 
 bp = Blueprint("console", url_prefix="/console")
 
 HERE = Path(__file__).resolve().parent
-COOKIE = "hortense_console"
-SESSION_SECONDS = 8 * 3600
 IP_FAILURE_LIMIT = 20
 IP_FAILURE_WINDOW = 15 * 60
 TRANSCRIPT_LIMIT = 300
@@ -81,7 +77,7 @@ SECURITY_HEADERS = {
 
 def now() -> datetime:
     """The console's clock (tests replace it)."""
-    return datetime.now(timezone.utc)
+    return clock.now()
 
 
 # --------------------------------------------------------------------------- templates
@@ -99,9 +95,14 @@ def _page(name: str, status: int = 200, **context) -> HTTPResponse:
     return response.html(_templates().get_template(f"console/{name}").render(**context), status=status)
 
 
-def _message(title: str, text_: str, status: int, advisor: Optional[AdvisorView] = None,
+def _message(title: str, text_: str, status: int, advisor: AdvisorView | None = None,
              csrf: str = "") -> HTTPResponse:
     return _page("message.html", status=status, title=title, message=text_, advisor=advisor, csrf=csrf)
+
+
+def _answer(request: Request, title: str, text_: str, status: int) -> HTTPResponse:
+    """A message page for the signed-in advisor."""
+    return _message(title, text_, status, request.ctx.advisor, request.ctx.csrf)
 
 
 @bp.middleware("response")
@@ -110,124 +111,32 @@ async def _security_headers(_request: Request, resp: HTTPResponse) -> None:
         resp.headers.setdefault(name, value)
 
 
-# --------------------------------------------------------------------------- sessions
+# --------------------------------------------------------------------------- sessions and limits
 
-@dataclass(frozen=True)
-class ConsoleSession:
-    advisor_id: Optional[int]
-    password_version: str
-    csrf: str
-    issued_at: float
-    expires_at: float
+sessions = ConsoleSessions(clock=lambda: now().timestamp(), login_url="/console/login")
+login_required = sessions.login_required
 
-
-def _b64(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+# Failed logins per client address, across instances when Redis is configured (the per-account lockout is
+# in the database, see hortense.appointments.advisors).
+address_limiter = RateLimit("console-login-address", IP_FAILURE_LIMIT, IP_FAILURE_WINDOW)
 
 
-def _unb64(value: str) -> bytes:
-    return base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+def _refused(request: Request) -> HTTPResponse:
+    """A signed-in advisor's form without the session's token."""
+    return _answer(request, "Action refusée", "Jeton de sécurité manquant ou invalide.", 403)
 
 
-def _mac(payload: str) -> str:
-    key = hashlib.sha256(b"console-session:" + get_settings().console_secret.encode()).digest()
-    return hmac.new(key, payload.encode(), hashlib.sha256).hexdigest()
+def _login_expired(_request: Request) -> HTTPResponse:
+    return _message("Session expirée", "Rechargez la page de connexion et réessayez.", 403)
 
 
-def _encode(s: ConsoleSession) -> str:
-    payload = _b64(json.dumps({"a": s.advisor_id, "v": s.password_version, "c": s.csrf, "i": s.issued_at,
-                               "e": s.expires_at}, separators=(",", ":")).encode())
-    return f"{payload}.{_mac(payload)}"
+csrf_protected = sessions.csrf_protected(_refused)
 
 
-def _decode(cookie: Optional[str]) -> Optional[ConsoleSession]:
-    if not cookie or "." not in cookie or len(cookie) > 1000:
-        return None
-    payload, _, mac = cookie.rpartition(".")
-    if not hmac.compare_digest(mac.encode(), _mac(payload).encode()):
-        return None
-    try:
-        data = json.loads(_unb64(payload))
-        s = ConsoleSession(data["a"], str(data["v"]), str(data["c"]), float(data["i"]), float(data["e"]))
-    except (ValueError, KeyError, TypeError):
-        return None
-    return s if s.expires_at > time.time() else None
-
-
-def _new_session(advisor: Optional[AdvisorView] = None) -> ConsoleSession:
-    issued = time.time()
-    return ConsoleSession(advisor.id if advisor else None, advisor.password_version if advisor else "",
-                          secrets.token_urlsafe(24), issued, issued + SESSION_SECONDS)
-
-
-def _set_cookie(resp: HTTPResponse, request: Request, s: ConsoleSession) -> HTTPResponse:
-    resp.cookies[COOKIE] = _encode(s)
-    cookie = resp.cookies[COOKIE]
-    cookie["httponly"] = True
-    cookie["samesite"] = "Strict"
-    cookie["path"] = "/console"
-    cookie["max-age"] = SESSION_SECONDS
-    if request.scheme == "https" or get_settings().web_base_url.startswith("https://"):
-        cookie["secure"] = True
-    return resp
-
-
-def _signed_in(request: Request) -> tuple[Optional[ConsoleSession], Optional[AdvisorView]]:
-    """The request's session and its advisor, if the session is valid and the advisor still allowed in."""
-    s = _decode(request.cookies.get(COOKIE))
-    if s is None or s.advisor_id is None:
-        return s, None
-    with session_scope() as db:
-        advisor = get_advisor(db, s.advisor_id)
-    if advisor is None or not hmac.compare_digest(advisor.password_version, s.password_version):
-        return s, None
-    if advisor.sessions_valid_after is not None and s.issued_at < advisor.sessions_valid_after.timestamp():
-        return s, None
-    return s, advisor
-
-
-def _csrf_ok(request: Request, s: Optional[ConsoleSession]) -> bool:
-    sent = request.form.get("csrf") if request.form else None
-    return bool(s and sent) and hmac.compare_digest(sent.encode(), s.csrf.encode())
-
-
-def _to_login() -> HTTPResponse:
-    return response.redirect("/console/login", status=303)
-
-
-# --------------------------------------------------------------------------- login limits
-
-class _AddressLimiter:
-    """Failed logins per client address in this process (the per-account lockout is in the database)."""
-
-    def __init__(self, limit: int, window: float) -> None:
-        self.limit, self.window = limit, window
-        self._failures: dict[str, deque] = {}
-        self._lock = threading.Lock()
-
-    def _recent(self, key: str, at: float) -> deque:
-        q = self._failures.setdefault(key, deque())
-        while q and q[0] <= at - self.window:
-            q.popleft()
-        return q
-
-    def blocked(self, key: str) -> bool:
-        with self._lock:
-            return len(self._recent(key, time.monotonic())) >= self.limit
-
-    def failed(self, key: str) -> None:
-        with self._lock:
-            at = time.monotonic()
-            self._recent(key, at).append(at)
-            if len(self._failures) > 10_000:  # bounded memory under a spray of addresses
-                self._failures = {k: v for k, v in self._failures.items() if v}
-
-    def reset(self) -> None:
-        with self._lock:
-            self._failures.clear()
-
-
-address_limiter = _AddressLimiter(IP_FAILURE_LIMIT, IP_FAILURE_WINDOW)
+def advisor_form(handler: Handler) -> Handler:
+    """Every POST of a signed-in advisor: signed in first (a stranger goes to the log-in page), then the
+    session's CSRF token."""
+    return login_required(csrf_protected(handler))
 
 
 # --------------------------------------------------------------------------- transcripts
@@ -236,19 +145,12 @@ address_limiter = _AddressLimiter(IP_FAILURE_LIMIT, IP_FAILURE_WINDOW)
 class TranscriptLine:
     speaker: str  # 'user' or 'bot'
     text: str
-    at: Optional[datetime]
+    at: datetime | None
 
 
-def tracker_url() -> Optional[str]:
+def tracker_url() -> str | None:
     """Rasa's SQL tracker store: HORTENSE_TRACKER_URL (PostgreSQL) or HORTENSE_TRACKER_DB (SQLite file)."""
-    url = os.environ.get("HORTENSE_TRACKER_URL")
-    if url:
-        return url
-    path = os.environ.get("HORTENSE_TRACKER_DB")
-    if not path:
-        return None
-    file = Path(path) if Path(path).is_absolute() else PROJECT_ROOT / path
-    return f"sqlite:///{file}"
+    return get_settings().tracker_url
 
 
 _tracker_engines: dict[str, Engine] = {}
@@ -263,7 +165,7 @@ def _tracker_engine(url: str) -> Engine:
         return _tracker_engines[url]
 
 
-def read_transcript(sender_id: str, limit: int = TRANSCRIPT_LIMIT) -> Optional[list[TranscriptLine]]:
+def read_transcript(sender_id: str, limit: int = TRANSCRIPT_LIMIT) -> list[TranscriptLine] | None:
     """The last `limit` user and bot messages of a conversation, oldest first; None if the store is unreadable."""
     url = tracker_url()
     if url is None:
@@ -308,63 +210,57 @@ def _calls_url(day: date) -> str:
 
 @bp.get("/", strict_slashes=False)
 async def home(request: Request) -> HTTPResponse:
-    _, advisor = _signed_in(request)
+    _, advisor = sessions.signed_in(request)
     return response.redirect("/console/calls" if advisor else "/console/login", status=303)
 
 
 @bp.get("/login")
 async def login_form(request: Request) -> HTTPResponse:
-    s, advisor = _signed_in(request)
+    s, advisor = sessions.signed_in(request)
     if advisor:
         return response.redirect("/console/calls", status=303)
-    s = s if s and s.advisor_id is None else _new_session()
-    return _set_cookie(_page("login.html", csrf=s.csrf, error=None, email=""), request, s)
+    s = s if s and s.advisor_id is None else sessions.new()
+    return sessions.write(_page("login.html", csrf=sessions.csrf(s), error=None, email=""), request, s)
 
 
 @bp.post("/login")
+@sessions.csrf_protected(_login_expired)
 async def login(request: Request) -> HTTPResponse:
-    s = _decode(request.cookies.get(COOKIE))
-    if not _csrf_ok(request, s):
-        return _message("Session expirée", "Rechargez la page de connexion et réessayez.", 403)
+    csrf = request.ctx.csrf
     email = (request.form.get("email") or "").strip()[:200]
     password = (request.form.get("password") or "")[:200]
     address = request.ip or "unknown"
     if address_limiter.blocked(address):
-        return _page("login.html", status=429, csrf=s.csrf, email=email,
+        return _page("login.html", status=429, csrf=csrf, email=email,
                      error="Trop de tentatives. Réessayez dans quelques minutes.")
     with session_scope() as db:
         advisor = authenticate(db, email, password, now())
     if advisor is None:
-        address_limiter.failed(address)
-        return _page("login.html", status=401, csrf=s.csrf, email=email,
+        address_limiter.record(address)
+        return _page("login.html", status=401, csrf=csrf, email=email,
                      error="Adresse e-mail ou mot de passe incorrect, ou compte temporairement bloqué.")
-    fresh = _new_session(advisor)  # a new token at login: a session fixed before login is useless
-    return _set_cookie(response.redirect("/console/calls", status=303), request, fresh)
+    fresh = sessions.new(advisor)  # a new nonce at login: a session fixed before login is useless
+    return sessions.write(response.redirect("/console/calls", status=303), request, fresh)
 
 
 @bp.post("/logout")
+@advisor_form
 async def logout(request: Request) -> HTTPResponse:
-    s, advisor = _signed_in(request)
-    if advisor is None:
-        return _to_login()
-    if not _csrf_ok(request, s):
-        return _message("Action refusée", "Jeton de sécurité manquant ou invalide.", 403, advisor, s.csrf)
     with session_scope() as db:
-        end_sessions(db, advisor.id, now())
-    return _set_cookie(response.redirect("/console/login", status=303), request, _new_session())
+        end_sessions(db, request.ctx.advisor.id, now())
+    return sessions.write(response.redirect("/console/login", status=303), request, sessions.new())
 
 
 @bp.get("/calls")
+@login_required
 async def calls(request: Request) -> HTTPResponse:
-    s, advisor = _signed_in(request)
-    if advisor is None:
-        return _to_login()
+    advisor = request.ctx.advisor
     day = _day_from(request)
     with session_scope() as db:
         rows = calls_for_day(db, advisor_id=None if advisor.is_supervisor else advisor.id, day=day)
     current = now()
     return _page(
-        "calls.html", advisor=advisor, csrf=s.csrf, day=day, calls=rows, now=current,
+        "calls.html", advisor=advisor, csrf=request.ctx.csrf, day=day, calls=rows, now=current,
         previous_day=day - timedelta(days=1), next_day=day + timedelta(days=1),
         today=current.astimezone(PARIS).date(),
         can_mark=lambda c: c.status != STATUS_CANCELLED and c.start <= current,
@@ -373,101 +269,91 @@ async def calls(request: Request) -> HTTPResponse:
     )
 
 
-def _visible_call(advisor: AdvisorView, appointment_id: int) -> Optional[ConsoleCall]:
+def _not_found(request: Request) -> HTTPResponse:
+    return _answer(request, "Appel introuvable", "Cet appel n'existe pas ou ne vous est pas attribué.", 404)
+
+
+def visible_call(handler: Handler) -> Handler:
+    """Route decorator (under `login_required`): the call of the URL on `request.ctx.call` if this advisor may
+    see it; else 404, the same answer as for a call that does not exist, so ids cannot be probed."""
+    @wraps(handler)
+    async def visible_only(request: Request, appointment_id: int) -> HTTPResponse:
+        advisor = request.ctx.advisor
+        with session_scope() as db:
+            request.ctx.call = call_for_advisor(db, advisor_id=advisor.id, appointment_id=appointment_id,
+                                                is_supervisor=advisor.is_supervisor)
+        if request.ctx.call is None:
+            return _not_found(request)
+        return await handler(request, appointment_id)
+
+    return visible_only
+
+
+def _act_on_call(request: Request, impossible: str, act: Callable[[Any], bool]) -> HTTPResponse:
+    """`act(db)` on the URL's call: back to the call's day when it did something, else 409 saying why not."""
     with session_scope() as db:
-        return call_for_advisor(db, advisor_id=advisor.id, appointment_id=appointment_id,
-                                is_supervisor=advisor.is_supervisor)
-
-
-def _not_found(advisor: AdvisorView, csrf: str) -> HTTPResponse:
-    return _message("Appel introuvable", "Cet appel n'existe pas ou ne vous est pas attribué.", 404, advisor, csrf)
+        done = act(db)
+    if not done:
+        return _answer(request, "Action impossible", impossible, 409)
+    return response.redirect(_calls_url(request.ctx.call.start.date()), status=303)
 
 
 @bp.post("/calls/<appointment_id:int>/status")
+@advisor_form
+@visible_call
 async def mark(request: Request, appointment_id: int) -> HTTPResponse:
-    s, advisor = _signed_in(request)
-    if advisor is None:
-        return _to_login()
-    if not _csrf_ok(request, s):
-        return _message("Action refusée", "Jeton de sécurité manquant ou invalide.", 403, advisor, s.csrf)
-    call = _visible_call(advisor, appointment_id)
-    if call is None:
-        return _not_found(advisor, s.csrf)
     status = request.form.get("status")
     if status not in (STATUS_DONE, STATUS_MISSED):
-        return _message("Action refusée", "Statut inconnu.", 400, advisor, s.csrf)
-    with session_scope() as db:
-        changed = set_status(db, advisor_id=advisor.id, appointment_id=appointment_id, status=status,
-                             is_supervisor=advisor.is_supervisor, now=now())
-    if not changed:
-        return _message("Action impossible", "Cet appel ne peut pas (encore) être marqué ainsi.", 409, advisor,
-                        s.csrf)
-    return response.redirect(_calls_url(call.start.date()), status=303)
+        return _answer(request, "Action refusée", "Statut inconnu.", 400)
+    advisor = request.ctx.advisor
+    return _act_on_call(request, "Cet appel ne peut pas (encore) être marqué ainsi.", lambda db: set_status(
+        db, advisor_id=advisor.id, appointment_id=appointment_id, status=status, is_supervisor=advisor.is_supervisor,
+        now=now()))
 
 
 @bp.post("/calls/<appointment_id:int>/cancel")
+@advisor_form
+@visible_call
 async def cancel(request: Request, appointment_id: int) -> HTTPResponse:
-    s, advisor = _signed_in(request)
-    if advisor is None:
-        return _to_login()
-    if not _csrf_ok(request, s):
-        return _message("Action refusée", "Jeton de sécurité manquant ou invalide.", 403, advisor, s.csrf)
-    call = _visible_call(advisor, appointment_id)
-    if call is None:
-        return _not_found(advisor, s.csrf)
     reason = " ".join((request.form.get("reason") or "").split())[:500]
     if not reason:
-        return _message("Motif requis", "Indiquez le motif de l'annulation : il sera transmis au client.", 400,
-                        advisor, s.csrf)
-    with session_scope() as db:
-        done = advisor_cancel(db, advisor_id=advisor.id, appointment_id=appointment_id, reason=reason, now=now())
-    if not done:
-        return _message("Action impossible", "Cet appel n'est plus annulable.", 409, advisor, s.csrf)
-    return response.redirect(_calls_url(call.start.date()), status=303)
+        return _answer(request, "Motif requis",
+                       "Indiquez le motif de l'annulation : il sera transmis au client.", 400)
+    return _act_on_call(request, "Cet appel n'est plus annulable.", lambda db: advisor_cancel(
+        db, advisor_id=request.ctx.advisor.id, appointment_id=appointment_id, reason=reason, now=now()))
 
 
 @bp.get("/calls/<appointment_id:int>/transcript")
+@login_required
+@visible_call
 async def transcript(request: Request, appointment_id: int) -> HTTPResponse:
-    s, advisor = _signed_in(request)
-    if advisor is None:
-        return _to_login()
-    call = _visible_call(advisor, appointment_id)
-    if call is None:
-        return _not_found(advisor, s.csrf)
-    return _page("transcript.html", advisor=advisor, csrf=s.csrf, call=call, lines=read_transcript(call.sender_id))
+    call: ConsoleCall = request.ctx.call
+    return _page("transcript.html", advisor=request.ctx.advisor, csrf=request.ctx.csrf, call=call,
+                 lines=read_transcript(call.sender_id))
 
 
 @bp.get("/agenda")
+@login_required
 async def agenda(request: Request) -> HTTPResponse:
-    s, advisor = _signed_in(request)
-    if advisor is None:
-        return _to_login()
-    return _page("agenda.html", advisor=advisor, csrf=s.csrf, feed_url=None)
+    return _page("agenda.html", advisor=request.ctx.advisor, csrf=request.ctx.csrf, feed_url=None)
 
 
 @bp.post("/agenda/new")
+@advisor_form
 async def agenda_new(request: Request) -> HTTPResponse:
-    s, advisor = _signed_in(request)
-    if advisor is None:
-        return _to_login()
-    if not _csrf_ok(request, s):
-        return _message("Action refusée", "Jeton de sécurité manquant ou invalide.", 403, advisor, s.csrf)
+    advisor = request.ctx.advisor
     with session_scope() as db:
         token = issue_feed_token(db, advisor.id, now())
         advisor = get_advisor(db, advisor.id) or advisor
     feed_url = f"{get_settings().web_base_url}/console/ical/{token}.ics"
-    return _page("agenda.html", advisor=advisor, csrf=s.csrf, feed_url=feed_url)
+    return _page("agenda.html", advisor=advisor, csrf=request.ctx.csrf, feed_url=feed_url)
 
 
 @bp.post("/agenda/revoke")
+@advisor_form
 async def agenda_revoke(request: Request) -> HTTPResponse:
-    s, advisor = _signed_in(request)
-    if advisor is None:
-        return _to_login()
-    if not _csrf_ok(request, s):
-        return _message("Action refusée", "Jeton de sécurité manquant ou invalide.", 403, advisor, s.csrf)
     with session_scope() as db:
-        revoke_feed_token(db, advisor.id, now())
+        revoke_feed_token(db, request.ctx.advisor.id, now())
     return response.redirect("/console/agenda", status=303)
 
 

@@ -1,6 +1,6 @@
 """Document downloads behind signed links, and the public page that tells a third party a document is genuine.
 
-A download needs a link signed for a customer (`hortense.signed_links`, 15 minutes) *and* a document that
+A download needs a link signed for a customer (`hortense.security.signing`, 15 minutes) *and* a document that
 belongs to that customer in the database today: the signature proves who the link was made for, the database
 proves the document is theirs. A refused link gets a French page (403, or 410 once expired), never the file.
 """
@@ -17,15 +17,16 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from sqlalchemy import func, select
 
-from hortense import billing
-from hortense import formatting as fr
-from hortense.account import load_customer
+from hortense.account.customers import load_customer
+from hortense.billing import invoices as billing
 from hortense.db.models import Contract, Customer, Invoice
 from hortense.db.session import session_scope
 from hortense.documents import verification as docver
+from hortense.replies import formatting as fr
+from hortense.security.signing import LinkCheck, verify
 from hortense.settings import get_settings
-from hortense.signed_links import LinkCheck, verify
-from web.portal import local_now, logged_in_customer
+from web.portal import local_now
+from web.sessions import logged_in_customer
 
 logger = logging.getLogger(__name__)
 
@@ -69,7 +70,7 @@ def link_secret() -> bytes:
 def check_link(request: Request, path: str, params: dict | None = None) -> LinkCheck:
     """Verify the signed link of this request; a logged-in browser must also be the link's customer."""
     source = params if params is not None else request.args
-    query = {key: source.get(key) for key in ("c", "exp", "sig") if source.get(key) is not None}
+    query = {key: value for key in ("c", "exp", "sig") if (value := source.get(key)) is not None}
     return verify(path, query, link_secret(), expected_customer=logged_in_customer(request))
 
 
@@ -104,7 +105,7 @@ def build_document(kind: str, number: str, customer_number: str, now: datetime) 
             contract_id = s.execute(select(Invoice.contract_id).where(Invoice.number == number)).scalar_one_or_none()
             contract = customer.contract(contract_id) if contract_id is not None else None
             invoice = billing.invoice_for_contract(s, contract.id, number) if contract else None
-            if invoice is None:
+            if contract is None or invoice is None:
                 return None
             return Pdf(f"facture-{invoice.number}.pdf", pdf.render_invoice(customer, contract, invoice))
         contract = customer.contract_by_number(number)
@@ -127,7 +128,7 @@ async def download(request: Request, kind: str, filename: str) -> HTTPResponse:
     if not check.ok:
         logger.info("document link refused (%s) for %s %s", check.reason, kind, number)
         return refusal(request, check.reason)
-    document = await asyncio.to_thread(build_document, kind, number, check.customer_number, local_now())
+    document = await asyncio.to_thread(build_document, kind, number, check.verified_customer, local_now())
     if document is None:
         logger.warning("document %s %s refused: not a document of customer %s", kind, number, check.customer_number)
         return refusal(request, "not_owned")

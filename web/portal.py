@@ -1,23 +1,16 @@
 """The customer space (demo): who is using this browser, the dev-only customer picker, the customer's pages and
 the chat widget's token.
 
-The browser session is a signed cookie (HttpOnly, SameSite=Lax): a random nonce that CSRF tokens are bound
-to, and the customer number once logged in. Everything shown comes from the same domain layer as the bot's
-answers, so the page and Hortense never disagree.
+The browser session is a signed cookie (HttpOnly, SameSite=Lax, `web.sessions`): a random nonce that CSRF
+tokens are bound to, and the customer number once logged in. Everything shown comes from the same domain layer
+as the bot's answers, so the page and Hortense never disagree.
 """
 from __future__ import annotations
 
 import asyncio
-import base64
-import hashlib
-import hmac
-import json
-import secrets
-import time
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from sanic import Blueprint, response
 from sanic.request import Request
@@ -25,126 +18,42 @@ from sanic.response import HTTPResponse
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from hortense import billing, consumption, document_links, surplus
-from hortense import formatting as fr
-from hortense.account import ContractView, CustomerView, load_customer
+from hortense import clock
+from hortense.account.customers import ContractView, CustomerView, load_customer
+from hortense.account.offers import (
+    BATTERY,
+    CONSUMPTION,
+    INSTALMENTS,
+    KITTY,
+    OFFER_LABELS,
+    SPACE_SECTIONS,
+    SURPLUS,
+    access,
+)
+from hortense.billing import invoices as billing
 from hortense.db.models import Customer
 from hortense.db.session import session_scope
-from hortense.identity import mint_portal_token, verify_portal_token, web_sender_id
-from hortense.offers import BATTERY, CONSUMPTION, INSTALMENTS, KITTY, OFFER_LABELS, SPACE_SECTIONS, SURPLUS, access
-from hortense.periods import default_period
+from hortense.documents import urls as document_links
+from hortense.energy import consumption, surplus
+from hortense.energy.periods import default_period
+from hortense.replies import formatting as fr
 from hortense.replies.billing import invoice_status
 from hortense.replies.energy import period_label
-from hortense.settings import get_settings
+from hortense.security.identity import mint_portal_token, verify_portal_token, web_sender_id
+from web.sessions import csrf_ok, csrf_token, log_in_customer, log_out_customer, logged_in_customer
 
 bp = Blueprint("portal")
 
-SESSION_COOKIE = "hortense_session"
-SESSION_SECONDS = 8 * 3600
 INVOICES_SHOWN = 6
 INSTALMENTS_SHOWN = 6
 WIDGET_TITLE = "Hortense"
 WIDGET_SUBTITLE = "Votre assistante Hortense Énergie"
 
 
-# --- the browser session ------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class BrowserSession:
-    nonce: str  # random; CSRF tokens are derived from it, and it changes at log-in and log-out
-    customer_number: str | None
-    expires: int
-
-
-def _session_key() -> bytes:
-    """Derived from the portal's secret with a label, so a cookie can never pass for a JWT or a link."""
-    return hmac.new(get_settings().portal_jwt_secret.encode(), b"hortense-web-session-v1", hashlib.sha256).digest()
-
-
-def _b64(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def encode_session(s: BrowserSession) -> str:
-    body = _b64(json.dumps({"n": s.nonce, "c": s.customer_number, "e": s.expires}, separators=(",", ":")).encode())
-    return f"{body}.{hmac.new(_session_key(), body.encode(), hashlib.sha256).hexdigest()}"
-
-
-def decode_session(value: str | None, now: float | None = None) -> BrowserSession | None:
-    if not value or value.count(".") != 1:
-        return None
-    body, mac = value.split(".")
-    if not hmac.compare_digest(mac, hmac.new(_session_key(), body.encode(), hashlib.sha256).hexdigest()):
-        return None
-    try:
-        data = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
-        session = BrowserSession(str(data["n"]), data["c"] if isinstance(data["c"], str) else None, int(data["e"]))
-    except (ValueError, KeyError, TypeError):
-        return None
-    return session if session.expires > (now if now is not None else time.time()) else None
-
-
-def _new_session(customer_number: str | None) -> BrowserSession:
-    return BrowserSession(secrets.token_urlsafe(18), customer_number, int(time.time()) + SESSION_SECONDS)
-
-
-async def load_session(request: Request) -> None:
-    """Request middleware: the verified session (or None) on `request.ctx.browser`."""
-    request.ctx.browser = decode_session(request.cookies.get(SESSION_COOKIE))
-    request.ctx.browser_changed = False
-
-
-async def store_session(request: Request, resp: HTTPResponse) -> None:
-    """Response middleware: write the cookie when this request created, changed or ended the session."""
-    if not getattr(request.ctx, "browser_changed", False):
-        return
-    session: BrowserSession | None = request.ctx.browser
-    resp.cookies[SESSION_COOKIE] = encode_session(session) if session else ""
-    cookie = resp.cookies[SESSION_COOKIE]
-    cookie["path"] = "/"
-    cookie["httponly"] = True
-    cookie["samesite"] = "Lax"
-    cookie["max-age"] = SESSION_SECONDS if session else 0
-    if request.app.ctx.config.secure_cookies:
-        cookie["secure"] = True
-
-
-def _set_session(request: Request, session: BrowserSession | None) -> None:
-    request.ctx.browser = session
-    request.ctx.browser_changed = True
-
-
-def ensure_session(request: Request) -> BrowserSession:
-    """The current session, or a new anonymous one (forms need a nonce before anyone logs in)."""
-    session = getattr(request.ctx, "browser", None)
-    if session is None:
-        session = _new_session(None)
-        _set_session(request, session)
-    return session
-
-
-def logged_in_customer(request: Request) -> str | None:
-    session = getattr(request.ctx, "browser", None)
-    return session.customer_number if session else None
-
-
-def csrf_token(request: Request, purpose: str, binding: str = "") -> str:
-    """A form's token: bound to this browser's session nonce, the form's purpose and (optionally) a resource."""
-    nonce = ensure_session(request).nonce
-    message = json.dumps(["csrf", purpose, binding, nonce], separators=(",", ":")).encode()
-    return hmac.new(_session_key(), message, hashlib.sha256).hexdigest()
-
-
-def csrf_ok(request: Request, purpose: str, given: str | None, binding: str = "") -> bool:
-    if getattr(request.ctx, "browser", None) is None or not isinstance(given, str) or not given:
-        return False
-    return hmac.compare_digest(given, csrf_token(request, purpose, binding))
-
-
 # --- dates --------------------------------------------------------------------------------------------
 
 def local_now() -> datetime:
-    return datetime.now(ZoneInfo(get_settings().timezone))
+    return clock.local_now()
 
 
 # --- the demo customer picker -------------------------------------------------------------------------
@@ -280,9 +189,10 @@ def _surplus_section(session, customer: CustomerView, contract: ContractView, to
         section["empty"] = f"Aucun relevé de surplus {period_label(period)}."
     if access(contract.offer, KITTY, contract.monthly_payment).allowed:
         update = surplus.kitty_status(session, contract.id)
-        section["kitty"] = {"balance": fr.eur(update.balance_eur if update else 0)}
+        kitty = {"balance": fr.eur(update.balance_eur if update else 0)}
+        section["kitty"] = kitty
         if update:
-            section["kitty"].update(
+            kitty.update(
                 month=fr.month(update.month),
                 computation=(f"{fr.kwh(update.kwh)} injectés × {fr.price_per_kwh(update.price_eur_per_kwh)} = "
                              f"{fr.eur(update.amount_eur)}"))
@@ -352,7 +262,7 @@ async def home(request: Request) -> HTTPResponse:
         return await _picker(request)
     page = await asyncio.to_thread(customer_space, number, request.args.get("contrat"), local_now())
     if page is None:  # the customer was deactivated since logging in
-        _set_session(request, _new_session(None))
+        log_in_customer(request, None)
         return await _picker(request, 200, "Ce compte client n'est plus actif.")
     return request.app.ctx.pages.render(
         "space.html", page=page, demo_login=request.app.ctx.config.demo_login,
@@ -372,7 +282,7 @@ async def login(request: Request) -> HTTPResponse:
     exists = await asyncio.to_thread(_customer_exists, number)
     if not exists:
         return await _picker(request, 400, "Ce client n'existe pas ou n'est plus actif.")
-    _set_session(request, _new_session(number))  # a new nonce: a session fixed before log-in is worthless
+    log_in_customer(request, number)  # a new nonce: a session fixed before log-in is worthless
     return response.redirect("/", status=303)
 
 
@@ -388,7 +298,7 @@ async def logout(request: Request) -> HTTPResponse:
     if logged_in_customer(request) and not csrf_ok(request, "logout", request.form.get("csrf")):
         return request.app.ctx.pages.message(403, "Formulaire expiré",
                                              "Ce formulaire a expiré. Rechargez la page et réessayez.")
-    _set_session(request, None)
+    log_out_customer(request)
     return response.redirect("/", status=303)
 
 

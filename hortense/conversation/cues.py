@@ -1,12 +1,13 @@
 """Small French cues read from a message: leaving, yes/no, someone else's data, a question vs. a call reason,
 and what an elliptical follow-up ("et en septembre ?", "et pour l'autre site ?") changes. Pure functions."""
+
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-
-from hortense.periods import normalise, parse_period
 from datetime import date
+
+from hortense.energy.periods import normalise, parse_period
 
 
 def _t(text: str) -> str:
@@ -18,7 +19,8 @@ def _t(text: str) -> str:
 _CLOSING = re.compile(
     r"\b(au revoir|aurevoir|a plus|a\+|a la prochaine|a bientot|bonne (journee|soiree|fin de journee|aprem|"
     r"apres-midi|apres midi|nuit|continuation|semaine)|ce sera tout|ca sera tout|c'?est tout|ca ira|ca va aller|"
-    r"rien d'autre|pas d'autre question|plus de question|bye|ciao|salut)\b|\+\+$")
+    r"rien d'autre|pas d'autre question|plus de question|bye|ciao|salut)\b|\+\+$"
+)
 
 
 def is_closing(text: str) -> bool:
@@ -31,11 +33,15 @@ def is_closing(text: str) -> bool:
 
 # ----------------------------------------------------------------- yes / no
 
-_YES = re.compile(r"^(oui|ouais|ouai|ouep|yes|yep|ok|okay|oki|okey|d'?accord|dac|daccord|ca marche|vas-y|vas y|"
-                  r"allez-y|allez y|go|parfait|tres bien|c'?est bon|je confirme|confirme|confirmez|carrement|"
-                  r"bien sur|volontiers|exact|exactement|c'?est ca|absolument|tout a fait|si)\b")
-_NO = re.compile(r"^(non|nan|nope|no|pas du tout|surtout pas|ne confirmez pas|je ne confirme pas|finalement non|"
-                 r"non merci|pas maintenant|pas la peine)\b")
+_YES = re.compile(
+    r"^(oui|ouais|ouai|ouep|yes|yep|ok|okay|oki|okey|d'?accord|dac|daccord|ca marche|vas-y|vas y|"
+    r"allez-y|allez y|go|parfait|tres bien|c'?est bon|je confirme|confirme|confirmez|carrement|"
+    r"bien sur|volontiers|exact|exactement|c'?est ca|absolument|tout a fait|si)\b"
+)
+_NO = re.compile(
+    r"^(non|nan|nope|no|pas du tout|surtout pas|ne confirmez pas|je ne confirme pas|finalement non|"
+    r"non merci|pas maintenant|pas la peine)\b"
+)
 
 
 def yes_no(text: str) -> bool | None:
@@ -57,7 +63,8 @@ _THIRD_PARTY = re.compile(
     r"ami|amie|copain|copine|cousin|cousine|oncle|tante|grand-mere|grand-pere|mari|femme|epoux|epouse|conjoint|"
     r"conjointe|compagnon|compagne|belle-mere|beau-pere|locataire|proprietaire|collegue|client|cliente|"
     r"parents|enfants|grands-parents)s?\b"
-    r"|\b(quelqu'un d'autre|une autre personne|un autre client|autre abonne|autre compte)\b")
+    r"|\b(quelqu'un d'autre|une autre personne|un autre client|autre abonne|autre compte)\b"
+)
 _CUSTOMER_NUMBER = re.compile(r"\bC\d{4,}\b", re.IGNORECASE)
 
 
@@ -69,7 +76,7 @@ def other_customer_number(text: str, own_number: str | None) -> str | None:
 
 
 def asks_third_party(text: str, own_number: str | None) -> bool:
-    """"Le PDL de mon voisin", "le compte de ma mère C1004": data of somebody else than the connected customer."""
+    """ "Le PDL de mon voisin", "le compte de ma mère C1004": data of somebody else than the connected customer."""
     return bool(_THIRD_PARTY.search(_t(text))) or other_customer_number(text, own_number) is not None
 
 
@@ -79,7 +86,8 @@ _COMPLAINT = re.compile(
     r"\b(nul|nulle|nuls|naze|pourri|honte|scandal\w*|inadmissible|inacceptable|n'importe quoi|arnaque|escroc\w*|"
     r"voleurs?|incompetent\w*|ras le bol|ras-le-bol|marre|en colere|furieux|furieuse|mecontent\w*|degoute\w*|"
     r"plainte|reclamation|debile|idiot\w*|con|conne|connard\w*|merde\w*|putain|bordel|foutez|inutile|"
-    r"ca marche pas|ca ne marche pas|vous servez a rien|sert a rien|servez a rien)\b")
+    r"ca marche pas|ca ne marche pas|vous servez a rien|sert a rien|servez a rien)\b"
+)
 
 
 def is_complaint(text: str) -> bool:
@@ -88,9 +96,11 @@ def is_complaint(text: str) -> bool:
 
 # ----------------------------------------------------------------- starting over
 
-_RESTART = re.compile(r"\b(on recommence|recommencer|reprendre (a|depuis) (zero|le debut)|on reprend (a zero|depuis "
-                      r"le debut|tout)|repartir (a|de) zero|on repart (a|de) zero|remettre a zero|reinitialiser|"
-                      r"nouvelle conversation|effacer (la|cette) conversation|tout reprendre)\b")
+_RESTART = re.compile(
+    r"\b(on recommence|recommencer|reprendre (a|depuis) (zero|le debut)|on reprend (a zero|depuis "
+    r"le debut|tout)|repartir (a|de) zero|on repart (a|de) zero|remettre a zero|reinitialiser|"
+    r"nouvelle conversation|effacer (la|cette) conversation|tout reprendre)\b"
+)
 
 
 def wants_restart(text: str) -> bool:
@@ -104,16 +114,20 @@ _QUESTION_SHAPE = re.compile(
     r"est-ce que|est ce que|au fait|sinon|envoie|envoyez|envoyer|donne|donnez|donner|montre|montrez|montrer|"
     r"dites-moi|dis-moi|je veux (mon|ma|mes|le|la|les)|j'?aimerais (mon|ma|mes|le|la|les|avoir|connaitre|savoir)|"
     r"je voudrais (mon|ma|mes|le|la|les|avoir|connaitre|savoir)|rappelez-moi (mon|ma|mes)|tu peux|vous pouvez|"
-    r"pouvez-vous|peux-tu|besoin de (mon|ma|mes)|il me faut|telecharger|recevoir)\b")
+    r"pouvez-vous|peux-tu|besoin de (mon|ma|mes)|il me faut|telecharger|recevoir)\b"
+)
 _REASON_MARKER = re.compile(
     r"\b(question (sur|concernant|a propos|au sujet)|questions (sur|concernant)|a propos (de|du|des|d')|au sujet|"
     r"concernant|probleme|souci|soucis|parler (de|du|des|d')|c'?est pour|motif|comprendre|erreur|contester|"
     r"reclamation|changer|modifier|augmenter|baisser|resilier|demenag\w*|expliquer|explication|trop elevee?|"
-    r"pas normal|anormal|incomprehensible|litige|rembourse\w*|je ne comprends)\b")
-_EXIT = re.compile(r"\b(laisse[zr]? tomber|laisse tomber|oublie[zr]?( ca| tout)?|on arrete|arrete[zr]? (tout|la)|"
-                   r"stop|finalement (non|pas|rien)|pas besoin|plus besoin|je ne veux plus|je veux plus|"
-                   r"annule[zr]? (la|le|ma|mon|tout)? ?(prise de )?(rdv|rendez-vous|reservation|demande)|"
-                   r"tant pis)\b")
+    r"pas normal|anormal|incomprehensible|litige|rembourse\w*|je ne comprends)\b"
+)
+_EXIT = re.compile(
+    r"\b(laisse[zr]? tomber|laisse tomber|oublie[zr]?( ca| tout)?|on arrete|arrete[zr]? (tout|la)|"
+    r"stop|finalement (non|pas|rien)|pas besoin|plus besoin|je ne veux plus|je veux plus|"
+    r"annule[zr]? (la|le|ma|mon|tout)? ?(prise de )?(rdv|rendez-vous|reservation|demande)|"
+    r"tant pis)\b"
+)
 
 
 def looks_like_question(text: str) -> bool:
@@ -130,10 +144,14 @@ def wants_to_stop(text: str) -> bool:
 
 # ----------------------------------------------------------------- elliptical follow-ups
 
-_OTHER_SITE = re.compile(r"\b(l'?autre|autre) (site|contrat|adresse|local|compteur|boutique|atelier|magasin)\b|"
-                         r"\bpour l'?autre\b|\bl'?autre\b\s*\??$")
-_PREVIOUS = re.compile(r"\b(d'?avant|precedente?s?|avant-?derniere?|anterieure?s?|plus ancienne?s?|d'?encore avant|"
-                       r"celle d'?avant|les autres|anciennes?)\b")
+_OTHER_SITE = re.compile(
+    r"\b(l'?autre|autre) (site|contrat|adresse|local|compteur|boutique|atelier|magasin)\b|"
+    r"\bpour l'?autre\b|\bl'?autre\b\s*\??$"
+)
+_PREVIOUS = re.compile(
+    r"\b(d'?avant|precedente?s?|avant-?derniere?|anterieure?s?|plus ancienne?s?|d'?encore avant|"
+    r"celle d'?avant|les autres|anciennes?)\b"
+)
 _NEXT = re.compile(r"\b(d'?apres|suivante?|d'?ensuite)\b")
 _OFFPEAK = re.compile(r"\b(heures? creuses|hc)\b")
 _PEAK = re.compile(r"\b(heures? pleines|hp)\b")
@@ -166,7 +184,9 @@ def follow_up(text: str, today: date) -> FollowUp:
 
 
 def is_elliptical(text: str) -> bool:
-    """"et en septembre ?", "et pour l'autre site ?": a short message opening with "et"/"pareil"/"même chose"."""
+    """ "et en septembre ?", "et pour l'autre site ?": a short message opening with "et"/"pareil"/"même chose"."""
     t = _t(text)
-    return bool(re.match(r"^(et|pareil|meme chose|idem|aussi|et pour|et en|et la|et le|et les|et sur)\b", t)) \
+    return (
+        bool(re.match(r"^(et|pareil|meme chose|idem|aussi|et pour|et en|et la|et le|et les|et sur)\b", t))
         and len(t.split()) <= 8
+    )

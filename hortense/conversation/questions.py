@@ -5,20 +5,24 @@ Keyword style, like `hortense.topics`: the NLU gives one intent per message; thi
 A clause is the text between separators (",", "?", ";", " et ", " puis ", " ainsi que ", "+"); a clause
 that names no question belongs to the previous one ("ma conso de janvier et de février").
 """
+
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 
-from hortense.periods import normalise
+from hortense.energy.periods import normalise
 
 # intent -> pattern on normalised text (lower case, no accents). Order matters inside one clause: the first
 # listed that matches wins ("numéro de contrat" before "contrat").
 TOPICS: tuple[tuple[str, str], ...] = (
     ("ask_contract_number", r"\b(n(umero|um|o|°)\.? ?(de |du )?contrat|ref(erence)? (de |du )?contrat)"),
     ("ask_pdl", r"\b(pdl|prm|point de livraison|n(umero|um|°) (de |du )?compteur)\b"),
-    ("request_contract_document", r"\b(contrat (en )?pdf|copie (de |du )?(mon )?contrat|(envoy|telecharg|recev|avoir)\w*"
-                                  r"(-moi)? (moi )?(mon|le) contrat|conditions particulieres)"),
+    (
+        "request_contract_document",
+        r"\b(contrat (en )?pdf|copie (de |du )?(mon )?contrat|(envoy|telecharg|recev|avoir)\w*"
+        r"(-moi)? (moi )?(mon|le) contrat|conditions particulieres)",
+    ),
     ("request_proof_of_address", r"\b(justificatif|justif|attestation)"),
     ("change_bank_details", r"\b(rib|iban|coordonnees bancaires|compte bancaire)\b"),
     ("ask_next_instalment", r"\b(pre?l[e]?ve?ments?|echeanc\w*|mensualites?|prochain paiement)"),
@@ -29,9 +33,15 @@ TOPICS: tuple[tuple[str, str], ...] = (
     ("ask_consumption", r"\b(conso|consos|consom+\w*)\b"),
     # Off-peak hours as a question of their own ("mes heures creuses", "quelles sont les HC"), not "en heures
     # creuses" refining a consumption question.
-    ("ask_offpeak_hours", r"(\b(mes|les|vos|quelles?|mon|nos|horaires? des?|plages?( horaires?)?( des?)?)\s+"
-                          r"(heures? creuses|hc)\b|\b(heures? creuses|hc)\b.{0,20}\b(quand|quelle heure|horaires?)\b)"),
-    ("ask_contract_details", r"\b(mon offre|quelle offre|puissance|kva|mon abonnement|details? (de |du )?(mon )?contrat)"),
+    (
+        "ask_offpeak_hours",
+        r"(\b(mes|les|vos|quelles?|mon|nos|horaires? des?|plages?( horaires?)?( des?)?)\s+"
+        r"(heures? creuses|hc)\b|\b(heures? creuses|hc)\b.{0,20}\b(quand|quelle heure|horaires?)\b)",
+    ),
+    (
+        "ask_contract_details",
+        r"\b(mon offre|quelle offre|puissance|kva|mon abonnement|details? (de |du )?(mon )?contrat)",
+    ),
 )
 _COMPILED = tuple((intent, re.compile(pattern)) for intent, pattern in TOPICS)
 _SEPARATOR = re.compile(r"\s*(?:[?;!\n]+|,|\.\s|\s\+\s|\s&\s|\bet\b|\bpuis\b|\bainsi que\b|\bet aussi\b|\baussi\b)\s*")
@@ -54,7 +64,7 @@ def topic_of(clause: str) -> str | None:
 def clauses(text: str) -> list[str]:
     parts, start = [], 0
     for m in _SEPARATOR.finditer(text or ""):
-        parts.append(text[start:m.start()])
+        parts.append(text[start : m.start()])
         start = m.end()
     parts.append((text or "")[start:])
     return [p.strip() for p in parts if p and p.strip()]

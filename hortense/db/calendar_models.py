@@ -24,6 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.types import TypeDecorator
 
+from hortense import clock
 from hortense.db import models  # noqa: F401  (the customers and contracts our foreign keys point to)
 from hortense.db.base import Base
 
@@ -72,7 +73,7 @@ class UTCDateTime(TypeDecorator):
 
 
 def _utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return clock.now()
 
 
 class Advisor(Base):

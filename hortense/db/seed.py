@@ -13,6 +13,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from hortense import clock
 from hortense.db.models import (
     OFFER_BOOST,
     OFFER_PRO,
@@ -26,8 +27,8 @@ from hortense.db.models import (
     OffpeakRange,
     SurplusInjection,
 )
-from hortense.periods import add_months
-from hortense.surplus import update_kitties
+from hortense.energy.periods import add_months
+from hortense.energy.surplus import update_kitties
 
 # Price used to turn demo consumption into invoice amounts (€/kWh, taxes included).
 DEMO_PRICE = Decimal("0.2516")
@@ -248,7 +249,7 @@ def seed_demo(session: Session, today: date | None = None) -> int:
     """Insert the demo customers unless the database already has customers; returns how many were added."""
     if session.execute(select(func.count()).select_from(Customer)).scalar_one():
         return 0
-    today = today or date.today()
+    today = today or clock.today()
     for spec in DEMO_CUSTOMERS:
         customer = Customer(customer_number=spec.number, civility=spec.civility, first_name=spec.first,
                             last_name=spec.last, company_name=spec.company, email=spec.email, phone=spec.phone,

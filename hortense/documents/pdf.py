@@ -1,7 +1,7 @@
 """Customer documents as PDF (proof of address, contract terms, invoice), rendered with reportlab.
 
 Rendering only: callers pass views they loaded (and checked ownership of) themselves. Every amount and
-date goes through `hortense.formatting`, so a document says exactly what the chat says.
+date goes through `hortense.replies.formatting`, so a document says exactly what the chat says.
 """
 from __future__ import annotations
 
@@ -24,10 +24,10 @@ from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Image, KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from hortense import formatting
-from hortense.account import ContractView, CustomerView, OffpeakView
-from hortense.billing import InvoiceView
+from hortense.account.customers import ContractView, CustomerView, OffpeakView
+from hortense.billing.invoices import InvoiceView
 from hortense.db.models import OFFER_BOOST
+from hortense.replies import formatting
 
 # The supplier (fictional), as its legal mentions must appear on every document.
 SUPPLIER_NAME = "Hortense Énergie"
@@ -43,9 +43,7 @@ SUPPLIER_TAGLINE = "Fournisseur d'électricité verte"
 
 VERIFY_SENTENCE = "Vérifiez l'authenticité de ce document"
 
-# Content streams stay uncompressed: a one-page document grows by a few kilobytes, and its text can be
-# checked (tests, audits) without a PDF reader. `invariant` makes the output byte-stable for a given input.
-PAGE_COMPRESSION = 0
+# `invariant` makes the output byte-stable for a given input.
 INVARIANT = 1
 
 _PAGE_WIDTH, _PAGE_HEIGHT = A4
@@ -318,7 +316,7 @@ def _build(title: str, story: list) -> bytes:
     doc = SimpleDocTemplate(
         buffer, pagesize=A4, leftMargin=_MARGIN_X - _FRAME_PADDING, rightMargin=_MARGIN_X - _FRAME_PADDING,
         topMargin=32 * mm, bottomMargin=25 * mm, title=title, subject=title, author=SUPPLIER_LEGAL_NAME,
-        creator=SUPPLIER_NAME, lang="fr-FR", invariant=INVARIANT, pageCompression=PAGE_COMPRESSION,
+        creator=SUPPLIER_NAME, lang="fr-FR", invariant=INVARIANT, pageCompression=1,
     )
     doc.build(story, onFirstPage=_decorate, onLaterPages=_decorate, canvasmaker=_NumberedCanvas)
     return buffer.getvalue()

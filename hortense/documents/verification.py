@@ -22,11 +22,11 @@ KINDS = frozenset({PROOF_OF_ADDRESS, CONTRACT, INVOICE})
 CODE_LENGTH = 16  # base32 characters: 80 bits, far beyond guessing through a rate-limited web page
 _DOMAIN = "hortense-document-v1"  # versions the message format and keeps these MACs apart from other uses of a key
 
-_CODE_RE = re.compile(r"[A-Z2-7]{%d}" % CODE_LENGTH)
+_CODE_RE = re.compile(rf"[A-Z2-7]{{{CODE_LENGTH}}}")
 _CONTRACT_NUMBER_RE = re.compile(r"[A-Za-z0-9-]{1,40}")
 _PATH_RE = re.compile(
     r"/verifier/(?P<kind>[a-z-]+)/(?P<contract>[A-Za-z0-9-]{1,40})/(?P<issued>\d{4}-\d{2}-\d{2})"
-    r"/(?P<code>[A-Za-z2-7]{%d})/?" % CODE_LENGTH
+    rf"/(?P<code>[A-Za-z2-7]{{{CODE_LENGTH}}})/?"
 )
 
 

@@ -1,11 +1,20 @@
 """Mon contrat: PDL, contract number, off-peak hours, offer details."""
 from __future__ import annotations
 
-from hortense import formatting as fr
-from hortense.account import ContractView, CustomerView, OffpeakView
+from hortense.account.customers import ContractView, CustomerView, OffpeakView
+from hortense.replies import formatting as fr
+from hortense.replies.common import (
+    B_BANK,
+    B_CONTRACT_PDF,
+    B_INSTALMENT,
+    B_OFFPEAK,
+    B_PDL,
+    B_PROOF,
+    Button,
+    Reply,
+    site_prefix,
+)
 from hortense.replies.conversation import agree
-from hortense.replies.common import (B_BANK, B_CONTRACT_PDF, B_INSTALMENT, B_OFFPEAK, B_PDL, B_PROOF, Reply,
-                                     site_prefix)
 
 MONTH_NAMES = ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",
                "novembre", "décembre"]
@@ -34,17 +43,17 @@ def offpeak(customer: CustomerView, contract: ContractView) -> Reply:
     prefix = site_prefix(customer, contract)
     if not contract.offpeak:
         return Reply(f"{prefix}Votre contrat n'a pas d'heures creuses : le prix du kWh est le même toute la journée.")
-    seasonal = [r for r in contract.offpeak if r.season]
-    if not seasonal:
+    seasons: dict[str, list[OffpeakView]] = {}
+    for r in contract.offpeak:
+        if r.season:
+            seasons.setdefault(r.season, []).append(r)
+    if not seasons:
         return Reply(f"{prefix}Vos heures creuses : tous les jours {_ranges(contract.offpeak)}.")
     lines = [f"{prefix}Vos heures creuses changent selon la saison :"]
-    seasons: dict[str, list[OffpeakView]] = {}
-    for r in seasonal:
-        seasons.setdefault(r.season, []).append(r)
     for name, ranges in seasons.items():
-        first = ranges[0]
-        span = f"{MONTH_NAMES[first.season_start_month - 1]} à {MONTH_NAMES[first.season_end_month - 1]}"
-        lines.append(f"• en {name} ({span}) : {_ranges(ranges)}")
+        start, end = ranges[0].season_start_month, ranges[0].season_end_month
+        span = f" ({MONTH_NAMES[start - 1]} à {MONTH_NAMES[end - 1]})" if start and end else ""
+        lines.append(f"• en {name}{span} : {_ranges(ranges)}")
     all_year = [r for r in contract.offpeak if not r.season]
     if all_year:
         lines.append(f"• toute l'année : {_ranges(all_year)}")
@@ -63,6 +72,7 @@ def details(customer: CustomerView, contract: ContractView) -> Reply:
         f"• puissance souscrite : {contract.subscribed_power_kva} kVA",
         f"• adresse : {contract.supply_address}, {contract.supply_postcode} {contract.supply_city}",
     ]
+    buttons: tuple[Button, ...]
     if contract.resale_price_eur_per_kwh is not None:
         lines.append(f"• prix de rachat du surplus : {fr.price_per_kwh(contract.resale_price_eur_per_kwh)}")
         buttons = (B_PDL, B_OFFPEAK, B_PROOF, B_CONTRACT_PDF, B_BANK)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from hortense import formatting as fr
+from hortense.replies import formatting as fr
 from hortense.replies.common import Button, Reply, intent_payload
 
 REASONS = {

@@ -1,9 +1,9 @@
 """Mes factures: last invoices (consumption or resale) and the monthly payment schedule."""
 from __future__ import annotations
 
-from hortense import formatting as fr
-from hortense.account import ContractView, CustomerView
-from hortense.billing import InstalmentView, InvoiceView
+from hortense.account.customers import ContractView, CustomerView
+from hortense.billing.invoices import InstalmentView, InvoiceView
+from hortense.replies import formatting as fr
 from hortense.replies.common import B_BANK, B_INVOICES, Button, Reply, intent_payload, site_prefix
 
 B_OLDER = Button("Factures précédentes", intent_payload("ask_invoices", invoice_scope="older"))

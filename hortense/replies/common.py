@@ -4,10 +4,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-from hortense import supplier
-from hortense.account import ContractView, CustomerView
+from hortense.account.customers import ContractView, CustomerView
+from hortense.account.offers import BATTERY, CONSUMPTION, INSTALMENTS, KITTY, SURPLUS
 from hortense.db.models import OFFER_BOOST, OFFER_PRO, OFFER_STOCKAGE
-from hortense.offers import BATTERY, CONSUMPTION, INSTALMENTS, KITTY, SURPLUS
+from hortense.replies import supplier
 
 
 @dataclass(frozen=True)
@@ -122,7 +122,8 @@ def site_prefix(customer: CustomerView, contract: ContractView) -> str:
     return f"{contract.short_name} — " if len(customer.contracts) > 1 else ""
 
 
-def unavailable(feature: str, contract: ContractView, reason: str, customer: CustomerView | None = None) -> Reply:
+def unavailable(feature: str, contract: ContractView, reason: str | None,
+                customer: CustomerView | None = None) -> Reply:
     """A question outside the customer's offer: a clear explanation and what is available instead."""
     offer = contract.offer_label
     if feature == INSTALMENTS and reason == "not_monthly":

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from hortense import formatting as fr
-from hortense.account import ContractView, CustomerView
-from hortense.consumption import BatteryStatus, ConsumptionHistory
-from hortense.periods import Period, add_months
+from hortense.account.customers import ContractView, CustomerView
+from hortense.energy.consumption import BatteryStatus, ConsumptionHistory
+from hortense.energy.periods import Period, add_months
+from hortense.energy.surplus import KittyUpdateView, SurplusHistory
+from hortense.replies import formatting as fr
 from hortense.replies.common import B_APPOINTMENT, B_CONSUMPTION, B_KITTY, B_SURPLUS, Reply, site_prefix
-from hortense.surplus import KittyUpdateView, SurplusHistory
 
 
 def period_label(period: Period) -> str:
@@ -71,7 +71,7 @@ def battery(customer: CustomerView, contract: ContractView, status: BatteryStatu
                      "de vos panneaux solaires, et vous verrez ici chaque mouvement.")
     lines = [f"{prefix}Votre batterie virtuelle contient {fr.kwh(status.level_kwh)} "
              f"(mise à jour du {fr.short_date(status.last_update)})."]
-    if status.month_movements:
+    if status.month_movements and status.movements_month:
         lines.append(f"En {fr.month(status.movements_month)} : {fr.kwh(status.month_stored_kwh)} stockés, "
                      f"{fr.kwh(status.month_used_kwh)} restitués.")
         for m in status.month_movements:

@@ -1,10 +1,10 @@
 """Small talk, out-of-scope pointers and the fallback's "did you mean" suggestions."""
 from __future__ import annotations
 
-from hortense import supplier
-from hortense.account import CustomerView
+from hortense.account.customers import CustomerView
+from hortense.energy.topics import CANCELLATION, MOVING, OUTAGE
+from hortense.replies import supplier
 from hortense.replies.common import B_APPOINTMENT, Button, Reply, advisor_contact, intent_payload, menu_buttons
-from hortense.topics import CANCELLATION, MOVING, OUTAGE
 
 # How each intent is offered back to a customer when Hortense is unsure ("Vouliez-vous dire… ?").
 INTENT_LABELS = {

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,7 +16,7 @@ import pytest
 from hortense.db.migrate import upgrade
 from hortense.db.seed import seed_demo
 from hortense.db.session import reset_engines, session_scope
-from tests.e2e.servers import Process, Stack, free_port, start_stack, wait_ready
+from tests.e2e.servers import Stack, free_port, start_stack, start_web
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "tests" / "artifacts" / "browser"
@@ -63,20 +61,6 @@ class WebStack:
     @property
     def database_url(self) -> str:
         return self.stack.database_url
-
-
-def start_web(stack: Stack, port: int, name: str = "web", extra_env: dict | None = None) -> str:
-    """`python -m web.app` with the stack's environment (same secrets, database, Rasa); stopped with the stack."""
-    env = {**stack.env, "HORTENSE_WEB_HOST": "127.0.0.1", "HORTENSE_WEB_PORT": str(port),
-           "HORTENSE_RASA_PUBLIC_URL": stack.rasa_url, "HORTENSE_DEMO_LOGIN": "1", **(extra_env or {})}
-    log = stack.workdir / f"{name}.log"
-    popen = subprocess.Popen([sys.executable, "-m", "web.app"], cwd=ROOT, env=env, stdout=log.open("w"),
-                             stderr=subprocess.STDOUT)
-    web = Process(name, popen, log)
-    stack.processes.append(web)
-    url = f"http://127.0.0.1:{port}"
-    wait_ready(f"{url}/health", web, 60)
-    return url
 
 
 @pytest.fixture(scope="session")

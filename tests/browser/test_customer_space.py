@@ -14,8 +14,8 @@ import subprocess
 
 import pytest
 
-from hortense import formatting as fr
-from hortense.account import load_customer
+from hortense.replies import formatting as fr
+from hortense.account.customers import load_customer
 from hortense.db.session import session_scope
 from tests.browser.conftest import ARTIFACTS, ROOT
 

@@ -5,14 +5,15 @@ the test checks that what the customer reads is the database's truth for them.
 """
 from __future__ import annotations
 
-from datetime import date
-
 import pytest
 
-from hortense import billing, consumption, formatting as fr, surplus
-from hortense.account import load_customer
-from hortense.db.models import OFFER_BOOST, OFFER_PRO, OFFER_STOCKAGE
-from hortense.periods import default_period
+from hortense import clock
+from hortense.account.customers import load_customer
+from hortense.billing import invoices as billing
+from hortense.db.models import OFFER_BOOST, OFFER_STOCKAGE
+from hortense.energy import consumption, surplus
+from hortense.energy.periods import default_period
+from hortense.replies import formatting as fr
 from tests.e2e.servers import buttons, texts
 
 pytestmark = pytest.mark.e2e
@@ -57,7 +58,7 @@ def test_battery_level_or_offer_explanation(stack, db, customer_number):
     customer, contract = contract_of(db, customer_number)
     answer = flat(texts(stack.say(customer_number, "quel est le niveau de ma batterie virtuelle ?")))
     if contract.offer == OFFER_STOCKAGE:
-        status = consumption.battery_status(db, contract.id, date.today())
+        status = consumption.battery_status(db, contract.id, clock.today())
         if status.last_update:
             assert flat(fr.kwh(status.level_kwh)) in answer
         else:
@@ -73,7 +74,7 @@ def test_consumption_table_or_offer_explanation(stack, db, customer_number):
     if contract.offer == OFFER_BOOST:
         assert "pas votre consommation" in answer
         return
-    history = consumption.consumption_history(db, contract.id, default_period(date.today()))
+    history = consumption.consumption_history(db, contract.id, default_period(clock.today()))
     if not history.has_any_data:
         assert "pas encore de relevé" in answer
         return
@@ -87,7 +88,7 @@ def test_consumption_table_or_offer_explanation(stack, db, customer_number):
 def test_consumption_for_a_named_month(stack, db):
     customer, contract = contract_of(db, "C1005")
     answer = flat(texts(stack.say("C1005", "combien j'ai consommé en mars ?")))
-    march = [m for m in consumption.consumption_history(db, contract.id, default_period(date.today())).months]
+    march = [m for m in consumption.consumption_history(db, contract.id, default_period(clock.today())).months]
     assert "mars" in answer and answer.count("•") == 1
     assert all(fr.month(m.month) not in answer for m in march if m.month.month != 3)
 
@@ -101,7 +102,7 @@ def test_surplus_and_kitty_or_offer_explanation(stack, db, customer_number):
         assert "Boost Mon Surplus" in surplus_answer and "Boost Mon Surplus" in kitty_answer
         assert "€" not in kitty_answer
         return
-    history = surplus.surplus_history(db, contract.id, default_period(date.today()))
+    history = surplus.surplus_history(db, contract.id, default_period(clock.today()))
     assert f"Total : {flat(fr.kwh(history.total_kwh))}" in surplus_answer
     for month in history.months:
         assert f"{fr.month(month.month)} : {flat(fr.kwh(month.kwh))}" in surplus_answer
@@ -133,7 +134,7 @@ def test_next_instalment(stack, db, customer_number):
     elif not contract.monthly_payment:
         assert "pas mensualisé" in answer
     else:
-        nxt = billing.upcoming_instalments(db, contract.id, date.today())[0]
+        nxt = billing.upcoming_instalments(db, contract.id, clock.today())[0]
         assert flat(fr.eur(nxt.amount_eur)) in answer
         assert flat(fr.long_date(nxt.due_date)) in answer
 

@@ -7,8 +7,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from hortense import appointments
-from hortense.account import load_customer
+from hortense import clock
+from hortense.account.customers import load_customer
+from hortense.appointments import booking as appointments
 from tests.e2e.servers import buttons, texts
 
 pytestmark = pytest.mark.e2e
@@ -16,7 +17,7 @@ PARIS = ZoneInfo("Europe/Paris")
 
 
 def now() -> datetime:
-    return datetime.now(PARIS)
+    return clock.local_now()
 
 
 def upcoming(db, number):

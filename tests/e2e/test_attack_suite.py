@@ -19,11 +19,11 @@ import pytest
 import requests
 from sqlalchemy import func, select
 
-from hortense import formatting as fr
+from hortense.replies import formatting as fr
 from hortense.db.link_models import AccountLink, LinkAttempt, LinkCode
 from hortense.db.seed import DEMO_CUSTOMERS
 from hortense.db.session import session_scope
-from hortense.identity import ASSERTION_KEY, sign_assertion
+from hortense.security.identity import ASSERTION_KEY, sign_assertion
 from tests.e2e.servers import ROOT, free_port, texts
 from tests.fakes.platforms import (  # noqa: F401  (mstack, stack_env: fixtures)
     Chat,
@@ -506,8 +506,6 @@ def test_cancel_another_customers_appointment_from_a_linked_messaging_chat(stack
 @pytest.fixture(scope="module")
 def web_app(mstack):
     """The customer-space web app as a real process on the stack's database (documents are served there)."""
-    if not (ROOT / "web" / "app.py").exists():
-        pytest.skip("no web app in this tree")
     port = free_port()
     env = {**mstack.stack.env, "HORTENSE_WEB_PORT": str(port), "HORTENSE_WEB_HOST": "127.0.0.1"}
     log = (mstack.stack.workdir / "web.log").open("w")
@@ -531,7 +529,7 @@ def _up(url: str) -> bool:
 
 
 def _document_link(ms, customer: str, contract: str) -> str:
-    from hortense.signed_links import sign_path
+    from hortense.security.signing import sign_path
 
     return sign_path(f"/documents/contrat/{contract}.pdf", customer, ms.stack.env["HORTENSE_LINKS_SECRET"].encode())
 

@@ -2,15 +2,15 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
 import requests
 from icalendar import Calendar
 
-from hortense import appointments
-from hortense.account import load_customer
+from hortense import clock
+from hortense.account.customers import load_customer
+from hortense.appointments import booking as appointments
 from tests.browser.conftest import start_web
 from tests.e2e.servers import buttons, free_port, texts
 
@@ -36,7 +36,7 @@ def test_a_call_booked_in_chat_is_in_the_console_with_its_transcript(stack, db):
     stack.say(customer, "oui")
     assert "C'est réservé" in texts(stack.say(customer, "oui"))
     db.commit()
-    call = appointments.upcoming_for_customer(db, load_customer(db, customer).id, datetime.now(PARIS))
+    call = appointments.upcoming_for_customer(db, load_customer(db, customer).id, clock.local_now())
     assert call is not None
 
     web = start_web(stack, free_port(), name="web-console")

@@ -26,34 +26,31 @@ import re
 import sqlite3
 from datetime import date, datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 import yaml
 
-from hortense import appointments, billing, formatting as fr, surplus
-from hortense.account import load_customer
-from hortense.periods import add_months, last_complete_month
+from hortense import clock
+from hortense.appointments import booking as appointments
+from hortense.billing import invoices as billing
+from hortense.energy import surplus
+from hortense.replies import formatting as fr
+from hortense.account.customers import load_customer
+from hortense.energy.periods import add_months, last_complete_month
 from tests.e2e.servers import buttons as buttons_of
 
 pytestmark = pytest.mark.e2e
-PARIS = ZoneInfo("Europe/Paris")
 HERE = Path(__file__).parent / "conversations"
 RAW_URL = re.compile(r"(?<!\]\()https?://\S+")
 NEVER = ("(e)", "None", "Traceback")
 
 
 def clock_today() -> date:
-    try:  # the lead's injectable clock, when present
-        from hortense import clock  # type: ignore
-
-        return clock.today()
-    except (ImportError, AttributeError):
-        return date.today()
+    return clock.today()
 
 
 def clock_now() -> datetime:
-    return datetime.now(PARIS)
+    return clock.local_now()
 
 
 def load_scripts() -> list[tuple[str, dict]]:

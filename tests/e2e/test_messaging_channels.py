@@ -12,9 +12,9 @@ from channels.common import PlatformError
 from channels.messenger import MessengerInput
 from channels.telegram import TelegramInput
 from channels.whatsapp import WhatsAppInput
-from hortense import formatting as fr
-from hortense import links
-from hortense.account import load_customer
+from hortense.replies import formatting as fr
+from hortense.account import linking as links
+from hortense.account.customers import load_customer
 from hortense.db.session import session_scope
 from tests.fakes.platforms import (  # noqa: F401  (mstack, stack_env: fixtures)
     MESSENGER_VERIFY_TOKEN,
@@ -224,6 +224,21 @@ def test_messenger_handles_every_event_of_a_batch(stack_env):
     _ok(messenger(ms.stack.rasa_url, messenger_body((first, "bonjour"), (second, "bonjour"))))
     assert wait_for(lambda: ms.platforms.to(first) and ms.platforms.to(second))
     assert tracker_events(ms.stack, f"messenger:{first}") > 0 and tracker_events(ms.stack, f"messenger:{second}") > 0
+
+
+def test_whatsapp_image_only_and_blank_profile_name_are_accepted_and_answered(stack_env):
+    """Twilio signs blank fields too: an image without caption and a sender without a profile name."""
+    from channels.messaging import TEXT_ONLY_TEXT
+
+    ms, number = stack_env, new_number()
+    image = {"NumMedia": "1", "MessageType": "image", "MediaContentType0": "image/jpeg", "ProfileName": "",
+             "MediaUrl0": "https://api.twilio.com/2010-04-01/Accounts/AC/Messages/MM1/Media/ME1"}
+    _ok(whatsapp(ms.stack.rasa_url, number, "", extra=image))
+    assert wait_for(lambda: ms.platforms.text_to(number)) == TEXT_ONLY_TEXT
+    assert tracker_events(ms.stack, number) == 0  # never reached the dialogue
+    _ok(whatsapp(ms.stack.rasa_url, number, "bonjour", extra={"ProfileName": ""}))
+    assert wait_for(lambda: "Hortense" in ms.platforms.text_to(number))
+    assert tracker_events(ms.stack, number) > 0
 
 
 def test_a_retried_delivery_is_handled_once(stack_env):

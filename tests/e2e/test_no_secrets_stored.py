@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from hortense.bank_details import has_valid_checksum
+from hortense.billing.bank_details import has_valid_checksum
 from tests.fakes.platforms import Chat, issue_code, linked_customer, mstack, stack_env, wait_for  # noqa: F401
 
 pytestmark = pytest.mark.e2e
@@ -111,7 +111,7 @@ def test_the_scan_would_see_them(mstack, typed):
 def test_the_link_code_is_stored_only_as_a_hash(mstack, typed):
     import sqlite3
 
-    from hortense import link_codes
+    from hortense.security import link_codes
 
     pepper = mstack.stack.env["HORTENSE_LINK_CODE_PEPPER"].encode()
     with sqlite3.connect(mstack.stack.workdir / "hortense.db") as conn:
@@ -121,7 +121,7 @@ def test_the_link_code_is_stored_only_as_a_hash(mstack, typed):
 
 def test_no_configured_secret_in_any_log_or_stream(mstack, typed):
     """Tokens, app secrets, peppers: none is ever printed (they can travel in URLs and tracebacks)."""
-    from hortense.tracker_store import known_secret_values
+    from hortense.rasa.tracker_store import known_secret_values
 
     secrets = known_secret_values(mstack.stack.env)
     assert len(secrets) >= 10  # the settings' secrets and every channel credential

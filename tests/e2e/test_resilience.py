@@ -15,14 +15,14 @@ Own stack (the session stack of the other e2e tests is never broken): one more m
 from __future__ import annotations
 
 import shutil
-import subprocess
 import time
 from pathlib import Path
 
 import pytest
 
 from hortense.db.session import reset_engines, session_scope
-from tests.e2e.servers import ROOT, Process, Stack, buttons, start_seeded_stack, texts, wait_ready
+from hortense.ops import launcher
+from tests.e2e.servers import Process, Stack, buttons, start_seeded_stack, texts
 
 pytestmark = pytest.mark.e2e
 
@@ -52,15 +52,12 @@ def _proc(stack: Stack, name: str) -> Process:
 
 def _respawn(stack: Stack, name: str) -> Process:
     """Start `name` again with the very command, port, model and environment it had (start_stack's)."""
-    cmd = list(_proc(stack, name).popen.args)
+    before = _proc(stack, name)
     log = stack.workdir / f"{name}-restarted-{int(time.time())}.log"
-    popen = subprocess.Popen(cmd, cwd=ROOT, env=stack.env, stdout=log.open("w"), stderr=subprocess.STDOUT)
-    proc = Process(name, popen, log)
+    proc = launcher.spawn(name, list(before.popen.args), stack.env, stack.workdir, log=log)
+    proc.url, proc.ready_url = before.url, before.ready_url
     stack.processes.append(proc)
-    if name == "actions":
-        wait_ready(f"{stack.action_url}/health", proc, 90)
-    else:
-        wait_ready(f"{stack.rasa_url}/webhooks/web/", proc, 300)
+    launcher.wait_ready(proc, 90 if name == "actions" else 300)
     return proc
 
 

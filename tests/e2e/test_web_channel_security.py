@@ -8,9 +8,9 @@ import jwt
 import pytest
 import socketio
 
-from hortense import formatting as fr
-from hortense.account import load_customer
-from hortense.identity import sign_assertion
+from hortense.replies import formatting as fr
+from hortense.account.customers import load_customer
+from hortense.security.identity import sign_assertion
 from tests.e2e.servers import texts
 
 pytestmark = pytest.mark.e2e

@@ -332,7 +332,7 @@ def tracker_events(stack: Any, sender: str) -> int:
 
 def issue_code(stack: Any, customer: str, now: Any = None) -> str:
     """What the customer space does (run with the stack's pepper: see the `stack_env` fixture)."""
-    from hortense import links
+    from hortense.account import linking as links
     from hortense.db.session import session_scope
 
     with session_scope(stack.database_url) as session:
@@ -340,7 +340,7 @@ def issue_code(stack: Any, customer: str, now: Any = None) -> str:
 
 
 def linked_customer(stack: Any, channel: str, sender: str) -> Optional[str]:
-    from hortense import links
+    from hortense.account import linking as links
     from hortense.db.session import session_scope
 
     with session_scope(stack.database_url) as session:
@@ -359,7 +359,7 @@ def write_stack_config(workdir: Path, root: Path) -> tuple[Path, Path]:
     credentials.write_text(text, encoding="utf-8")
     endpoints = yaml.safe_load((root / "endpoints.yml").read_text(encoding="utf-8"))
     endpoints["tracker_store"] = {**endpoints["tracker_store"],
-                                  "type": "hortense.tracker_store.RedactingSQLTrackerStore"}
+                                  "type": "hortense.rasa.tracker_store.RedactingSQLTrackerStore"}
     endpoints["event_broker"] = {"type": "file", "path": str(workdir / "events.log")}
     endpoints_path = workdir / "endpoints.yml"
     endpoints_path.write_text(yaml.safe_dump(endpoints, allow_unicode=True), encoding="utf-8")

@@ -6,7 +6,6 @@ PGOPTIONS), so it never touches existing tables. Under CI=true a missing HORTENS
 """
 from __future__ import annotations
 
-import os
 import threading
 import uuid
 from collections import Counter
@@ -15,26 +14,18 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import create_engine, select, text
 
-from hortense import appointments as ap
-from hortense.advisors import create_advisor, hash_password
-from hortense.calendar.phrases import PARIS
+from hortense.appointments import booking as ap
+from hortense.appointments.advisors import create_advisor, hash_password
+from hortense.appointments.calendar.phrases import PARIS
 from hortense.db.calendar_models import Appointment
 from hortense.db.migrate import upgrade
 from hortense.db.models import Customer
 from hortense.db.session import reset_engines, session_scope
+from tests.services import service_url
 
 NOW = datetime(2026, 11, 26, 8, 0, tzinfo=PARIS)
 SLOT = datetime(2026, 11, 27, 10, 0, tzinfo=PARIS)
 ATTEMPTS = 50
-
-
-def _postgres_base_url() -> str:
-    url = os.environ.get("HORTENSE_TEST_POSTGRES_URL")
-    if not url:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail("HORTENSE_TEST_POSTGRES_URL is not set: CI must run the PostgreSQL concurrency tests")
-        pytest.skip("HORTENSE_TEST_POSTGRES_URL is not set")
-    return url
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -46,7 +37,7 @@ def database(request, tmp_path, monkeypatch):
         yield url
         reset_engines()
         return
-    base = _postgres_base_url()
+    base = service_url("HORTENSE_TEST_POSTGRES_URL")
     schema = f"hortense_test_{uuid.uuid4().hex[:12]}"
     admin = create_engine(base, future=True)
     with admin.begin() as conn:

@@ -1,6 +1,6 @@
 """Two Rasa instances sharing PostgreSQL (tracker store) and Redis (lock store): nothing lost, nothing twice.
 
-Real processes: two action servers, nginx, and two pairs of Rasa servers started from
+Real processes (hortense/ops/cluster.py): two action servers, nginx, and two pairs of Rasa servers started from
 deploy/endpoints.production.yml — one pair with Hortense's atomic Redis lock store, one pair where the lock
 store is replaced by Rasa's in-memory one (each instance then only locks against itself). Each pair has its
 own tracker database.
@@ -17,19 +17,19 @@ without them, failed under CI=true. About two minutes, mostly the four model loa
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import json
-import os
-import sys
 import uuid
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
-from hortense.identity import mint_portal_token
-from hortense.tracker_store import redact_for_storage
+from hortense.ops import cluster as mi
+from hortense.security.identity import mint_portal_token
+from hortense.rasa.tracker_store import redact_for_storage
+from tests.services import missing_service
 from tests.e2e.servers import E2E_SECRETS
+from tests.services import service_url
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.redis]
@@ -42,21 +42,6 @@ ROUNDS = len(TEXTS) // 2
 STAGGER_SECONDS = 0.015
 
 
-def _load_multi_instance():
-    spec = importlib.util.spec_from_file_location("multi_instance", ROOT / "scripts" / "multi_instance.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
-
-
-def _required_env(name: str) -> str:
-    value = os.environ.get(name)
-    if not value:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"{name} is not set: CI must run the multi-instance test")
-        pytest.skip(f"{name} is not set")
-    return value
 
 
 def _endpoints_variant(source: Path, target: Path, tracker_db: str, in_memory_lock: bool, prefix: str) -> Path:
@@ -74,9 +59,8 @@ def _endpoints_variant(source: Path, target: Path, tracker_db: str, in_memory_lo
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
-    postgres = _required_env("HORTENSE_TEST_POSTGRES_URL")
-    redis_url = _required_env("HORTENSE_TEST_REDIS_URL")
-    mi = _load_multi_instance()
+    postgres = service_url("HORTENSE_TEST_POSTGRES_URL")
+    redis_url = service_url("HORTENSE_TEST_REDIS_URL")
     workdir = tmp_path_factory.mktemp("multi")
     name = f"hortense_it_{uuid.uuid4().hex[:8]}"
     names = {"data": name, "redis": f"{name}_tr_redis", "memory": f"{name}_tr_memory"}
@@ -217,7 +201,7 @@ def test_through_nginx_round_robin_too(cluster):
     """Same check through the nginx entry point (least_conn over both instances), other customers."""
     running = cluster["cluster"]
     if running.nginx is None:
-        pytest.skip("nginx is not installed")
+        missing_service("nginx is not installed")
     customers = ["C1006", "C1007"]
     problems = run_and_check([running.chat_url, running.chat_url], cluster["urls"]["redis"], customers)
     assert problems == {c: [] for c in customers}

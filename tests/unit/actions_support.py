@@ -6,7 +6,7 @@ import asyncio
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from hortense.identity import sign_assertion
+from hortense.security.identity import sign_assertion
 
 
 def user_event(text: str, intent: str, customer: str | None = "C1001", *, sender: str | None = None,

@@ -7,8 +7,8 @@ from datetime import date, time
 import pytest
 from sqlalchemy import select
 
-from hortense import offers
-from hortense.account import ContractView, OffpeakView, load_customer, load_customer_by_id, seasonal_ranges
+from hortense.account import offers
+from hortense.account.customers import ContractView, OffpeakView, load_customer, load_customer_by_id, seasonal_ranges
 from hortense.db.models import OFFER_BOOST, OFFER_PRO, OFFER_STOCKAGE, Contract, Customer
 from hortense.db.session import session_scope
 

@@ -6,7 +6,7 @@ from datetime import date
 import pytest
 
 from actions import account, base, billing, energy, general
-from hortense.identity import sign_assertion
+from hortense.security.identity import sign_assertion
 from tests.conftest import FIXED_TODAY
 from tests.unit.actions_support import bot_event, run, text_of, tracker, user_event
 
@@ -14,8 +14,9 @@ PDL_C1001 = "14 295 730 100 101"
 
 
 @pytest.fixture(autouse=True)
-def _fixed_day(seeded_db, monkeypatch):
-    monkeypatch.setattr(base, "today", lambda: FIXED_TODAY)
+def _fixed_day(seeded_db, clock):
+    """The seeded day, on Hortense's one clock: actions, assertions and the data agree on the date."""
+    assert base.today() == FIXED_TODAY
 
 
 def test_pdl_for_the_verified_customer():

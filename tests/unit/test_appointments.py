@@ -1,4 +1,4 @@
-"""Booking rules, ownership and advisor access of hortense.appointments, on the real migrated schema."""
+"""Booking rules, ownership and advisor access of hortense.appointments.booking, on the real migrated schema."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -7,9 +7,9 @@ from datetime import date, datetime, time, timedelta, timezone
 import pytest
 from sqlalchemy import select
 
-from hortense import appointments as ap
-from hortense.advisors import add_absence, create_advisor, hash_password
-from hortense.calendar.phrases import PARIS
+from hortense.appointments import booking as ap
+from hortense.appointments.advisors import add_absence, create_advisor, hash_password
+from hortense.appointments.calendar.phrases import PARIS
 from hortense.db.calendar_models import Appointment, Notification
 from hortense.db.models import Contract, Customer
 from hortense.db.session import session_scope

@@ -1,4 +1,4 @@
-"""Tests for hortense.bank_details: IBAN/RIB checks, holder name, masking, mandates."""
+"""Tests for hortense.billing.bank_details: IBAN/RIB checks, holder name, masking, mandates."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from datetime import date, datetime
 
 import pytest
 
-from hortense import bank_details
-from hortense.bank_details import (
+from hortense.billing import bank_details
+from hortense.billing.bank_details import (
     MSG_IBAN_CHARACTERS,
     MSG_IBAN_CHECKSUM,
     MSG_IBAN_EMPTY,

@@ -2,20 +2,21 @@
 from __future__ import annotations
 
 import struct
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, timedelta
 from decimal import Decimal
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import pytest
 
-from hortense import document_links
-from hortense.account import load_customer
-from hortense.consumption import ConsumptionHistory, MonthConsumption
+from hortense import clock as hortense_clock
+from hortense.account.customers import load_customer
 from hortense.db.session import session_scope
-from hortense.periods import Period, default_period
+from hortense.documents import urls as document_links
+from hortense.energy.consumption import ConsumptionHistory, MonthConsumption
+from hortense.energy.periods import Period, default_period
+from hortense.energy.surplus import MonthSurplus, SurplusHistory
+from hortense.security.signing import sign_path
 from hortense.settings import get_settings
-from hortense.signed_links import sign_path
-from hortense.surplus import MonthSurplus, SurplusHistory
 from tests.unit.test_web_documents import WebClient, local
 from web.charts import render_consumption_png, render_surplus_png
 
@@ -29,7 +30,8 @@ def png_size(data: bytes) -> tuple[int, int]:
 
 
 @pytest.fixture
-def client(seeded_db) -> WebClient:
+def client(seeded_db, clock) -> WebClient:
+    """The web app on the seeded day: pages, links and data all read the same stopped clock."""
     from web.app import create_app
 
     return WebClient(create_app())
@@ -91,7 +93,7 @@ def test_consumption_chart_link_serves_a_png(client, customers):
 def test_surplus_chart_for_a_boost_customer(client, customers):
     customer = customers["C1003"]
     page = client.get(local(document_links.chart_link(customer, customer.contracts[0], "surplus",
-                                                      default_period(date.today()))))
+                                                      default_period(hortense_clock.today()))))
     assert page.status == 200 and page.content_type == "image/png"
 
 
@@ -110,7 +112,7 @@ def test_changing_the_period_contract_or_customer_breaks_the_signature(client, c
 def test_unsigned_or_expired_chart_is_refused(client, customers):
     customer = customers["C1001"]
     assert client.get("/charts/consumption.png?contrat=SV-2023-000101&du=2026-05&au=2026-10").status == 403
-    old = datetime.now(timezone.utc) - timedelta(minutes=16)
+    old = hortense_clock.now() - timedelta(minutes=16)
     page = client.get(local(document_links.chart_link(customer, customer.contracts[0], "consumption", PERIOD, old)))
     assert page.status == 410 and b"\x89PNG" not in page.body
 

@@ -16,13 +16,15 @@ from icalendar import Calendar
 from sanic import Sanic
 from sqlalchemy import select, update
 
-from hortense import appointments as ap
-from hortense.advisors import DEFAULT_WORKING_HOURS, MAX_FAILED_LOGINS, create_advisor, hash_password
-from hortense.calendar.phrases import PARIS
+from hortense.appointments import booking as ap
+from hortense.appointments.advisors import DEFAULT_WORKING_HOURS, MAX_FAILED_LOGINS, create_advisor, hash_password
+from hortense.appointments.calendar.phrases import PARIS
 from hortense.db.calendar_models import Advisor, Appointment, Notification
 from hortense.db.models import Customer
 from hortense.db.session import session_scope
+from hortense.settings import get_settings
 from web import console
+from web.sessions import CONSOLE_COOKIE
 
 UTC = timezone.utc
 NOW = datetime(2026, 11, 26, 8, 0, tzinfo=PARIS)
@@ -161,13 +163,14 @@ def _tracker(path) -> None:
 
 
 @pytest.fixture
-def world(seeded_db, tmp_path, monkeypatch) -> World:
+def world(seeded_db, tmp_path, monkeypatch, clock) -> World:
     console.address_limiter.reset()
-    monkeypatch.setattr(console, "now", lambda: DURING.astimezone(UTC))
+    clock.set(DURING)
     tracker = tmp_path / "tracker.db"
     _tracker(tracker)
     monkeypatch.setenv("HORTENSE_TRACKER_DB", str(tracker))
     monkeypatch.delenv("HORTENSE_TRACKER_URL", raising=False)
+    get_settings.cache_clear()  # settings are read once per process: re-read them with this tracker store
     ids = {}
     with session_scope(seeded_db) as s:
         for email, password in PASSWORDS.items():
@@ -250,8 +253,8 @@ def test_login_needs_the_forms_csrf_token(client, world):
 
 def test_a_forged_or_tampered_cookie_is_not_a_session(client, world):
     _signed_in(client, "alice@hortense.test")
-    payload, _, mac = client.cookies[console.COOKIE].rpartition(".")
-    client.cookies[console.COOKIE] = payload[:-2] + "xx." + mac
+    payload, _, mac = client.cookies[CONSOLE_COOKIE.name].rpartition(".")
+    client.cookies[CONSOLE_COOKIE.name] = payload[:-2] + "xx." + mac
     assert client.get("/console/calls").status == 303
 
 
@@ -272,9 +275,10 @@ def test_failed_logins_are_limited_per_address(client, world):
     assert _login(other, "alice@hortense.test").status == 303
 
 
-def test_logout_voids_the_session_even_if_the_cookie_is_replayed(client, world):
+def test_logout_voids_the_session_even_if_the_cookie_is_replayed(client, world, clock):
     csrf = _signed_in(client, "alice@hortense.test")
     stolen = dict(client.cookies)
+    clock.advance(timedelta(minutes=5))
     assert client.post("/console/logout", {"csrf": csrf}).location == "/console/login"
     assert client.get("/console/calls").status == 303
     thief = Client(client.app, client.loop, cookies=stolen)
@@ -344,15 +348,15 @@ def test_marking_a_call_needs_the_csrf_token(client, world):
     assert _status(world, world.alice_call) == "done"
 
 
-def test_a_future_call_cannot_be_marked_yet(client, world, monkeypatch):
-    monkeypatch.setattr(console, "now", lambda: NOW.astimezone(UTC))
+def test_a_future_call_cannot_be_marked_yet(client, world, clock):
+    clock.set(NOW)
     csrf = _signed_in(client, "alice@hortense.test")
     assert client.post(f"/console/calls/{world.alice_call}/status", {"status": "done", "csrf": csrf}).status == 409
     assert _status(world, world.alice_call) == "booked"
 
 
-def test_cancelling_a_call_tells_the_customer_the_reason(client, world, monkeypatch):
-    monkeypatch.setattr(console, "now", lambda: NOW.astimezone(UTC))
+def test_cancelling_a_call_tells_the_customer_the_reason(client, world, clock):
+    clock.set(NOW)
     csrf = _signed_in(client, "alice@hortense.test")
     target = f"/console/calls/{world.alice_call}/cancel"
     assert client.post(target, {"reason": "   ", "csrf": csrf}).status == 400
@@ -378,6 +382,7 @@ def test_the_transcript_shows_this_conversation_in_order_and_escaped(client, wor
 
 def test_the_transcript_page_survives_a_missing_tracker_store(client, world, monkeypatch):
     monkeypatch.setenv("HORTENSE_TRACKER_DB", "/nonexistent/dir/tracker.db")
+    get_settings.cache_clear()
     _signed_in(client, "alice@hortense.test")
     page = client.get(f"/console/calls/{world.alice_call}/transcript")
     assert page.status == 200 and "pas disponible" in page.text
@@ -421,7 +426,7 @@ def test_the_feed_is_issued_revoked_and_regenerated_from_the_console(client, wor
 # --------------------------------------------------------------------------- demo accounts
 
 def test_the_demo_advisors_are_seeded_once_and_can_log_in(client, db_url):
-    from hortense.advisors import DEMO_ADVISORS, DEMO_PASSWORD, seed_advisors
+    from hortense.appointments.advisors import DEMO_ADVISORS, DEMO_PASSWORD, seed_advisors
     from hortense.db.calendar_models import AdvisorWorkingHours
 
     console.address_limiter.reset()

@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import event, func, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from hortense.billing import invoice_for_contract, recent_invoices, upcoming_instalments
-from hortense.consumption import battery_status, consumption_history
+from hortense.billing.invoices import invoice_for_contract, recent_invoices, upcoming_instalments
+from hortense.energy.consumption import battery_status, consumption_history
 from hortense.db.models import (
     BatteryMovement,
     Contract,
@@ -20,8 +20,8 @@ from hortense.db.models import (
     SurplusInjection,
 )
 from hortense.db.session import get_engine, session_scope
-from hortense.periods import Period, add_months, default_period, parse_period
-from hortense.surplus import kitty_amount, kitty_status, surplus_history, update_kitties
+from hortense.energy.periods import Period, add_months, default_period, parse_period
+from hortense.energy.surplus import kitty_amount, kitty_status, surplus_history, update_kitties
 
 from tests.conftest import FIXED_TODAY
 

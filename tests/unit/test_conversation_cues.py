@@ -7,7 +7,7 @@ import pytest
 
 from hortense.conversation import cues
 from hortense.conversation.questions import questions_in, several_questions
-from hortense.periods import parse_period
+from hortense.energy.periods import parse_period
 
 TODAY = date(2026, 11, 29)
 

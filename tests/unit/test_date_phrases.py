@@ -12,8 +12,8 @@ from zoneinfo import ZoneInfo
 import holidays
 import pytest
 
-from hortense.calendar.phrases import Preference, easter_sunday, parse_preference
-from hortense.calendar.slots import is_bookable, match_preference, to_local, to_utc
+from hortense.appointments.calendar.phrases import Preference, easter_sunday, parse_preference
+from hortense.appointments.calendar.slots import is_bookable, match_preference, to_local, to_utc
 
 PARIS = ZoneInfo("Europe/Paris")
 

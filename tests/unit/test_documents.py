@@ -13,9 +13,10 @@ from datetime import date, datetime, time
 from decimal import Decimal
 
 import pytest
+from pypdf import PdfReader
 
-from hortense.account import ContractView, CustomerView, OffpeakView
-from hortense.billing import InvoiceView
+from hortense.account.customers import ContractView, CustomerView, OffpeakView
+from hortense.billing.invoices import InvoiceView
 from hortense.documents import pdf as docs
 from hortense.documents.verification import (
     CONTRACT,
@@ -40,41 +41,9 @@ def _normalise(text: str) -> str:
 
 
 def pdf_text(data: bytes) -> str:
-    """All the text of a PDF with whitespace collapsed, so line wrapping and no-break spaces do not matter.
-
-    Uses pypdf when it is installed. Until then, a minimal reader of reportlab's output: uncompressed
-    content streams (pdf.PAGE_COMPRESSION = 0), standard fonts in WinAnsiEncoding (cp1252).
-    """
-    try:
-        from pypdf import PdfReader
-    except ImportError:
-        pass
-    else:
-        return _normalise(" ".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages))
-
-    escapes = {b"n": b"\n", b"r": b"\r", b"t": b"\t", b"b": b"\b", b"f": b"\f", b"\n": b""}
-
-    def unescape(match: re.Match) -> bytes:
-        token = match.group(1)
-        if token[:1].isdigit():
-            return bytes([int(token, 8) & 0xFF])
-        return escapes.get(token, token)
-
-    pieces = []
-    for stream in re.finditer(rb"<<([^<>]*)>>\s*stream\r?\n(.*?)endstream", data, re.S):
-        dictionary, content = stream.groups()
-        if b"/Filter" in dictionary or b"/Subtype" in dictionary:
-            continue  # images, or compressed streams this reader cannot see into
-        # Strings shown one after another stay on one line; text-positioning operators start a new one.
-        for token in re.finditer(rb"\(((?:\\.|[^\\)])*)\)|(?<![A-Za-z])(?:T\*|Td|TD|Tm|BT|ET)(?![A-Za-z])",
-                                 content, re.S):
-            if token.group(1) is None:
-                pieces.append("\n")
-            else:
-                raw = re.sub(rb"\\([0-7]{1,3}|.)", unescape, token.group(1), flags=re.S)
-                pieces.append(raw.decode("cp1252", errors="replace"))
-    assert "".join(pieces).strip(), "no readable content stream: add pypdf, or keep pdf.PAGE_COMPRESSION = 0"
-    return _normalise("".join(pieces))
+    """All the text of a PDF (read by pypdf) with whitespace collapsed, so line wrapping and no-break spaces
+    do not matter."""
+    return _normalise(" ".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages))
 
 
 def pdf_images(data: bytes) -> list[tuple[int, int, bytes]]:

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from hortense import formatting as fmt
+from hortense.replies import formatting as fmt
 
 NBSP = "\u00a0"
 NARROW_NBSP = "\u202f"

@@ -9,6 +9,7 @@ from rasa.core.channels.channel import CollectingOutputChannel
 from rasa.shared.core.events import ActionExecuted, BotUttered, UserUttered
 
 from channels import common, guard as g
+from channels.messaging import Incoming
 from channels.messenger import signature_of, user_events
 from channels.telegram import _is_start, chat_of, sender_for
 
@@ -135,17 +136,6 @@ def test_long_messages_are_cut_and_empty_ones_dropped(guard):
 
 # --- rate limit --------------------------------------------------------------------------------------
 
-def test_rate_limiter_window():
-    now = [0.0]
-    limiter = g.RateLimiter(3, clock=lambda: now[0])
-    assert [limiter.allow("a") for _ in range(3)] == [(True, False)] * 3
-    assert limiter.allow("a") == (False, True)
-    assert limiter.allow("a") == (False, False)
-    assert limiter.allow("b") == (True, False)
-    now[0] = 60.0
-    assert limiter.allow("a") == (True, False)
-
-
 def test_rate_limited_sender_gets_one_polite_answer():
     guard = g.ConnectorGuard("test", per_minute=2)
     out = CollectingOutputChannel()
@@ -166,8 +156,8 @@ def test_the_guard_learns_the_app_and_checks_the_store_at_start(monkeypatch):
     from sanic import Blueprint
 
     checked = []
-    monkeypatch.setattr("hortense.tracker_store.check_store", lambda store: checked.append(store) or False)
-    monkeypatch.setattr("hortense.tracker_store.install_log_redaction", lambda: None)
+    monkeypatch.setattr("hortense.rasa.tracker_store.check_store", lambda store: checked.append(store) or False)
+    monkeypatch.setattr("hortense.rasa.tracker_store.install_log_redaction", lambda: None)
     bp = Blueprint("guard_test")
     guard = g.ConnectorGuard.for_blueprint(bp, "test")
     app = app_with([])
@@ -195,16 +185,8 @@ def test_split_text_respects_the_limit():
     assert common.split_text("", 10) == [""]
 
 
-def test_seen_ids_handle_a_delivery_once():
-    seen = common.SeenIds(size=2)
-    assert seen.first_time("a") and not seen.first_time("a")
-    assert seen.first_time(None) and seen.first_time(None)
-    seen.first_time("b"), seen.first_time("c")
-    assert seen.first_time("a")  # forgotten beyond the size
-
-
 def test_trusted_metadata_has_no_customer():
-    from hortense.identity import verify_assertion
+    from hortense.security.identity import verify_assertion
 
     metadata = common.trusted_metadata("telegram", "telegram:42")
     assert set(metadata) == {"hortense_identity"}
@@ -218,7 +200,8 @@ def test_messenger_reads_every_event_of_a_batch():
                        {"sender": {"id": "9"}, "message": {"mid": "m3", "text": "echo", "is_echo": True}},
                        {"sender": {"id": "1"}, "delivery": {"mids": ["m1"]}}]},
         {"messaging": [{"sender": {"id": "3"}, "postback": {"mid": "m4", "payload": "/greet", "title": "Go"}}]}]}
-    assert list(user_events(body)) == [("1", "m1", "bonjour"), ("2", "m2", "/y"), ("3", "m4", "/greet")]
+    assert list(user_events(body)) == [Incoming("messenger:1", "m1", "bonjour"), Incoming("messenger:2", "m2", "/y"),
+                                       Incoming("messenger:3", "m4", "/greet")]
     assert list(user_events({"object": "user"})) == []
     assert list(user_events(["not", "a", "dict"])) == []
 

@@ -7,19 +7,19 @@ import pytest
 from icalendar import Calendar
 from sqlalchemy import select
 
-from hortense import appointments as ap
-from hortense.advisors import (
+from hortense.appointments import booking as ap
+from hortense.appointments.advisors import (
     advisor_for_feed_token,
     create_advisor,
     hash_password,
     issue_feed_token,
     revoke_feed_token,
 )
-from hortense.calendar.phrases import PARIS
+from hortense.appointments.calendar.phrases import PARIS
 from hortense.db.calendar_models import Advisor
 from hortense.db.models import Customer
 from hortense.db.session import session_scope
-from hortense.icalendar_feed import build_feed
+from hortense.appointments.icalendar_feed import build_feed
 
 UTC = timezone.utc
 NOW = datetime(2026, 11, 26, 8, 0, tzinfo=PARIS)

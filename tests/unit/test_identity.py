@@ -13,7 +13,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from hortense.identity import (
+from hortense.security.identity import (
     ASSERTION_KEY,
     ASSERTION_MAX_AGE_SECONDS,
     IdentityError,

@@ -1,4 +1,4 @@
-"""Tests for hortense.link_codes: generation, hashing, extraction, attempt policy."""
+"""Tests for hortense.security.link_codes: generation, hashing, extraction, attempt policy."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from hortense import link_codes
-from hortense.link_codes import (
+from hortense.security import link_codes
+from hortense.security.link_codes import (
     AttemptPolicy,
     AttemptResult,
     check_attempt,

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
-import os
 import time
 import uuid
 from pathlib import Path
@@ -16,37 +15,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from hortense import lock_store as ls
-from hortense.lock_store import AtomicRedisLockStore
+from hortense.rasa import lock_store as ls
+from hortense.rasa.lock_store import AtomicRedisLockStore
+from hortense.settings import get_settings
+from tests.services import prefix, redis_url  # noqa: F401  (fixtures)
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _redis_url() -> str:
-    url = os.environ.get("HORTENSE_TEST_REDIS_URL")
-    if not url:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail("HORTENSE_TEST_REDIS_URL is not set: CI must run the Redis lock store tests")
-        pytest.skip("HORTENSE_TEST_REDIS_URL is not set")
-    return url
-
-
-@pytest.fixture
-def redis_url() -> str:
-    return _redis_url()
-
-
-@pytest.fixture
-def prefix(redis_url):
-    """A key prefix of this test only; its keys are deleted afterwards."""
-    import redis
-
-    value = f"test:{uuid.uuid4().hex[:10]}:"
-    yield value
-    client = redis.Redis.from_url(redis_url)
-    keys = list(client.scan_iter(f"{value}*"))
-    if keys:
-        client.delete(*keys)
 
 
 def _store(url: str, prefix: str, **kwargs) -> AtomicRedisLockStore:
@@ -249,7 +223,7 @@ def test_created_by_rasa_from_an_endpoint_config(redis_url, prefix):
     from rasa.core.lock_store import LockStore
     from rasa.utils.endpoints import EndpointConfig
 
-    config = EndpointConfig(url=redis_url, type="hortense.lock_store.AtomicRedisLockStore", key_prefix=prefix,
+    config = EndpointConfig(url=redis_url, type="hortense.rasa.lock_store.AtomicRedisLockStore", key_prefix=prefix,
                             lock_lifetime=90)
     store = LockStore.create(config)
     assert isinstance(store, AtomicRedisLockStore)
@@ -265,14 +239,21 @@ class _FakeClient:
 
 
 def test_lifetime_comes_from_hortense_then_rasa_env_then_default(monkeypatch):
-    monkeypatch.delenv("HORTENSE_LOCK_LIFETIME", raising=False)
-    monkeypatch.delenv("TICKET_LOCK_LIFETIME", raising=False)
+    def setenv(name: str, value: str | None) -> None:  # settings are read once per process: re-read them
+        if value is None:
+            monkeypatch.delenv(name, raising=False)
+        else:
+            monkeypatch.setenv(name, value)
+        get_settings.cache_clear()
+
+    setenv("HORTENSE_LOCK_LIFETIME", None)
+    setenv("TICKET_LOCK_LIFETIME", None)
     assert AtomicRedisLockStore(client=_FakeClient()).lifetime == 120
-    monkeypatch.setenv("TICKET_LOCK_LIFETIME", "200")
+    setenv("TICKET_LOCK_LIFETIME", "200")
     assert AtomicRedisLockStore(client=_FakeClient()).lifetime == 200
-    monkeypatch.setenv("HORTENSE_LOCK_LIFETIME", "150")
+    setenv("HORTENSE_LOCK_LIFETIME", "150")
     assert AtomicRedisLockStore(client=_FakeClient()).lifetime == 150
-    monkeypatch.setenv("HORTENSE_LOCK_LIFETIME", "nonsense")
+    setenv("HORTENSE_LOCK_LIFETIME", "nonsense")
     assert AtomicRedisLockStore(client=_FakeClient()).lifetime == 200
     assert AtomicRedisLockStore(client=_FakeClient(), lock_lifetime=30).lifetime == 30
     assert ls.DEFAULT_LOCK_LIFETIME_SECONDS > 60  # longer than Rasa's 60 s default
@@ -284,7 +265,7 @@ def test_the_production_endpoints_use_this_lock_store_and_a_postgres_tracker_sto
     endpoints = yaml.safe_load((ROOT / "deploy" / "endpoints.production.yml").read_text())
     lock_type = endpoints["lock_store"]["type"]
     assert rasa.shared.utils.common.class_from_module_path(lock_type) is AtomicRedisLockStore
-    assert endpoints["tracker_store"]["type"] == "hortense.tracker_store.RedactingSQLTrackerStore"
+    assert endpoints["tracker_store"]["type"] == "hortense.rasa.tracker_store.RedactingSQLTrackerStore"
     assert endpoints["tracker_store"]["dialect"] == "postgresql"
     assert endpoints["action_endpoint"]["token"] == "${HORTENSE_ACTION_SERVER_TOKEN}"
 

@@ -11,14 +11,14 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import select
 
-from hortense import appointments as ap
-from hortense import notifications as nt
-from hortense.advisors import create_advisor, hash_password
-from hortense.calendar.phrases import PARIS
+from hortense.appointments import booking as ap
+from hortense.appointments import notifications as nt
+from hortense.appointments.advisors import create_advisor, hash_password
+from hortense.appointments.calendar.phrases import PARIS
 from hortense.db.calendar_models import Notification
 from hortense.db.models import Customer
 from hortense.db.session import session_scope
-from hortense.scheduler import DELIVERY_JOB, KITTY_JOB, KITTY_STARTUP_JOB, PAST_CALLS_JOB, Jobs, build_scheduler
+from hortense.appointments.scheduler import DELIVERY_JOB, KITTY_JOB, KITTY_STARTUP_JOB, PAST_CALLS_JOB, Jobs, build_scheduler
 
 UTC = timezone.utc
 NOW = datetime(2026, 11, 26, 8, 0, tzinfo=PARIS).astimezone(UTC)

@@ -7,7 +7,8 @@ import logging
 
 import pytest
 
-from hortense import logging_setup, metrics
+from hortense.ops import logging_setup
+from hortense.ops import metrics
 
 
 @pytest.fixture

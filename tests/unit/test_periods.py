@@ -5,7 +5,7 @@ from datetime import date
 
 import pytest
 
-from hortense.periods import DEFAULT_MONTHS, Period, add_months, default_period, last_complete_month, parse_period
+from hortense.energy.periods import DEFAULT_MONTHS, Period, add_months, default_period, last_complete_month, parse_period
 
 TODAY = date(2026, 11, 26)  # same day as the seeded demo data
 D = date
@@ -52,7 +52,7 @@ def test_parse_period_explicit(text, start, end):
     assert parse_period(text, TODAY) == Period(start, end, explicit=True)
 
 
-# --- phrasings parse_period gets wrong today (see the report): these tests fail until it is fixed ---------------
+# --- phrasings parse_period once got wrong, kept as regression tests -----------------------------------------
 
 @pytest.mark.parametrize("text", [
     # Typed without the apostrophe (phones, quick typing): the pattern requires "l'an" / "lan", so these

@@ -1,4 +1,4 @@
-"""Tests for hortense.redaction: secrets must never reach the tracker store or logs."""
+"""Tests for hortense.security.redaction: secrets must never reach the tracker store or logs."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import random
 
 import pytest
 
-from hortense.redaction import (
+from hortense.security.redaction import (
     REDACTED,
     RedactingFilter,
     contains_iban,
@@ -66,7 +66,7 @@ REDACTED_CASES = [
     (f"Bearer {JWT}", "Bearer [JETON]"),
     (f"token={JWT}&x=1", "token=[JETON]&x=1"),
     ("eyJhbGciOiJub25lIn0.eyJzdWIiOiIxIn0.", "[JETON]"),
-    # signatures of document links (hortense.signed_links)
+    # signatures of document links (hortense.security.signing)
     (
         "/doc/f.pdf?c=C1&exp=1795700000&sig=" + "ab12" * 16,
         "/doc/f.pdf?c=C1&exp=1795700000&sig=[JETON]",

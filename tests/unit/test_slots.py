@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from hortense.calendar.phrases import Preference
-from hortense.calendar.slots import (
+from hortense.appointments.calendar.phrases import Preference
+from hortense.appointments.calendar.slots import (
     SlotRules,
     candidate_slots,
     holiday_name,

@@ -14,8 +14,8 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, BotUttered, SlotSet, UserUttered
 from rasa.utils.endpoints import EndpointConfig
 
-from hortense import tracker_store as ts
-from hortense.tracker_store import (
+from hortense.rasa import tracker_store as ts
+from hortense.rasa.tracker_store import (
     RedactingEventBroker,
     RedactingSQLTrackerStore,
     check_store,
@@ -45,7 +45,7 @@ class RecordingBroker(EventBroker):
 
 
 def endpoint(path) -> EndpointConfig:
-    return EndpointConfig(type="hortense.tracker_store.RedactingSQLTrackerStore", dialect="sqlite", db=str(path))
+    return EndpointConfig(type="hortense.rasa.tracker_store.RedactingSQLTrackerStore", dialect="sqlite", db=str(path))
 
 
 @pytest.fixture
@@ -91,10 +91,8 @@ def test_the_configured_store_is_the_redacting_one(name):
     from hortense.settings import PROJECT_ROOT
 
     path = PROJECT_ROOT / name
-    if not path.exists():
-        pytest.skip(f"no {name}")
     endpoints = yaml.safe_load(path.read_text(encoding="utf-8"))
-    assert endpoints["tracker_store"]["type"] == "hortense.tracker_store.RedactingSQLTrackerStore"
+    assert endpoints["tracker_store"]["type"] == "hortense.rasa.tracker_store.RedactingSQLTrackerStore"
 
 
 def test_no_secret_reaches_the_database_and_one_row_per_event(store):
@@ -185,7 +183,7 @@ def test_store_check(store, caplog):
 
 def test_a_class_that_fails_to_import_falls_back_to_memory_and_is_reported(tmp_path, caplog):
     """Rasa's silent fallback, and our check that makes it loud."""
-    config = EndpointConfig(type="hortense.tracker_store.NoSuchStore", dialect="sqlite", db=str(tmp_path / "x.db"))
+    config = EndpointConfig(type="hortense.rasa.tracker_store.NoSuchStore", dialect="sqlite", db=str(tmp_path / "x.db"))
     with pytest.warns(UserWarning):
         created = TrackerStore.create(config, DOMAIN)
     assert isinstance(store_in_use(created), InMemoryTrackerStore)

@@ -5,17 +5,15 @@ from __future__ import annotations
 import logging
 import os
 import re
-import time
-from datetime import datetime, timedelta, timezone
-from zoneinfo import ZoneInfo
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 
-from hortense import document_links
-from hortense.account import load_customer
-from hortense.bank_changes import decrypt_iban, iban_fingerprint
-from hortense.bank_details import (
+from hortense import clock as hortense_clock
+from hortense.account.customers import load_customer
+from hortense.billing.bank_changes import decrypt_iban, iban_fingerprint
+from hortense.billing.bank_details import (
     MSG_HOLDER_EMPTY,
     MSG_IBAN_CHECKSUM,
     MSG_IBAN_NOT_SEPA,
@@ -25,6 +23,7 @@ from hortense.bank_details import (
 )
 from hortense.db.bank_models import BankDetailsChange, BankDetailsChangeContract
 from hortense.db.session import session_scope
+from hortense.documents import urls as document_links
 from hortense.settings import get_settings
 from tests.unit.test_web_documents import Page, WebClient, local
 
@@ -45,7 +44,8 @@ BAD_RIB_KEY_IBAN = iban_with_checksum("FR", "30006000011234567890188")
 
 
 @pytest.fixture
-def client(seeded_db) -> WebClient:
+def client(seeded_db, clock) -> WebClient:
+    """The web app on the seeded day: pages, links and data all read the same stopped clock."""
     from web.app import create_app
 
     return WebClient(create_app())
@@ -109,7 +109,7 @@ def test_valid_french_iban_is_recorded_pending_signature_and_shown_masked(client
     assert not secrets_of(done.body.decode())
 
     [change] = changes(seeded_db)
-    today = datetime.now(ZoneInfo(get_settings().timezone)).date()
+    today = hortense_clock.today()
     assert change.status == "pending_signature"
     assert change.mandate_reference in done.text and change.mandate_reference.startswith("HRT-C1001-")
     assert change.iban_masked == masked
@@ -157,7 +157,7 @@ def test_invalid_iban_is_rejected_with_a_french_message(client, customer, seeded
 
 
 def test_rib_key_case_really_has_a_valid_checksum():
-    from hortense.bank_details import has_valid_checksum
+    from hortense.billing.bank_details import has_valid_checksum
 
     assert has_valid_checksum(BAD_RIB_KEY_IBAN)
 
@@ -182,7 +182,7 @@ def test_missing_or_foreign_csrf_token_is_refused(client, customer, seeded_db):
 
 
 def test_expired_or_tampered_link_gets_no_form(client, customer, seeded_db):
-    old = datetime.now(timezone.utc) - timedelta(minutes=20)
+    old = hortense_clock.now() - timedelta(minutes=20)
     page = client.get(local(document_links.bank_form_link(customer, old)))
     assert page.status == 410 and "Lien expiré" in page.text and 'name="iban"' not in page.body.decode()
     url = local(document_links.bank_form_link(customer))
@@ -190,10 +190,10 @@ def test_expired_or_tampered_link_gets_no_form(client, customer, seeded_db):
     assert page.status == 403 and 'name="iban"' not in page.body.decode()
 
 
-def test_link_expiring_before_submission_is_refused(client, customer, seeded_db):
-    almost_expired = datetime.now(timezone.utc) - timedelta(minutes=15) + timedelta(seconds=1.5)
+def test_link_expiring_before_submission_is_refused(client, customer, seeded_db, clock):
+    almost_expired = hortense_clock.now() - timedelta(minutes=15) + timedelta(seconds=1.5)
     form = open_form(client, customer, now=almost_expired)
-    time.sleep(1.6)
+    clock.advance(1.6)
     page = submit(client, form, IBAN)
     assert page.status == 410 and "Lien expiré" in page.text
     fields = {"c": form.field("c"), "exp": str(int(form.field("exp")) + 3600), "sig": form.field("sig"),
@@ -228,7 +228,7 @@ def test_a_new_request_supersedes_the_pending_one(client, customer, seeded_db):
 def test_confirmation_page_is_bound_to_its_customer(client, customer, seeded_db):
     response = submit(client, open_form(client, customer), IBAN)
     reference = re.search(r"/rib/confirmation/([A-Z0-9-]+)", response.location).group(1)
-    from hortense.signed_links import sign_path
+    from hortense.security.signing import sign_path
 
     other = sign_path(f"/rib/confirmation/{reference}", "C1002", get_settings().links_secret.encode())
     page = client.get(other)

@@ -16,13 +16,13 @@ from urllib.parse import urlencode, urlsplit
 
 import pytest
 
-from hortense import document_links
-from hortense import formatting as fr
-from hortense.account import load_customer
+from hortense import clock as hortense_clock
+from hortense.account.customers import load_customer
 from hortense.db.session import session_scope
+from hortense.documents import urls as document_links
+from hortense.replies import formatting as fr
+from hortense.security.signing import sign_path
 from hortense.settings import get_settings
-from hortense.signed_links import sign_path
-
 
 # --- an in-process browser ----------------------------------------------------------------------------
 
@@ -160,7 +160,8 @@ def assert_refused(page: Page, status: int, title: str) -> None:
 # --- fixtures -----------------------------------------------------------------------------------------
 
 @pytest.fixture
-def client(seeded_db) -> WebClient:
+def client(seeded_db, clock) -> WebClient:
+    """The web app on the seeded day: pages, links and data all read the same stopped clock."""
     from web.app import create_app
 
     return WebClient(create_app())
@@ -194,7 +195,7 @@ def test_proof_of_address_link_serves_the_customers_pdf(client, customers):
 
 
 def test_contract_and_invoice_links_serve_pdfs(client, customers, seeded_db):
-    from hortense.billing import recent_invoices
+    from hortense.billing.invoices import recent_invoices
 
     customer = customers["C1006"]
     site = customer.contracts[1]
@@ -242,7 +243,7 @@ def test_link_without_signature_is_refused(client, customers):
 
 def test_expired_link_is_refused_with_410(client, customers):
     customer = customers["C1001"]
-    sixteen_minutes_ago = datetime.now(timezone.utc) - timedelta(minutes=16)
+    sixteen_minutes_ago = hortense_clock.now() - timedelta(minutes=16)
     url = local(document_links.proof_of_address_link(customer, customer.contracts[0], sixteen_minutes_ago))
     page = client.get(url)
     assert_refused(page, 410, "Lien expiré")
@@ -259,7 +260,7 @@ def test_another_customers_link_to_my_contract_is_refused(client, customers):
 
 
 def test_invoice_of_another_customer_is_refused(client, customers, seeded_db):
-    from hortense.billing import recent_invoices
+    from hortense.billing.invoices import recent_invoices
 
     with session_scope(seeded_db) as s:
         other_invoice = recent_invoices(s, customers["C1002"].contracts[0].id)[0]
@@ -367,7 +368,7 @@ def test_multi_site_customer_switches_contract_with_tabs(client, customers):
 
 
 def test_widget_token_for_the_logged_in_customer_only(client):
-    from hortense.identity import verify_portal_token
+    from hortense.security.identity import verify_portal_token
 
     refused = client.get("/token")
     assert refused.status == 401 and b"token" not in refused.body.replace(b"not_logged_in", b"")

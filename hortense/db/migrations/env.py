@@ -4,8 +4,8 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
-from hortense.db.base import Base
 from hortense.db import all_models  # noqa: F401  (registers every table on Base.metadata)
+from hortense.db.base import Base
 
 config = context.config
 target_metadata = Base.metadata
