@@ -34,9 +34,10 @@ def is_closing(text: str) -> bool:
 # ----------------------------------------------------------------- yes / no
 
 _YES = re.compile(
-    r"^(oui|ouais|ouai|ouep|yes|yep|ok|okay|oki|okey|d'?accord|dac|daccord|ca marche|vas-y|vas y|"
-    r"allez-y|allez y|go|parfait|tres bien|c'?est bon|je confirme|confirme|confirmez|carrement|"
-    r"bien sur|volontiers|exact|exactement|c'?est ca|absolument|tout a fait|si)\b"
+    r"^((euh|ben|bah|alors|eh bien|ah|oh)\s+)?(c'?est\s+)?(oui|ouais|ouai|ouep|yes|yep|ok|okay|oki|okey|d'?accord|dac|"
+    r"daccord|vas-y|vas y|allez-y|allez y|go|parfait|tres bien|bon|bien|le bon|juste|correct|c'?est ca|"
+    r"nickel|impec|impeccable|je confirme|confirme|confirmez|carrement|bien sur|volontiers|exact|exactement|"
+    r"absolument|tout a fait|si|ce numero|le bon numero|celui-?la|celui la|ca marche|ca me va)\b"
 )
 _NO = re.compile(
     r"^(non|nan|nope|no|pas du tout|surtout pas|ne confirmez pas|je ne confirme pas|finalement non|"
@@ -44,10 +45,24 @@ _NO = re.compile(
 )
 
 
+# Words that may follow a yes or a no without making it something else ("oui c'est bien ce numéro merci").
+_FILLER = set(
+    "oui ouais ok okay go non nan merci beaucoup svp stp plait s il vous te c est ca va me bon bien tres parfait "
+    "ce cet numero le la les bon juste correct je confirme confirmez tout a fait exactement exact top super "
+    "nickel impec volontiers sur vas allez y marche celui celui-la la-la d accord dac daccord si finalement pas "
+    "garde gardez garder plus besoin peine maintenant surtout du vraiment alors ben bah euh eh ah oh bien-sur "
+    "cela convient parfaitement yes yep ouep ouai okey oki vas-y allez-y nope carrement absolument volontiers "
+    "impeccable".split()
+)
+
+
 def yes_no(text: str) -> bool | None:
-    """True for a plain yes, False for a plain no, None otherwise (a short message only)."""
+    """True for a plain yes, False for a plain no, None otherwise ("bon, c'est quoi mon pdl" is neither)."""
     t = _t(text).strip(" .!")
-    if not t or len(t.split()) > 6:
+    if not t or len(t.split()) > 8:
+        return None
+    words = re.findall(r"[a-z0-9-]+", t.replace("'", " "))
+    if any(w not in _FILLER for w in words):
         return None
     if _NO.match(t):
         return False
@@ -119,7 +134,8 @@ _QUESTION_SHAPE = re.compile(
 _REASON_MARKER = re.compile(
     r"\b(question (sur|concernant|a propos|au sujet)|questions (sur|concernant)|a propos (de|du|des|d')|au sujet|"
     r"concernant|probleme|souci|soucis|parler (de|du|des|d')|c'?est pour|motif|comprendre|erreur|contester|"
-    r"reclamation|changer|modifier|augmenter|baisser|resilier|demenag\w*|expliquer|explication|trop elevee?|"
+    r"reclamation|changer|modifier|augment\w*|baiss\w*|hausse|plus cher|trop cher|pourquoi|resilier|"
+    r"demenag\w*|expliquer|explication|trop elevee?|"
     r"pas normal|anormal|incomprehensible|litige|rembourse\w*|je ne comprends)\b"
 )
 _EXIT = re.compile(
