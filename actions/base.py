@@ -165,7 +165,7 @@ class AccountQuestion(CustomerAction):
             return Outcome([rc.no_active_contract()])
         several = several_questions(turn.text)
         if several:
-            return greeted(customer, turn, answer_questions(session, customer, turn, several))
+            return answer_questions(session, customer, turn, several)
         if is_elliptical(turn.text) and not questions_in(turn.text) and turn.slots.get(SLOT_LAST_QUESTION):
             from actions.conversation import follow_up_outcome  # late: that module imports this one
 
@@ -228,6 +228,8 @@ def answer_questions(session: Session, customer: CustomerView, turn: Turn, quest
                         SlotSet(SLOT_PENDING_TEXT, turn.text[:500])])
     replies: list[Reply] = []
     events: list[dict] = []
+    if _HELLO.match(normalise(turn.text)):
+        replies.append(Reply(f"Bonjour {customer.first_name} !"))
     for question in questions:
         action = AccountQuestion.registry[question.intent]
         outcome = action.answer_for(session, customer, contract, replace(turn, text=question.text))

@@ -47,15 +47,14 @@ class Greet(CustomerAction):
         customer = caller.customer
         if customer is not None and customer.contracts:
             asked = questions_in(turn.text)
+            # Both answer with "Bonjour <prénom> !" first when the message opens with a greeting.
             if len(asked) >= 2:
-                outcome = answer_questions(session, customer, turn, asked)
-            elif len(asked) == 1:
+                return answer_questions(session, customer, turn, asked)
+            if len(asked) == 1:
                 outcome = AccountQuestion.registry[asked[0].intent].handle(session, caller, turn)
-            else:
-                outcome = None
-            if outcome is not None:
-                hello = rc.Reply(f"Bonjour {customer.first_name} !")
-                return Outcome([hello, *outcome.replies], outcome.events)
+                if outcome.replies and outcome.replies[0].text.startswith("Bonjour"):
+                    return outcome
+                return Outcome([rc.Reply(f"Bonjour {customer.first_name} !"), *outcome.replies], outcome.events)
         return Outcome([greeting])
 
 

@@ -46,13 +46,16 @@ _NO = re.compile(
 
 
 # Words that may follow a yes or a no without making it something else ("oui c'est bien ce numéro merci").
-_FILLER = set(
-    "oui ouais ok okay go non nan merci beaucoup svp stp plait s il vous te c est ca va me bon bien tres parfait "
-    "ce cet numero le la les bon juste correct je confirme confirmez tout a fait exactement exact top super "
-    "nickel impec volontiers sur vas allez y marche celui celui-la la-la d accord dac daccord si finalement pas "
-    "garde gardez garder plus besoin peine maintenant surtout du vraiment alors ben bah euh eh ah oh bien-sur "
-    "cela convient parfaitement yes yep ouep ouai okey oki vas-y allez-y nope carrement absolument volontiers "
-    "impeccable".split()
+_FILLER = frozenset(
+    re.findall(
+        r"\S+",
+        "oui ouais ok okay go non nan merci beaucoup svp stp plait s il vous te c est ca va me bon bien tres parfait "
+        "ce cet numero le la les bon juste correct je confirme confirmez tout a fait exactement exact top super "
+        "nickel impec volontiers sur vas allez y marche celui celui-la la-la d accord dac daccord si finalement pas "
+        "garde gardez garder plus besoin peine maintenant surtout du vraiment alors ben bah euh eh ah oh bien-sur "
+        "cela convient parfaitement yes yep ouep ouai okey oki vas-y allez-y nope carrement absolument volontiers "
+        "impeccable",
+    )
 )
 
 
