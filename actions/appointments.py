@@ -14,11 +14,21 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import ActionExecutionRejected, ActiveLoop, FollowupAction, SlotSet
 from rasa_sdk.forms import FormValidationAction
 
-from actions.base import CustomerAction
+from actions.base import AWAIT_CANCEL, AWAIT_MOVE, SLOT_AWAITING, SLOT_OFFERED, CustomerAction
 from actions.turn import Outcome, Turn, off_loop, send
 from hortense import clock
 from hortense.appointments import booking as appointments
 from hortense.appointments.calendar.phrases import parse_preference
+from hortense.conversation.cues import (
+    asks_third_party,
+    is_closing,
+    is_complaint,
+    looks_like_question,
+    looks_like_reason,
+    wants_to_stop,
+    yes_no,
+)
+from hortense.conversation.questions import questions_in
 from hortense.db.session import session_scope
 from hortense.ops import metrics
 from hortense.replies import appointments as replies
@@ -35,6 +45,8 @@ FORM_SLOTS = (MODE, PREFERENCE, OFFERS, START, REASON, PHONE, CONFIRMED, MOVING)
 BOOK, RESCHEDULE = "book", "reschedule"
 # Modes in which the form asks nothing and the submit action explains why.
 LOGIN, EXISTING, NOTHING_TO_MOVE = "login", "existing", "nothing_to_move"
+# Modes set when the customer leaves the form by words the NLU did not file under `stop`.
+STOPPED, LEFT = "stopped", "left"
 
 # Intents that, when they carry no answer to the question asked, are a question of their own: the form
 # pauses, the question is answered, the form resumes (rules in data/rules/appointments.yml).
@@ -44,9 +56,14 @@ INTERRUPTIONS = {
     "request_contract_document", "request_proof_of_address", "change_bank_details", "bot_challenge", "help",
     "ask_appointment", "out_of_scope", "greet", "thank",
 }
-EXITS = {"stop", "cancel_appointment"}
+EXITS = {"stop", "cancel_appointment"}  # left through their rules (data/rules/appointments.yml)
 ORDINALS = {"1": 0, "premier": 0, "premiere": 0, "1er": 0, "2": 1, "deuxieme": 1, "second": 1, "seconde": 1,
             "2e": 1, "2eme": 1, "3": 2, "troisieme": 2, "3e": 2, "3eme": 2, "dernier": -1, "derniere": -1}
+
+
+NOT_SLOTS = {"mois", "semaine", "annee", "an", "facture", "factures", "releve", "trimestre", "prelevement",
+             "echeance", "jour", "conso", "consommation"}
+SLOT_WORDS = {"creneau", "horaire", "choix", "rdv", "rendez", "propose", "proposition", "heure", "celui", "celle"}
 
 
 def now() -> datetime:
@@ -112,8 +129,15 @@ def choose_offer(text: str, offers: list[str], at: datetime) -> str | None:
     if not offers:
         return None
     t = _normalise(text)
-    for word in re.findall(r"[a-z0-9]+", t):
-        if word in ORDINALS and (len(t.split()) <= 3 or word not in ("1", "2", "3")):
+    words = re.findall(r"[a-z0-9]+", t)
+    for position, word in enumerate(words):
+        if word not in ORDINALS:
+            continue
+        following = words[position + 1] if position + 1 < len(words) else ""
+        # "le dernier" is a slot; "ma conso du mois dernier", "la dernière facture" are not.
+        if following in NOT_SLOTS or (position and words[position - 1] in NOT_SLOTS):
+            continue
+        if len(words) <= 4 or (word not in ("1", "2", "3") and SLOT_WORDS & set(words)):
             index = ORDINALS[word]
             return offers[index] if -len(offers) <= index < len(offers) else None
     pref = parse_preference(text, at)
@@ -139,6 +163,94 @@ def phone_in(text: str) -> str | None:
     return None
 
 
+EXIT_BY_RULE, ANSWER_BY_RULE, ANSWER_HERE = "exit_by_rule", "answer_by_rule", "answer_here"
+ASIDE_INTENTS = {"complain", "ask_third_party_data", "follow_up"}
+SMALL_TALK = {"greet", "thank", "bot_challenge", "help"}
+CONFIDENT = 0.6
+
+
+def _answers_step(turn: Turn, requested: str, offers: list[str], at: datetime) -> bool:
+    """Does the message answer the question of this step?"""
+    text = turn.text
+    if requested == PREFERENCE:
+        return _has_preference(text, at)
+    if requested == START:
+        return choose_offer(text, offers, at) is not None or _has_preference(text, at)
+    if requested == PHONE:
+        return phone_in(text) is not None or yes_no(text) is not None or turn.intent in ("affirm", "deny")
+    if requested == CONFIRMED:
+        return yes_no(text) is not None or turn.intent in ("affirm", "deny")
+    return bool(text.strip())
+
+
+def aside_verdict(turn: Turn, requested: str, offers: list[str], at: datetime) -> str | None:
+    """None when the message answers the step; else how the form lets it through: leave (by the `stop`/`cancel`
+    rules, or here), or answer it (by the interruption rules, or here) and ask the same step again.
+
+    A confidently-other intent is never taken as a slot choice ("le dernier" in "ma conso du mois dernier"),
+    a phone number or the reason of the call; a reason that names a subject ("une question sur ma facture")
+    stays a reason."""
+    text, intent = turn.text, turn.intent
+    confidence = next((r.get("confidence") or 0 for r in turn.intent_ranking if r.get("name") == intent), 1.0)
+    if text.startswith("/"):  # a button of ours
+        name = text[1:].split("{")[0]
+        if name in EXITS:
+            return EXIT_BY_RULE
+        return ANSWER_BY_RULE if name in INTERRUPTIONS else None
+    if intent in EXITS:
+        return EXIT_BY_RULE
+    if wants_to_stop(text):
+        return STOPPED
+    if intent == "goodbye" or (is_closing(text) and not _answers_step(turn, requested, offers, at)):
+        return LEFT
+    topics = questions_in(text)
+    asks = looks_like_question(text)
+    if requested == REASON:
+        if looks_like_reason(text):
+            return None
+        if intent in ASIDE_INTENTS and confidence >= CONFIDENT:
+            return ANSWER_HERE
+        # A statement naming a subject ("ma cagnotte n'a pas bougé") is a reason; a question or a request
+        # ("au fait c'est quoi mon PDL ?", "envoyez-moi mon attestation") is answered first.
+        if intent in INTERRUPTIONS - SMALL_TALK - {"out_of_scope"} and confidence >= 0.7 and asks:
+            return ANSWER_BY_RULE
+        if intent in SMALL_TALK and confidence >= 0.7 and len(text.split()) <= 5:
+            return ANSWER_BY_RULE
+        if topics and asks or asks_third_party(text, None) or is_complaint(text):
+            return ANSWER_HERE
+        if intent == "deny" and len(text.split()) <= 3:
+            return STOPPED
+        return None
+    if topics and intent in INTERRUPTIONS and confidence >= CONFIDENT:
+        return ANSWER_BY_RULE
+    if topics or intent in ASIDE_INTENTS or asks_third_party(text, None) or is_complaint(text):
+        return ANSWER_HERE
+    if _answers_step(turn, requested, offers, at):
+        return None
+    if intent in INTERRUPTIONS and confidence >= CONFIDENT:
+        return ANSWER_BY_RULE
+    if requested in (PREFERENCE, START) and intent == "deny":
+        return STOPPED
+    return None
+
+
+def fresh_message(tracker: Tracker) -> bool:
+    """Is the form reading a new user message (not resuming after an interruption was answered)?
+
+    Rasa sends the validation a tracker ending with the form's own ActionExecuted, so `latest_action_name` is
+    always the form: the action before it tells. After a user message it is `action_listen`."""
+    names = [e.get("name") for e in tracker.events if e.get("event") == "action"]
+    return len(names) >= 2 and names[-1] == FORM and names[-2] == "action_listen"
+
+
+def _aside(turn: Turn) -> Outcome:
+    from actions.conversation import aside_outcome
+
+    with session_scope() as session:
+        caller = resolve_caller(session, turn.metadata, turn.channel, turn.sender_id)
+        return aside_outcome(session, caller, turn, in_form=True) or Outcome()
+
+
 class ValidateAppointmentForm(FormValidationAction):
     def name(self) -> str:
         return "validate_appointment_form"
@@ -152,19 +264,29 @@ class ValidateAppointmentForm(FormValidationAction):
         return []
 
     async def run(self, dispatcher, tracker, domain) -> list[dict[str, Any]]:
-        intent = (tracker.latest_message.get("intent") or {}).get("name")
         requested = tracker.get_slot("requested_slot")
-        if tracker.latest_action_name != "action_listen":
-            # Resuming after an interruption was answered: the last user message is already dealt with.
+        if not requested or not fresh_message(tracker):
+            # Activation (the first message was read by the start action), or the form resuming after an
+            # interruption was answered: the last user message is already dealt with.
             return await super().run(dispatcher, tracker, domain)
-        if requested and intent in EXITS:
+        turn = Turn.from_tracker(tracker)
+        verdict = aside_verdict(turn, requested, tracker.get_slot(OFFERS) or [], now())
+        if verdict in (EXIT_BY_RULE, ANSWER_BY_RULE):
             return [ActionExecutionRejected(FORM)]
-        events = await super().run(dispatcher, tracker, domain)
-        filled = {e.get("name") for e in events if e.get("event") == "slot" and e.get("value") is not None}
-        answered = requested in filled or (requested == START and PREFERENCE in filled)
-        if requested and requested != REASON and not answered and intent in INTERRUPTIONS:
-            return [ActionExecutionRejected(FORM)]
-        return events
+        if verdict in (STOPPED, LEFT):
+            return [SlotSet(MODE, verdict), SlotSet("requested_slot", None)]
+        if verdict == ANSWER_HERE:
+            outcome = await off_loop(_aside, turn)
+            send(dispatcher, outcome.replies)
+            # Some slot must be set, or Rasa would reject the form: the same step is then asked again.
+            return [*outcome.events, SlotSet(SLOT_AWAITING, None)]
+        return await super().run(dispatcher, tracker, domain)
+    async def get_extraction_events(self, dispatcher, tracker, domain) -> list[dict]:
+        # Only a new user message answers a step: when the form resumes after an interruption was answered,
+        # that question is not the call's reason, nor a phone number, nor a slot choice.
+        if tracker.get_slot("requested_slot") and not fresh_message(tracker):
+            return []
+        return await super().get_extraction_events(dispatcher, tracker, domain)
 
     @staticmethod
     def _text(tracker: Tracker) -> str:
@@ -201,9 +323,9 @@ class ValidateAppointmentForm(FormValidationAction):
         if tracker.get_slot("requested_slot") != PHONE:
             return {}
         text = self._text(tracker)
-        if self._intent(tracker) == "affirm":
-            return {PHONE: "on_file"}
         phone = phone_in(text)
+        if phone is None and (self._intent(tracker) == "affirm" or yes_no(text) is True):
+            return {PHONE: "on_file"}
         if phone:
             return {PHONE: phone}
         if re.search(r"\d{4,}", text.replace(" ", "")):
@@ -213,12 +335,11 @@ class ValidateAppointmentForm(FormValidationAction):
     async def extract_appointment_confirmed(self, dispatcher, tracker, domain) -> dict:
         if tracker.get_slot("requested_slot") != CONFIRMED:
             return {}
-        intent = self._intent(tracker)
-        if intent == "affirm":
-            return {CONFIRMED: True}
-        if intent == "deny":
-            return {CONFIRMED: False}
-        return {}
+        said = yes_no(self._text(tracker))
+        if said is None:
+            intent = self._intent(tracker)
+            said = True if intent == "affirm" else False if intent == "deny" else None
+        return {} if said is None else {CONFIRMED: said}
 
     async def validate_appointment_phone(self, value, dispatcher, tracker, domain) -> dict:
         if value != "on_file":
@@ -238,7 +359,7 @@ class AskPreference(CustomerAction):
 
     def handle(self, session, caller, turn):
         if turn.slots.get(MODE) == RESCHEDULE:
-            return Outcome([rc.Reply("Quand souhaitez-vous être rappelé(e) à la place ?", replies.ASK_PREFERENCE.buttons)])
+            return Outcome([rc.Reply("Quand souhaitez-vous que le conseiller vous rappelle, à la place ?", replies.ASK_PREFERENCE.buttons)])
         return Outcome([replies.ASK_PREFERENCE])
 
 
@@ -292,21 +413,29 @@ class SubmitAppointment(CustomerAction):
         if mode == EXISTING:
             current = appointments.upcoming_for_customer(session, customer.id, at)
             if current:
-                return Outcome([replies.already_booked(current.start)], reset_form())
+                return Outcome([replies.already_booked(current.start)],
+                               [*reset_form(), SlotSet(SLOT_AWAITING, AWAIT_MOVE),
+                                SlotSet(SLOT_OFFERED, "action_start_reschedule")])
             mode = BOOK
         if mode == NOTHING_TO_MOVE:
             return Outcome([replies.none_upcoming("déplacer")], reset_form())
+        if mode == STOPPED:
+            return Outcome([replies.stopped()], reset_form())
+        if mode == LEFT:
+            return Outcome([replies.left()], reset_form())
         if not turn.slots.get(CONFIRMED):
             return Outcome([replies.not_booked()], reset_form())
         start = datetime.fromisoformat(turn.slots[START])
         if mode == RESCHEDULE:
             result = appointments.reschedule(session, customer_id=customer.id,
-                                             appointment_id=int(turn.slots.get(MOVING) or 0), new_start=start, now=at)
+                                             appointment_id=int(turn.slots.get(MOVING) or 0), new_start=start, now=at,
+                                             confirmed_in_chat=True)
         else:
             contract = customer.contracts[0] if len(customer.contracts) == 1 else None
             result = appointments.book(session, customer_id=customer.id, contract_id=contract.id if contract else None,
                                        start=start, reason=turn.slots.get(REASON) or "", phone=turn.slots.get(PHONE),
-                                       channel=turn.channel or "web", sender_id=turn.sender_id, now=at)
+                                       channel=turn.channel or "web", sender_id=turn.sender_id, now=at,
+                                       confirmed_in_chat=True)
         metrics.record_booking(f"{mode}:{'ok' if result.ok else result.error}")
         if result.ok:
             view = result.appointment
@@ -315,7 +444,11 @@ class SubmitAppointment(CustomerAction):
             return Outcome([reply], reset_form())
         if result.error == "already_booked":
             current = appointments.upcoming_for_customer(session, customer.id, at)
-            return Outcome([replies.already_booked(current.start) if current else replies.not_booked()], reset_form())
+            if current:
+                return Outcome([replies.already_booked(current.start)],
+                               [*reset_form(), SlotSet(SLOT_AWAITING, AWAIT_MOVE),
+                                SlotSet(SLOT_OFFERED, "action_start_reschedule")])
+            return Outcome([replies.not_booked()], reset_form())
         if result.error == "not_owner":
             return Outcome([replies.none_upcoming("déplacer")], reset_form())
         # Taken meanwhile (or no longer bookable): offer fresh slots and resume the form at the slot question.
@@ -324,10 +457,21 @@ class SubmitAppointment(CustomerAction):
 
 
 class StopAppointmentForm(CustomerAction):
+    """Leaves the booking form (`stop`, `cancel_appointment`, a goodbye). "Annulez mon rendez-vous" while a
+    call is already booked (moving it) also asks whether to cancel that call."""
+
     action_name = "action_stop_appointment_form"
 
     def handle(self, session, caller, turn):
-        return Outcome([replies.stopped()], [ActiveLoop(None), SlotSet("requested_slot", None), *reset_form()])
+        events = [ActiveLoop(None), SlotSet("requested_slot", None), *reset_form()]
+        if turn.intent == "cancel_appointment" and caller.customer is not None:
+            current = appointments.upcoming_for_customer(session, caller.customer.id, now())
+            if current is not None:
+                return Outcome([replies.confirm_cancel(current.start)],
+                               [*events, SlotSet(PENDING_CANCEL, str(current.id)), SlotSet(SLOT_AWAITING, AWAIT_CANCEL)])
+        if turn.intent == "goodbye":
+            return Outcome([replies.left()], events)
+        return Outcome([replies.stopped()], events)
 
 
 class AskAppointment(CustomerAction):
@@ -343,7 +487,8 @@ class AskAppointment(CustomerAction):
 
 
 class CancelAppointment(CustomerAction):
-    """Asks for confirmation; the cancellation itself happens on "oui" (action_affirm), ownership re-checked."""
+    """Asks for confirmation ("annulez mon appel de jeudi", "supprimez-le"); the cancellation itself happens on
+    "oui" (rule conditioned on `awaiting: cancel_call`), ownership re-checked."""
 
     action_name = "action_cancel_appointment"
 
@@ -353,11 +498,16 @@ class CancelAppointment(CustomerAction):
         current = appointments.upcoming_for_customer(session, caller.customer.id, now())
         if current is None:
             return Outcome([replies.none_upcoming("annuler")], [SlotSet(PENDING_CANCEL, None)])
-        return Outcome([replies.confirm_cancel(current.start)], [SlotSet(PENDING_CANCEL, str(current.id))])
+        named = parse_preference(turn.text, now())
+        days = named.days or ()
+        other_day = bool(days) and current.start.astimezone(PARIS).date() not in days
+        return Outcome([replies.confirm_cancel(current.start, other_day)],
+                       [SlotSet(PENDING_CANCEL, str(current.id)), SlotSet(SLOT_AWAITING, AWAIT_CANCEL),
+                        SlotSet(SLOT_OFFERED, None)])
 
 
 def confirm_cancellation(session, caller, turn) -> Outcome | None:
-    """Called by action_affirm when a cancellation is pending."""
+    """"Oui" to "Voulez-vous annuler votre appel du … ?"."""
     pending = turn.slots.get(PENDING_CANCEL)
     if not pending or caller.customer is None:
         return None
@@ -371,7 +521,23 @@ def confirm_cancellation(session, caller, turn) -> Outcome | None:
 
 
 def keep_appointment(turn) -> Outcome | None:
-    """Called by action_deny when a cancellation is pending."""
-    if not turn.slots.get(PENDING_CANCEL):
+    """"Non" to a cancellation (or a move) just proposed."""
+    if not turn.slots.get(PENDING_CANCEL) and turn.slots.get(SLOT_AWAITING) not in (AWAIT_CANCEL, AWAIT_MOVE):
         return None
     return Outcome([replies.kept()], [SlotSet(PENDING_CANCEL, None)])
+
+
+class ConfirmCancellation(CustomerAction):
+    action_name = "action_confirm_cancellation"
+
+    def handle(self, session, caller, turn):
+        if caller.customer is None:
+            return Outcome([rc.login_required(caller.channel)])
+        return confirm_cancellation(session, caller, turn) or Outcome([replies.none_upcoming("annuler")])
+
+
+class KeepAppointment(CustomerAction):
+    action_name = "action_keep_appointment"
+
+    def handle(self, session, caller, turn):
+        return Outcome([replies.kept()], [SlotSet(PENDING_CANCEL, None)])

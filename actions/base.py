@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 import re
 from abc import ABCMeta, abstractmethod
+from dataclasses import replace
 from datetime import date
 from typing import Any, ClassVar
 
@@ -17,16 +18,70 @@ from actions.turn import Outcome, Turn, off_loop, send
 from hortense import clock
 from hortense.account.customers import ContractView, CustomerView
 from hortense.account.offers import access
+from hortense.conversation.cues import asks_third_party, is_elliptical
+from hortense.conversation.questions import Question, questions_in, several_questions
 from hortense.db.session import session_scope
-from hortense.energy.periods import normalise
+from hortense.energy.periods import normalise, parse_period
 from hortense.replies import Reply
 from hortense.replies import common as rc
+from hortense.replies import conversation as manners
+from hortense.replies import formatting as fr
 from hortense.security.caller import Caller, resolve_caller
 
 logger = logging.getLogger(__name__)
 
 SLOT_CONTRACT = "selected_contract"
-SLOT_PENDING = "pending_question"
+SLOT_PENDING = "pending_question"  # the question(s) waiting for a site choice: "ask_pdl" or "ask_pdl,ask_invoices"
+SLOT_PENDING_TEXT = "pending_text"  # the message that asked them (its period and subject survive the choice)
+SLOT_LAST_QUESTION = "last_question"  # the last account question answered, for "et en septembre ?"
+SLOT_LAST_PERIOD = "last_period"  # its period when one was named, as French text ("mai 2026 à octobre 2026")
+SLOT_LAST_INVOICE = "last_invoice"  # the invoice last shown, for "et la facture d'avant ?"
+# What a plain "oui"/"non" answers (a categorical slot that rules are conditioned on) and, for an offer, the
+# action "oui" runs. Every customer action resets them unless its answer asks something new.
+SLOT_AWAITING = "awaiting"
+SLOT_OFFERED = "offered_action"
+AWAIT_CANCEL, AWAIT_MOVE, AWAIT_OFFER, AWAIT_SUGGESTION = "cancel_call", "move_call", "offer", "suggestion"
+
+# What "oui" runs when the bot's question offered one thing (a button's intent).
+OFFER_ACTIONS = {
+    "book_appointment": "action_start_booking",
+    "talk_to_human": "action_start_booking",
+    "reschedule_appointment": "action_start_reschedule",
+    "cancel_appointment": "action_cancel_appointment",
+    "ask_appointment": "action_ask_appointment",
+    "help": "action_help",
+}
+_OFFER_QUESTION = re.compile(r"(^|[.!:\n] *)(Voulez-vous|Souhaitez-vous|Désirez-vous)\b[^?]*\?\s*$")
+_PAYLOAD_INTENT = re.compile(r"^/(\w+)")
+
+
+def action_for_intent(intent: str | None) -> str | None:
+    if not intent:
+        return None
+    if intent in OFFER_ACTIONS:
+        return OFFER_ACTIONS[intent]
+    return f"action_{intent}" if intent in AccountQuestion.registry else None
+
+
+def offer_events(replies: list[Reply]) -> list[dict]:
+    """When the answer ends on "Voulez-vous … ?" with a button, "oui" will run that button's action."""
+    for reply in reversed(replies):
+        if reply.buttons and _OFFER_QUESTION.search(reply.text.strip()):
+            match = _PAYLOAD_INTENT.match(reply.buttons[0].payload or "")
+            action = action_for_intent(match.group(1)) if match else None
+            if action:
+                return [SlotSet(SLOT_AWAITING, AWAIT_OFFER), SlotSet(SLOT_OFFERED, action)]
+        break
+    return [SlotSet(SLOT_AWAITING, None), SlotSet(SLOT_OFFERED, None)]
+
+
+def with_context(outcome: Outcome) -> list[dict]:
+    """The outcome's events, plus what a following "oui"/"non" will mean (unless the outcome said it)."""
+    if any(e.get("event") == "slot" and e.get("name") == SLOT_AWAITING for e in outcome.events):
+        return outcome.events
+    if any(e.get("event") == "restart" for e in outcome.events):
+        return outcome.events
+    return [*outcome.events, *offer_events(outcome.replies)]
 
 UNAVAILABLE = Reply("Je n'arrive pas à consulter votre compte pour le moment, désolée. Pouvez-vous réessayer dans "
                     "quelques minutes ? " + rc.advisor_contact())
@@ -58,7 +113,7 @@ class CustomerAction(Action, metaclass=ABCMeta):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list[dict[str, Any]]:
         outcome = await off_loop(self._work, Turn.from_tracker(tracker))
         send(dispatcher, outcome.replies)
-        return outcome.events
+        return with_context(outcome)
 
 
 def mentioned_contract(customer: CustomerView, text: str) -> ContractView | None:
@@ -104,22 +159,83 @@ class AccountQuestion(CustomerAction):
         customer = caller.customer
         if customer is None:
             return Outcome([rc.login_required(caller.channel)])
+        if asks_third_party(turn.text, customer.customer_number):
+            return Outcome([manners.third_party_declined(customer)])
         if not customer.contracts:
             return Outcome([rc.no_active_contract()])
+        several = several_questions(turn.text)
+        if several:
+            return answer_questions(session, customer, turn, several)
+        if is_elliptical(turn.text) and not questions_in(turn.text) and turn.slots.get(SLOT_LAST_QUESTION):
+            from actions.conversation import follow_up_outcome  # late: that module imports this one
+
+            return follow_up_outcome(session, customer, turn)
         contract = pick_contract(customer, turn)
         if contract is None:
-            return Outcome([rc.choose_contract(customer, self.wanted)], [SlotSet(SLOT_PENDING, self.intent)])
-        return self.answer_for(session, customer, contract, turn)
+            outcome = Outcome([rc.choose_contract(customer, self.wanted)],
+                              [SlotSet(SLOT_PENDING, self.intent), SlotSet(SLOT_PENDING_TEXT, turn.text[:500])])
+        else:
+            outcome = self.answer_for(session, customer, contract, turn)
+        return greeted(customer, turn, outcome)
+
 
     def answer_for(self, session: Session, customer: CustomerView, contract: ContractView, turn: Turn) -> Outcome:
-        events = [SlotSet(SLOT_PENDING, None)]
+        events = [SlotSet(SLOT_PENDING, None), SlotSet(SLOT_PENDING_TEXT, None),
+                  SlotSet(SLOT_LAST_QUESTION, self.intent), SlotSet(SLOT_LAST_PERIOD, period_phrase(turn.text))]
         if len(customer.contracts) > 1:
             events.append(SlotSet(SLOT_CONTRACT, contract.contract_number))
         if self.feature:
             allowed = access(contract.offer, self.feature, contract.monthly_payment)
             if not allowed.allowed:
-                return Outcome([rc.unavailable(self.feature, contract, allowed.reason)], events)
-        return Outcome(self.answer(session, customer, contract, turn), events)
+                return Outcome([rc.unavailable(self.feature, contract, allowed.reason, customer)], events)
+        answered = self.answer(session, customer, contract, turn)
+        if isinstance(answered, Outcome):
+            return Outcome(answered.replies, events + answered.events)
+        return Outcome(answered, events)
+
+
+_HELLO = re.compile(r"^\s*(bonjour|bonsoir|salut|hello|coucou|bjr|slt)\b")
+
+
+def greeted(customer: CustomerView, turn: Turn, outcome: Outcome) -> Outcome:
+    """"Bonjour, mon PDL svp": the answer opens with a greeting too."""
+    if not _HELLO.match(normalise(turn.text)):
+        return outcome
+    return Outcome([Reply(f"Bonjour {customer.first_name} !"), *outcome.replies], outcome.events)
+
+def period_phrase(text: str) -> str | None:
+    """The period named in `text`, written back in words parse_period reads again ("mai 2026 à octobre 2026")."""
+    period = parse_period(text, today())
+    if not period.explicit:
+        return None
+    if period.start == period.end:
+        return fr.month(period.start)
+    return f"{fr.month(period.start)} à {fr.month(period.end)}"
+
+
+def merge_events(events: list[dict]) -> list[dict]:
+    """One SlotSet per slot (the last one wins), other events kept in order."""
+    last = {e.get("name"): i for i, e in enumerate(events) if e.get("event") == "slot"}
+    return [e for i, e in enumerate(events) if e.get("event") != "slot" or last.get(e.get("name")) == i]
+
+
+def answer_questions(session: Session, customer: CustomerView, turn: Turn, questions: list[Question]) -> Outcome:
+    """Several questions in one message: every one answered, in the customer's order, for one contract."""
+    contract = pick_contract(customer, turn)
+    if contract is None:
+        return Outcome([rc.choose_contract(customer, "ces informations")],
+                       [SlotSet(SLOT_PENDING, ",".join(q.intent for q in questions)),
+                        SlotSet(SLOT_PENDING_TEXT, turn.text[:500])])
+    replies: list[Reply] = []
+    events: list[dict] = []
+    if _HELLO.match(normalise(turn.text)):
+        replies.append(Reply(f"Bonjour {customer.first_name} !"))
+    for question in questions:
+        action = AccountQuestion.registry[question.intent]
+        outcome = action.answer_for(session, customer, contract, replace(turn, text=question.text))
+        replies += outcome.replies
+        events += outcome.events
+    return Outcome(replies, merge_events(events))
 
 
 def today() -> date:

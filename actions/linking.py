@@ -25,7 +25,7 @@ logger = logging.getLogger(__name__)
 
 MESSAGING_CHANNELS = {"whatsapp": "WhatsApp", "telegram": "Telegram", "messenger": "Messenger"}
 
-WEBSITE_LINK = Reply("Ici, sur le site, vous êtes reconnu(e) grâce à votre espace client : il n'y a rien à lier. "
+WEBSITE_LINK = Reply("Ici, sur le site, votre espace client suffit à vous identifier : il n'y a rien à lier. "
                      "Le code de liaison sert à relier WhatsApp, Telegram ou Messenger à votre compte.")
 WEBSITE_UNLINK = Reply("Sur le site, votre conversation suit votre espace client : pour vous déconnecter, utilisez "
                        "le bouton « Se déconnecter » de votre espace client. Depuis celui-ci, vous pouvez aussi "

@@ -54,6 +54,7 @@ from hortense.db.calendar_models import (
     AdvisorAbsence,
     AdvisorWorkingHours,
     Appointment,
+    Notification,
 )
 from hortense.db.models import Contract, Customer
 from hortense.replies import formatting
@@ -386,8 +387,12 @@ def reminder_due_at(start_utc: datetime, now: datetime) -> datetime:
     return max(start_utc - lead, now)
 
 
-def _notify_booked(session: Session, row: Appointment, now: datetime, moved: bool = False) -> None:
-    """The confirmation (due now) and the reminder of a new call, in the booking's transaction."""
+def _notify_booked(session: Session, row: Appointment, now: datetime, moved: bool = False,
+                   confirmed_in_chat: bool = False) -> None:
+    """The confirmation (due now) and the reminder of a new call, in the booking's transaction.
+
+    `confirmed_in_chat`: the conversation that booked has just said "C'est réservé" on that channel, so the
+    confirmation is recorded as delivered there, not sent a second time by the scheduler."""
     when = formatting.slot_label(to_local(row.start_utc))
     phone = display_phone(row.phone)
     if moved:
@@ -400,11 +405,16 @@ def _notify_booked(session: Session, row: Appointment, now: datetime, moved: boo
                 f"Si vous n'êtes plus disponible, écrivez-moi ici pour déplacer ou annuler l'appel.")
     common = dict(appointment_id=row.id, channel=row.channel, sender_id=row.sender_id)
     schedule(session, kind=KIND_CONFIRMATION, text=confirmation, due_at=now, **common)
+    if confirmed_in_chat:
+        session.execute(update(Notification).where(Notification.appointment_id == row.id,
+                                                   Notification.kind == KIND_CONFIRMATION,
+                                                   Notification.sent_at.is_(None))
+                        .values(sent_at=now).execution_options(synchronize_session=False))
     schedule(session, kind=KIND_REMINDER, text=reminder, due_at=reminder_due_at(row.start_utc, now), **common)
 
 
 def book(session: Session, *, customer_id: int, contract_id: int | None, start: datetime, reason: str,
-         phone: str, channel: str, sender_id: str, now: datetime) -> BookingResult:
+         phone: str, channel: str, sender_id: str, now: datetime, confirmed_in_chat: bool = False) -> BookingResult:
     """Book the 30-minute call starting at `start` with the least-loaded free advisor.
 
     Errors: 'not_owner' (contract of another customer), 'not_bookable' (outside the slot rules),
@@ -433,7 +443,7 @@ def book(session: Session, *, customer_id: int, contract_id: int | None, start: 
         return _already_booked(session, customer_id, now)
     if row is None:
         return _failure(ERROR_SLOT_TAKEN, _alternatives(session, start, now))
-    _notify_booked(session, row, now)
+    _notify_booked(session, row, now, confirmed_in_chat=confirmed_in_chat)
     return BookingResult(True, _view_of(session, row), (), None)
 
 
@@ -464,7 +474,8 @@ def cancel(session: Session, *, customer_id: int, appointment_id: int, now: date
 
 
 def reschedule(session: Session, *, customer_id: int, appointment_id: int, new_start: datetime, now: datetime,
-               channel: str | None = None, sender_id: str | None = None) -> BookingResult:
+               channel: str | None = None, sender_id: str | None = None,
+               confirmed_in_chat: bool = False) -> BookingResult:
     """Move the customer's upcoming call to `new_start`, keeping its reason, phone and contract.
 
     Atomic: the old call is cancelled and the new one inserted inside one savepoint; if no advisor is free
@@ -511,7 +522,7 @@ def reschedule(session: Session, *, customer_id: int, appointment_id: int, new_s
     outer.commit()
     session.expire(old)
     abandon_pending(session, old.id, now, "call moved")
-    _notify_booked(session, row, now, moved=True)
+    _notify_booked(session, row, now, moved=True, confirmed_in_chat=confirmed_in_chat)
     return BookingResult(True, _view_of(session, row), (), None)
 
 

@@ -18,6 +18,9 @@ _NUMBERS = {"un": 1, "deux": 2, "trois": 3, "quatre": 4, "cinq": 5, "six": 6, "s
             "dix": 10, "onze": 11, "douze": 12}
 
 
+_NOT_A_DATE = re.compile(r"/\w+\{.*\}|\b[a-z]{1,5}-\d{4}-\d+\b|\d{5,}")
+
+
 @dataclass(frozen=True)
 class Period:
     start: date  # first day of the first month
@@ -53,7 +56,8 @@ def _month_in_past(month: int, today: date, year: int | None) -> date:
 
 def parse_period(text: str, today: date) -> Period:
     """The period the customer asked about, or the default (last 6 complete months)."""
-    t = normalise(text or "")
+    # Contract numbers ("EVP-2021-000106"), PDLs and button payloads carry digits that are not dates.
+    t = _NOT_A_DATE.sub(" ", normalise(text or ""))
     this_month = date(today.year, today.month, 1)
     m = re.search(r"(\d{1,2}|" + "|".join(_NUMBERS) + r")\s+derniers?\s+mois", t)
     if m:

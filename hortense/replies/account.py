@@ -14,6 +14,7 @@ from hortense.replies.common import (
     Reply,
     site_prefix,
 )
+from hortense.replies.conversation import agree
 
 MONTH_NAMES = ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",
                "novembre", "décembre"]
@@ -60,9 +61,10 @@ def offpeak(customer: CustomerView, contract: ContractView) -> Reply:
 
 
 def details(customer: CustomerView, contract: ContractView) -> Reply:
-    payment = (f"mensualisé, prélèvement le {contract.instalment_day} de chaque mois"
+    monthly = agree(customer, "vous êtes mensualisé", "vous êtes mensualisée", "mensualisation")
+    payment = (f"{monthly}, prélèvement le {contract.instalment_day} de chaque mois"
                if contract.monthly_payment and contract.instalment_day else
-               "mensualisé" if contract.monthly_payment else "paiement à réception de chaque facture")
+               monthly if contract.monthly_payment else "à réception de chaque facture")
     lines = [
         f"{site_prefix(customer, contract)}Votre contrat {contract.contract_number} :",
         f"• offre : {contract.offer_label}",

@@ -15,7 +15,7 @@ REASONS = {
 }
 
 ASK_PREFERENCE = Reply(
-    "Quand souhaitez-vous être rappelé(e) par un conseiller ? Par exemple « demain matin », « jeudi vers 14h » "
+    "Quand souhaitez-vous qu'un conseiller vous rappelle ? Par exemple « demain matin », « jeudi vers 14h » "
     "ou « le 3 décembre ».",
     (Button("Le plus tôt possible", "le premier créneau disponible"), Button("Demain matin", "demain matin"),
      Button("Demain après-midi", "demain après-midi")),
@@ -94,6 +94,10 @@ def stopped() -> Reply:
     return Reply("D'accord, j'arrête la prise de rendez-vous. Puis-je vous aider pour autre chose ?")
 
 
+def left() -> Reply:
+    return Reply("D'accord, je n'ai rien réservé. Merci et bonne journée !")
+
+
 def already_booked(start: datetime) -> Reply:
     return Reply(f"Vous avez déjà un appel prévu le {fr.slot_label(start)}. Voulez-vous le déplacer ?",
                  (Button("Oui, le déplacer", intent_payload("reschedule_appointment")),
@@ -115,7 +119,10 @@ def none_upcoming(action: str | None = None) -> Reply:
                  (Button("Prendre rendez-vous", intent_payload("book_appointment")),))
 
 
-def confirm_cancel(start: datetime) -> Reply:
+def confirm_cancel(start: datetime, other_day: bool = False) -> Reply:
+    if other_day:
+        return Reply(f"Votre appel prévu est le {fr.slot_label(start)}. Voulez-vous annuler cet appel ?",
+                     (Button("Oui, annuler", intent_payload("affirm")), Button("Non, le garder", intent_payload("deny"))))
     return Reply(f"Voulez-vous annuler votre appel du {fr.slot_label(start)} ?",
                  (Button("Oui, annuler", intent_payload("affirm")), Button("Non, le garder", intent_payload("deny"))))
 

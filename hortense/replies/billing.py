@@ -4,7 +4,44 @@ from __future__ import annotations
 from hortense.account.customers import ContractView, CustomerView
 from hortense.billing.invoices import InstalmentView, InvoiceView
 from hortense.replies import formatting as fr
-from hortense.replies.common import B_BANK, B_INVOICES, Reply, site_prefix
+from hortense.replies.common import B_BANK, B_INVOICES, Button, Reply, intent_payload, site_prefix
+
+B_OLDER = Button("Factures précédentes", intent_payload("ask_invoices", invoice_scope="older"))
+
+
+def _noun(invoice: InvoiceView) -> str:
+    return "facture de revente" if invoice.kind == "resale" else "facture"
+
+
+def one_invoice(customer: CustomerView, contract: ContractView, invoice: InvoiceView, link: str | None,
+                latest: bool, has_older: bool) -> Reply:
+    """"Ma dernière facture": that invoice (amount, date, status, download), older ones one button away."""
+    which = "dernière" if latest else "précédente"
+    text = (f"{site_prefix(customer, contract)}Votre {which} {_noun(invoice)} ({invoice.number}) du "
+            f"{fr.short_date(invoice.issued_on)} : {fr.eur(invoice.amount_eur)}, {invoice_status(invoice)}.")
+    if link:
+        text += f"\n{link}"
+    return Reply(text, (B_OLDER,) if has_older else ())
+
+
+def older_invoices(customer: CustomerView, contract: ContractView, items: tuple[InvoiceView, ...],
+                   links: dict[str, str]) -> Reply:
+    prefix = site_prefix(customer, contract)
+    if not items:
+        return Reply(f"{prefix}Je n'ai pas de facture plus ancienne sur votre compte.")
+    noun = "factures de revente" if items[0].kind == "resale" else "factures"
+    lines = [f"{prefix}Vos {noun} précédentes :"]
+    for inv in items:
+        link = links.get(inv.number)
+        lines.append(f"• {fr.short_date(inv.issued_on)} ({inv.number}) : {fr.eur(inv.amount_eur)}, "
+                     f"{invoice_status(inv)}" + (f" — {link}" if link else ""))
+    return Reply("\n".join(lines))
+
+
+def no_invoice_yet(customer: CustomerView, contract: ContractView, first_due: str) -> Reply:
+    return Reply(f"{site_prefix(customer, contract)}Vous n'avez pas encore de facture : votre contrat a démarré le "
+                 f"{fr.short_date(contract.start_date)}, et la première sera émise {first_due}, après votre premier "
+                 "relevé.")
 
 
 def invoice_status(invoice: InvoiceView) -> str:

@@ -72,8 +72,8 @@ def greeting(customer: CustomerView | None, channel: str | None = None) -> Reply
 
 def help_reply(customer: CustomerView | None) -> Reply:
     if customer is None:
-        return Reply("Je peux vous renseigner sur nos offres d'électricité verte et vous orienter. Une fois "
-                     "connecté(e) à votre espace client, je vous donne votre PDL, vos heures creuses, votre "
+        return Reply("Je peux vous renseigner sur nos offres d'électricité verte et vous orienter. Depuis "
+                     "votre espace client, je vous donne votre PDL, vos heures creuses, votre "
                      "consommation, vos factures, et je prends rendez-vous avec un conseiller.")
     offers = {c.offer for c in customer.contracts}
     topics = ["votre contrat (PDL, numéro, heures creuses, justificatif de domicile)"]
@@ -93,7 +93,7 @@ def help_reply(customer: CustomerView | None) -> Reply:
 def login_required(channel: str | None) -> Reply:
     """What a stranger gets instead of account data: how to prove who they are on this channel."""
     if channel in (None, "web"):
-        return Reply("Pour répondre sur votre compte, j'ai besoin que vous soyez connecté(e) : connectez-vous à "
+        return Reply("Pour répondre sur votre compte, j'ai besoin de savoir qui vous êtes : connectez-vous à "
                      "votre espace client, puis ouvrez la conversation depuis celui-ci.")
     return Reply("Pour des raisons de sécurité, je dois d'abord relier cette conversation à votre compte. "
                  "Dans votre espace client, rubrique « Mon contrat », demandez un code de liaison, puis "
@@ -122,12 +122,18 @@ def site_prefix(customer: CustomerView, contract: ContractView) -> str:
     return f"{contract.short_name} — " if len(customer.contracts) > 1 else ""
 
 
-def unavailable(feature: str, contract: ContractView, reason: str | None) -> Reply:
+def unavailable(feature: str, contract: ContractView, reason: str | None,
+                customer: CustomerView | None = None) -> Reply:
     """A question outside the customer's offer: a clear explanation and what is available instead."""
     offer = contract.offer_label
     if feature == INSTALMENTS and reason == "not_monthly":
-        return Reply("Vous n'êtes pas mensualisé(e) : vous n'avez donc pas d'échéancier, vous réglez chaque "
-                     "facture à réception. Je peux vous montrer vos dernières factures.", (B_INVOICES,))
+        if customer is None or customer.company_name:
+            who = "Ce contrat n'est pas mensualisé : il n'a donc pas d'échéancier, chaque facture se règle"
+        elif (customer.civility or "").lower().startswith("mme"):
+            who = "Vous n'êtes pas mensualisée : vous n'avez donc pas d'échéancier, vous réglez chaque facture"
+        else:
+            who = "Vous n'êtes pas mensualisé : vous n'avez donc pas d'échéancier, vous réglez chaque facture"
+        return Reply(f"{who} à réception. Je peux vous montrer vos dernières factures.", (B_INVOICES,))
     if feature == INSTALMENTS:
         return Reply(f"Avec {offer}, vous n'avez pas d'échéancier à payer : c'est nous qui vous versons le "
                      "montant de vos factures de revente.", (B_INVOICES, B_KITTY))

@@ -5,7 +5,7 @@ from decimal import Decimal
 
 from hortense.account.customers import ContractView, CustomerView
 from hortense.energy.consumption import BatteryStatus, ConsumptionHistory
-from hortense.energy.periods import Period
+from hortense.energy.periods import Period, add_months
 from hortense.energy.surplus import KittyUpdateView, SurplusHistory
 from hortense.replies import formatting as fr
 from hortense.replies.common import B_APPOINTMENT, B_CONSUMPTION, B_KITTY, B_SURPLUS, Reply, site_prefix
@@ -21,15 +21,40 @@ def _percent(part: Decimal, whole: Decimal) -> str:
     return "0" if not whole else str(int((part * 100 / whole).quantize(Decimal("1"))))
 
 
-def consumption(customer: CustomerView, contract: ContractView, history: ConsumptionHistory) -> Reply:
+def first_reading(contract: ContractView) -> str:
+    """When the first monthly reading comes: early in the month after the contract's first month."""
+    first_month = contract.start_date.replace(day=1)
+    arrives = add_months(first_month, 1)
+    return (f"Le premier relevé mensuel (celui de {fr.month(first_month)}) arrivera début {fr.month(arrives)} ; "
+            "je pourrai alors vous le donner ici.")
+
+
+def _consumption_part(prefix: str, history: ConsumptionHistory, focus: str) -> Reply:
+    """"et en heures creuses ?": the off-peak (or peak) part of the same months."""
+    label = "heures creuses" if focus == "offpeak" else "heures pleines"
+    part = (lambda m: m.offpeak_kwh) if focus == "offpeak" else (lambda m: m.peak_kwh)
+    total_part = history.offpeak_kwh if focus == "offpeak" else history.peak_kwh
+    lines = [f"{prefix}Votre consommation en {label} {period_label(history.period)} :"]
+    lines += [f"• {fr.month(m.month)} : {fr.kwh(part(m))}" for m in history.months]
+    lines.append(f"Total en {label} : {fr.kwh(total_part)}, soit {_percent(total_part, history.total_kwh)} % de "
+                 f"votre consommation ({fr.kwh(history.total_kwh)}).")
+    return Reply("\n".join(lines))
+
+
+def consumption(customer: CustomerView, contract: ContractView, history: ConsumptionHistory,
+                focus: str | None = None) -> Reply:
     prefix = site_prefix(customer, contract)
     if not history.has_any_data:
-        return Reply(f"{prefix}Je n'ai pas encore de relevé de consommation pour votre contrat, qui a démarré le "
-                     f"{fr.short_date(contract.start_date)}. Le premier relevé mensuel arrivera au début du mois "
-                     "prochain.")
+        return Reply(f"{prefix}Je n'ai pas encore de relevé de consommation : votre contrat a démarré le "
+                     f"{fr.short_date(contract.start_date)}. {first_reading(contract)}")
     if not history.months:
+        if history.period.end < contract.start_date.replace(day=1):
+            return Reply(f"{prefix}Votre contrat a démarré le {fr.short_date(contract.start_date)} : je n'ai donc "
+                         f"pas de relevé de consommation {period_label(history.period)}.")
         return Reply(f"{prefix}Je n'ai pas de relevé de consommation {period_label(history.period)}. "
                      "Voulez-vous vos 6 derniers mois ?", (B_CONSUMPTION,))
+    if focus in ("offpeak", "peak"):
+        return _consumption_part(prefix, history, focus)
     lines = [f"{prefix}Votre consommation {period_label(history.period)} :"]
     for m in history.months:
         lines.append(f"• {fr.month(m.month)} : {fr.kwh(m.total_kwh)} (heures pleines {fr.kwh(m.peak_kwh)}, "
@@ -58,9 +83,12 @@ def battery(customer: CustomerView, contract: ContractView, status: BatteryStatu
 def surplus(customer: CustomerView, contract: ContractView, history: SurplusHistory) -> Reply:
     prefix = site_prefix(customer, contract)
     if not history.has_any_data:
-        return Reply(f"{prefix}Je n'ai pas encore de relevé de surplus injecté : le premier arrivera au début du "
-                     "mois prochain.")
+        return Reply(f"{prefix}Je n'ai pas encore de relevé de surplus injecté : votre contrat a démarré le "
+                     f"{fr.short_date(contract.start_date)}. {first_reading(contract)}")
     if not history.months:
+        if history.period.end < contract.start_date.replace(day=1):
+            return Reply(f"{prefix}Votre contrat a démarré le {fr.short_date(contract.start_date)} : je n'ai donc "
+                         f"pas de relevé de surplus {period_label(history.period)}.")
         return Reply(f"{prefix}Je n'ai pas de relevé de surplus {period_label(history.period)}. "
                      "Voulez-vous vos 6 derniers mois ?", (B_SURPLUS,))
     lines = [f"{prefix}Votre surplus injecté sur le réseau {period_label(history.period)} :"]

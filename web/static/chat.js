@@ -94,6 +94,41 @@
     socket.connect();
   }
 
+  // Menu entry "Recommencer": types "on recommence" into the widget and sends it, like the customer would.
+  // It goes through the same channel, guard and NLU as any message (no special payload, nothing trusted).
+  var RESTART_TEXT = "on recommence";
+
+  function sendAsCustomer(text) {
+    var input = mount.querySelector(".rw-new-message");
+    var send = mount.querySelector(".rw-send");
+    if (!input || !send) return false;
+    var setter = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(input), "value");
+    if (!setter || !setter.set) return false;
+    setter.set.call(input, text);
+    input.dispatchEvent(new Event("input", { bubbles: true }));
+    window.setTimeout(function () { send.click(); }, 0);
+    return true;
+  }
+
+  function addRestartEntry() {
+    var header = mount.querySelector(".rw-header");
+    if (!header || header.querySelector(".hortense-restart")) return;
+    var button = document.createElement("button");
+    button.type = "button";
+    button.className = "hortense-restart";
+    button.textContent = "Recommencer";
+    button.title = "Recommencer la conversation";
+    button.setAttribute("aria-label", "Recommencer la conversation");
+    button.style.cssText = "margin-left:auto;margin-right:8px;background:transparent;color:#FFFFFF;" +
+      "border:1px solid #FFFFFF;border-radius:4px;padding:2px 8px;font-size:12px;cursor:pointer;";
+    button.addEventListener("click", function () { sendAsCustomer(RESTART_TEXT); });
+    header.appendChild(button);
+  }
+
+  if (window.MutationObserver) {
+    new MutationObserver(addRestartEntry).observe(mount, { childList: true, subtree: true });
+  }
+
   dropForeignConversation();
   scheduleRefresh();
 

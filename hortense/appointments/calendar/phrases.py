@@ -153,6 +153,8 @@ def _normalize(text: str) -> str:
     text = re.sub(r"[^a-z0-9:/\-]+", " ", text)
     text = re.sub(r"(?<=[a-z])-(?=[a-z])", " ", text)
     text = " ".join(_correct_typo(word) for word in text.split())
+    # "la semaine d'après" / "la semaine suivante" say "la semaine prochaine" (the apostrophe is a space here).
+    text = re.sub(r"\bsemaine (d apres|suivante)\b", "semaine prochaine", text)
     return _NUMBER_WORD_RE.sub(lambda m: f"{_NUMBER_WORDS[m.group(1)]} ", text)
 
 
