@@ -4,4 +4,5 @@ from hortense.db import (
     calendar_models,  # noqa: F401
     link_models,  # noqa: F401
     models,  # noqa: F401
+    security_models,  # noqa: F401
 )
