@@ -46,7 +46,7 @@ _SERVER_ERROR = ("Service momentanément indisponible",
 class WebConfig:
     """What only the web app reads (the shared secrets and URLs stay in `hortense.settings`)."""
 
-    demo_login: bool  # the dev-only customer picker; HORTENSE_DEMO_LOGIN=0 turns it off
+    demo_login: bool  # the dev-only customer picker: off unless HORTENSE_DEMO_LOGIN=1 (never in production)
     rasa_public_url: str  # where the browser reaches Rasa's socket.io (HORTENSE_RASA_PUBLIC_URL)
     secure_cookies: bool  # cookies get `Secure` when the public URL is https
 
@@ -114,11 +114,24 @@ def _register_console(app: Sanic) -> None:
     app.blueprint(console_bp)
 
 
+class UnsafeConfiguration(RuntimeError):
+    """The web app will not start with this configuration."""
+
+
+def refuse_demo_login_in_production(config: WebConfig) -> None:
+    """The demo picker logs anybody in as any customer: never next to a production (PostgreSQL) database."""
+    if config.demo_login and not get_settings().is_sqlite:
+        raise UnsafeConfiguration(
+            "HORTENSE_DEMO_LOGIN is on while a production database is configured (HORTENSE_DATABASE_URL is not "
+            "SQLite): the demo customer picker would let anybody log in as any customer. Unset it (or set it to 0).")
+
+
 def create_app() -> Sanic:
     """A new, fully wired app. Reads settings and environment now, touches neither database nor network."""
     from web import bank, charts, documents, portal, sessions
 
     config = WebConfig.from_env()
+    refuse_demo_login_in_production(config)
     app = Sanic(f"hortense_web_{next(_app_names)}", configure_logging=False)
     app.config.REQUEST_MAX_SIZE = 1_000_000  # forms only: no uploads
     app.config.FALLBACK_ERROR_FORMAT = "html"

@@ -187,6 +187,13 @@ def start_scheduler(env: dict, workdir: Path, name: str = "scheduler") -> Proc:
 
 # --- make run ------------------------------------------------------------------------------------------------
 
+def _demo_login_line(on: bool) -> str:
+    if on:
+        return ("Demo customer picker: ON (HORTENSE_DEMO_LOGIN=1, set by `make run`): anybody reaching this web app "
+                "can log in as any demo customer. Never in production.")
+    return "Demo customer picker: off (HORTENSE_DEMO_LOGIN=1 turns it on, on a laptop only)."
+
+
 def run_local(logs: Path = ROOT / "var" / "log") -> int:
     """Every process on this machine, as configured by the environment (scripts/env.sh): start them, wait until
     they answer, print the URLs, and stop them all on Ctrl-C or when one of them stops."""
@@ -220,6 +227,7 @@ Hortense is running.
   Customer space demo:            http://localhost:{settings.web_port}/
   Advisors' console:              http://localhost:{settings.web_port}/console/
 
+{_demo_login_line(settings.demo_login)}
 Chat in a terminal as a demo customer (in another shell):  make chat CUSTOMER=C1001
 Demo customers:                                              make customers
 Press Ctrl-C to stop everything.""", flush=True)

@@ -70,3 +70,44 @@ def test_a_cookie_forged_for_another_customer_is_refused(client):
     attacker = WebClient(client.app)
     attacker.cookies["hortense_session"] = forged  # even with the signing key: the session is C1001's
     assert attacker.get("/token").status == 401
+
+
+# --- the demo customer picker --------------------------------------------------------------------------
+
+def test_demo_picker_is_off_by_default(seeded_db, monkeypatch):
+    from hortense.settings import get_settings
+    from web.app import create_app
+
+    monkeypatch.delenv("HORTENSE_DEMO_LOGIN", raising=False)
+    monkeypatch.setattr("hortense.settings.read_env_file", lambda *a, **k: {})  # whatever the developer's .env says
+    get_settings.cache_clear()
+    assert get_settings().demo_login is False
+    client = WebClient(create_app())
+    page = client.get("/")
+    assert "désactivée" in page.text and "Camille Dubois" not in page.text
+    assert client.post("/connexion", {"customer": "C1001", "csrf": "x"}).status == 404
+
+
+def test_web_app_refuses_to_start_with_the_picker_on_and_a_production_database(monkeypatch):
+    from hortense.settings import get_settings
+    from web.app import UnsafeConfiguration, create_app
+
+    monkeypatch.setenv("HORTENSE_DEMO_LOGIN", "1")
+    monkeypatch.setenv("HORTENSE_DATABASE_URL", "postgresql+psycopg2://hortense:x@db:5432/hortense")
+    get_settings.cache_clear()
+    with pytest.raises(UnsafeConfiguration, match="HORTENSE_DEMO_LOGIN"):
+        create_app()
+    monkeypatch.setenv("HORTENSE_DEMO_LOGIN", "0")
+    get_settings.cache_clear()
+    create_app()  # off: starts (no database touched)
+
+
+def test_make_run_turns_the_picker_on_and_says_so():
+    from hortense.ops.launcher import _demo_login_line
+    from hortense.settings import PROJECT_ROOT
+
+    run = (PROJECT_ROOT / "scripts" / "run.sh").read_text(encoding="utf-8")
+    assert 'export HORTENSE_DEMO_LOGIN="${HORTENSE_DEMO_LOGIN:-1}"' in run
+    assert "ON" in _demo_login_line(True) and "Never in production" in _demo_login_line(True)
+    production = (PROJECT_ROOT / "deploy" / "README.md").read_text(encoding="utf-8")
+    assert "HORTENSE_DEMO_LOGIN` unset or `0`" in production
