@@ -95,11 +95,16 @@ class Pages:
         return self.render("message.html", status=status, title=title, text=text, **context)
 
 
+HSTS = "max-age=31536000; includeSubDomains"
+
+
 def _security_headers(_: Request, resp: BaseHTTPResponse) -> None:
     # Signed links travel in URLs: never send them to another site as a Referer.
     for name, value in (("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "no-referrer"),
                         ("X-Frame-Options", "DENY")):
         resp.headers.setdefault(name, value)
+    if get_settings().web_base_url.startswith("https://"):  # served over https: browsers must never fall back
+        resp.headers.setdefault("Strict-Transport-Security", HSTS)
 
 
 def _register_console(app: Sanic) -> None:
@@ -172,6 +177,8 @@ def create_app() -> Sanic:
 
     @app.exception(Exception)
     async def unexpected_error(request: Request, exc: Exception) -> HTTPResponse:
+        if isinstance(exc, (IsADirectoryError, NotADirectoryError, FileNotFoundError)):  # "/static/": a folder
+            return app.ctx.pages.message(404, *_STATUS_PAGES[404])
         logger.exception("unexpected error on %s", request.path)
         return app.ctx.pages.message(500, *_SERVER_ERROR)
 

@@ -5,11 +5,13 @@ import threading
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from hortense.security.files import private_dir, private_file
 from hortense.settings import get_settings
 
 # SQLite stores NUMERIC as float; our amounts have at most 5 decimals, well within its precision.
@@ -23,6 +25,10 @@ def _make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, future=True, connect_args={"check_same_thread": False, "timeout": 30})
 
+        database = engine.url.database
+        if database and database != ":memory:":
+            private_dir(Path(database).resolve().parent)
+
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):
             # pysqlite's own transaction handling emits no BEGIN before a SAVEPOINT, so releasing a savepoint
@@ -33,6 +39,7 @@ def _make_engine(url: str) -> Engine:
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA busy_timeout=30000")
             cur.close()
+            private_file(database)  # customers' data: 0600, whatever the process's umask
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn):

@@ -116,8 +116,11 @@ def spawn(name: str, cmd: list[str], env: dict, workdir: Path, log: Path | None 
           cwd: Path | None = None) -> Proc:
     """Start `cmd` in its own session (a Ctrl-C in the terminal reaches only us: we stop the children), output to
     `log` (default: `<workdir>/<name>.log`)."""
-    workdir.mkdir(parents=True, exist_ok=True)
-    log = log or workdir / f"{name}.log"
+    from hortense.security.files import create_private, private_dir, private_umask
+
+    private_umask()  # the children create databases and logs 0600 in 0700 folders
+    private_dir(workdir, chmod_existing=True)
+    log = create_private(log or workdir / f"{name}.log")
     with log.open("w") as out:
         popen = subprocess.Popen(cmd, cwd=cwd or ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
                                  start_new_session=True)
