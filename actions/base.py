@@ -17,7 +17,7 @@ from actions.turn import Outcome, Turn, off_loop, send
 from hortense import clock
 from hortense.account.customers import ContractView, CustomerView
 from hortense.account.offers import access
-from hortense.db.session import session_scope
+from hortense.db.session import run_in_transaction
 from hortense.energy.periods import normalise
 from hortense.replies import Reply
 from hortense.replies import common as rc
@@ -47,10 +47,12 @@ class CustomerAction(Action, metaclass=ABCMeta):
         """The action's work, inside one database session; runs in a worker thread."""
 
     def _work(self, turn: Turn) -> Outcome:
-        try:
-            with session_scope() as session:
-                caller = resolve_caller(session, turn.metadata, turn.channel, turn.sender_id)
-                return self.handle(session, caller, turn)
+        def unit_of_work(session: Session) -> Outcome:
+            caller = resolve_caller(session, turn.metadata, turn.channel, turn.sender_id)
+            return self.handle(session, caller, turn)
+
+        try:  # retried from the start when SQLite is busy (a booking race): "slot taken", never "unreachable"
+            return run_in_transaction(unit_of_work)
         except (OperationalError, SQLAlchemyError):
             logger.exception("database unavailable in %s", self.name())
             return Outcome([UNAVAILABLE])
