@@ -20,7 +20,7 @@ from hortense.account.customers import ContractView, CustomerView
 from hortense.account.offers import access
 from hortense.conversation.cues import asks_third_party, is_elliptical
 from hortense.conversation.questions import Question, questions_in, several_questions
-from hortense.db.session import session_scope
+from hortense.db.session import run_in_transaction
 from hortense.energy.periods import normalise, parse_period
 from hortense.replies import Reply
 from hortense.replies import common as rc
@@ -102,10 +102,12 @@ class CustomerAction(Action, metaclass=ABCMeta):
         """The action's work, inside one database session; runs in a worker thread."""
 
     def _work(self, turn: Turn) -> Outcome:
-        try:
-            with session_scope() as session:
-                caller = resolve_caller(session, turn.metadata, turn.channel, turn.sender_id)
-                return self.handle(session, caller, turn)
+        def unit_of_work(session: Session) -> Outcome:
+            caller = resolve_caller(session, turn.metadata, turn.channel, turn.sender_id)
+            return self.handle(session, caller, turn)
+
+        try:  # retried from the start when SQLite is busy (a booking race): "slot taken", never "unreachable"
+            return run_in_transaction(unit_of_work)
         except (OperationalError, SQLAlchemyError):
             logger.exception("database unavailable in %s", self.name())
             return Outcome([UNAVAILABLE])

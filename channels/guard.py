@@ -8,7 +8,7 @@
   offered in its last message(s) of this conversation, read from the tracker store; anything else loses
   its leading slashes and is read as ordinary text.
 - Redaction: IBANs, card numbers, tokens and passwords are replaced by placeholders (the bot never needs
-  them). One-time link codes are kept: the linking action reads the code from the message text; the
+  them), and the customer is warned (whatever the form the secret was typed in). One-time link codes are kept: the linking action reads the code from the message text; the
   redacting tracker store, event broker and log filter keep them out of storage (hortense.rasa.tracker_store).
 
 The guard also refuses messages when the tracker store in use would write secrets in clear.
@@ -24,9 +24,8 @@ from typing import Any
 from rasa.core.channels.channel import OutputChannel
 from sanic import Blueprint, Sanic
 
-from hortense.security.link_codes import iter_code_spans
 from hortense.security.rate_limit import RateLimit
-from hortense.security.redaction import redact_text
+from hortense.security.redaction import redact_text, secret_kinds, secret_warning
 from hortense.settings import get_settings
 
 logger = logging.getLogger(__name__)
@@ -73,16 +72,7 @@ def offered_buttons(events: Iterable[Any]) -> list[OfferedButton]:
 
 def redact_keeping_codes(text: str) -> str:
     """`redact_text` on everything but code-like numbers (the linking action needs the code)."""
-    spans = list(iter_code_spans(text))
-    if not spans:
-        return redact_text(text)
-    parts, position = [], 0
-    for start, end, _ in spans:
-        parts.append(redact_text(text[position:start]))
-        parts.append(text[start:end])
-        position = end
-    parts.append(redact_text(text[position:]))
-    return "".join(parts)
+    return redact_text(text, keep_codes=True)
 
 
 def unslash(text: str) -> str:
@@ -137,7 +127,11 @@ class ConnectorGuard:
             text = unslash(text)
             if not text:
                 return None
-        return redact_keeping_codes(text)
+        clean = redact_keeping_codes(text)
+        kinds = secret_kinds(text, clean)
+        if kinds:  # whatever the form the secret was typed in: the redaction that caught it says so
+            await _say(output, sender_id, secret_warning(kinds))
+        return clean
 
     async def may_answer(self, sender_id: str, output: OutputChannel | None) -> bool:
         """Whether this sender may be answered now (store safe, under the rate limit); when not, the sender

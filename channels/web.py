@@ -244,6 +244,7 @@ class HortenseWebInput(SocketIOInput):
         start_process()
         self.sio = AsyncServer(async_mode="sanic", cors_allowed_origins=list(get_settings().allowed_origins))
         bp = SocketBlueprint(self.sio, self.socketio_path, "web_webhook", __name__)
+        bp.listener("before_server_start")(rasa_patches.hide_version)  # GET / must not tell Rasa's version
         chat = WebChat(self.sio, ConnectorGuard.for_blueprint(bp, CHANNEL), on_new_message, self.bot_message_evt)
 
         async def http_message(request: Request) -> HTTPResponse:  # Sanic tags its handlers: not a bound method

@@ -73,7 +73,7 @@ class Settings:
     web_base_url: str
     web_host: str  # where `python -m web.app` listens
     web_port: int
-    demo_login: bool  # the web app's dev-only customer picker; HORTENSE_DEMO_LOGIN=0 turns it off
+    demo_login: bool  # the web app's dev-only customer picker: off unless HORTENSE_DEMO_LOGIN=1 (`make run` sets it)
     rasa_url: str
     rasa_public_url: str  # where the browser reaches Rasa's socket.io
     rasa_host: str  # where `make run` starts the Rasa server
@@ -161,7 +161,7 @@ def get_settings() -> Settings:
         web_base_url=(_get("HORTENSE_WEB_BASE_URL", "http://localhost:8000", f) or "").rstrip("/"),
         web_host=_get("HORTENSE_WEB_HOST", "127.0.0.1", f) or "127.0.0.1",
         web_port=int(_get("HORTENSE_WEB_PORT", "8000", f) or 8000),
-        demo_login=(_get("HORTENSE_DEMO_LOGIN", "1", f) or "").strip().lower() not in ("0", "false", "no", "off"),
+        demo_login=(_get("HORTENSE_DEMO_LOGIN", "0", f) or "").strip().lower() in ("1", "true", "yes", "on"),
         rasa_url=(_get("HORTENSE_RASA_URL", "http://localhost:5005", f) or "").rstrip("/"),
         rasa_public_url=(_get("HORTENSE_RASA_PUBLIC_URL", "http://localhost:5005", f) or "").rstrip("/"),
         rasa_host=_get("HORTENSE_RASA_HOST", "127.0.0.1", f) or "127.0.0.1",

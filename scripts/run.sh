@@ -6,4 +6,6 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
 source scripts/env.sh
+# The demo customer picker (log in as any demo customer) is for this laptop only: on here, off everywhere else.
+export HORTENSE_DEMO_LOGIN="${HORTENSE_DEMO_LOGIN:-1}"
 exec "$ROOT/.venv/bin/python" -m hortense.ops.launcher

@@ -59,7 +59,7 @@ _SERVER_ERROR = ("Service momentanément indisponible",
 class WebConfig:
     """What only the web app reads (the shared secrets and URLs stay in `hortense.settings`)."""
 
-    demo_login: bool  # the dev-only customer picker; HORTENSE_DEMO_LOGIN=0 turns it off
+    demo_login: bool  # the dev-only customer picker: off unless HORTENSE_DEMO_LOGIN=1 (never in production)
     rasa_public_url: str  # where the browser reaches Rasa's socket.io (HORTENSE_RASA_PUBLIC_URL)
     secure_cookies: bool  # cookies get `Secure` when the public URL is https
 
@@ -108,11 +108,16 @@ class Pages:
         return self.render("message.html", status=status, title=title, text=text, **context)
 
 
+HSTS = "max-age=31536000; includeSubDomains"
+
+
 def _security_headers(_: Request, resp: BaseHTTPResponse) -> None:
     # Signed links travel in URLs: never send them to another site as a Referer.
     for name, value in (("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "no-referrer"),
                         ("X-Frame-Options", "DENY")):
         resp.headers.setdefault(name, value)
+    if get_settings().web_base_url.startswith("https://"):  # served over https: browsers must never fall back
+        resp.headers.setdefault("Strict-Transport-Security", HSTS)
 
 
 def _register_console(app: Sanic) -> None:
@@ -127,11 +132,24 @@ def _register_console(app: Sanic) -> None:
     app.blueprint(console_bp)
 
 
+class UnsafeConfiguration(RuntimeError):
+    """The web app will not start with this configuration."""
+
+
+def refuse_demo_login_in_production(config: WebConfig) -> None:
+    """The demo picker logs anybody in as any customer: never next to a production (PostgreSQL) database."""
+    if config.demo_login and not get_settings().is_sqlite:
+        raise UnsafeConfiguration(
+            "HORTENSE_DEMO_LOGIN is on while a production database is configured (HORTENSE_DATABASE_URL is not "
+            "SQLite): the demo customer picker would let anybody log in as any customer. Unset it (or set it to 0).")
+
+
 def create_app() -> Sanic:
     """A new, fully wired app. Reads settings and environment now, touches neither database nor network."""
     from web import bank, charts, documents, portal, sessions
 
     config = WebConfig.from_env()
+    refuse_demo_login_in_production(config)
     app = Sanic(f"hortense_web_{next(_app_names)}", configure_logging=False)
     app.config.REQUEST_MAX_SIZE = 1_000_000  # forms only: no uploads
     app.config.FALLBACK_ERROR_FORMAT = "html"
@@ -173,6 +191,8 @@ def create_app() -> Sanic:
 
     @app.exception(Exception)
     async def unexpected_error(request: Request, exc: Exception) -> HTTPResponse:
+        if isinstance(exc, (IsADirectoryError, NotADirectoryError, FileNotFoundError)):  # "/static/": a folder
+            return app.ctx.pages.message(404, *_STATUS_PAGES[404])
         logger.exception("unexpected error on %s", request.path)
         return app.ctx.pages.message(500, *_SERVER_ERROR)
 

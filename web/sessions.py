@@ -8,13 +8,16 @@ optionally, the resource it acts on): it changes at log-in and log-out, and a to
 for another.
 
 - Customer: `hortense_session`, Path=/, SameSite=Lax, 8 h; read and written by two middlewares (`web.app`),
-  created only when a form needs a nonce or the customer logs in.
+  created only when a form needs a nonce or the customer logs in. A logged-in cookie also names a server-side
+  session (`hortense.security.portal_sessions`): log-out and password change revoke it, so a replayed cookie
+  is worth nothing afterwards.
 - Advisor: `hortense_console`, Path=/console, SameSite=Strict, 8 h; valid only while the advisor is active,
   has the same password and has not logged out since. Console routes say what they need with
   `@sessions.login_required` and `@sessions.csrf_protected(refusal)` (`ConsoleSessions`).
 """
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -32,6 +35,7 @@ from sanic.response import BaseHTTPResponse, HTTPResponse
 from hortense import clock
 from hortense.appointments.advisors import AdvisorView, get_advisor
 from hortense.db.session import session_scope
+from hortense.security import portal_sessions
 from hortense.settings import get_settings
 
 SESSION_SECONDS = 8 * 3600
@@ -111,6 +115,7 @@ class BrowserSession:
     nonce: str  # random; CSRF tokens are derived from it, and it changes at log-in and log-out
     customer_number: str | None
     expires: int
+    session_id: str | None = None  # the server-side session of a logged-in customer
 
 
 BROWSER_COOKIE = SignedCookie(
@@ -120,7 +125,7 @@ BROWSER_COOKIE = SignedCookie(
 
 
 def encode_session(s: BrowserSession) -> str:
-    return BROWSER_COOKIE.encode({"n": s.nonce, "c": s.customer_number, "e": s.expires})
+    return BROWSER_COOKIE.encode({"n": s.nonce, "c": s.customer_number, "e": s.expires, "s": s.session_id})
 
 
 def decode_session(value: str | None, now: float | None = None) -> BrowserSession | None:
@@ -128,19 +133,30 @@ def decode_session(value: str | None, now: float | None = None) -> BrowserSessio
     if data is None:
         return None
     try:
-        return BrowserSession(str(data["n"]), data["c"] if isinstance(data["c"], str) else None, int(data["e"]))
+        session_id = data.get("s")
+        return BrowserSession(str(data["n"]), data["c"] if isinstance(data["c"], str) else None, int(data["e"]),
+                              session_id if isinstance(session_id, str) else None)
     except (ValueError, KeyError, TypeError):
         return None
 
 
 def _new_browser_session(customer_number: str | None) -> BrowserSession:
-    return BrowserSession(secrets.token_urlsafe(18), customer_number, int(clock.timestamp()) + SESSION_SECONDS)
+    session_id = portal_sessions.open_session(customer_number, SESSION_SECONDS) if customer_number else None
+    return BrowserSession(secrets.token_urlsafe(18), customer_number, int(clock.timestamp()) + SESSION_SECONDS,
+                          session_id)
 
 
 async def load_session(request: Request) -> None:
-    """Request middleware: the verified session (or None) on `request.ctx.browser`."""
-    request.ctx.browser = decode_session(request.cookies.get(BROWSER_COOKIE.name))
+    """Request middleware: the verified session (or None) on `request.ctx.browser`. A customer's cookie counts
+    only while its server-side session is live (not logged out, password unchanged): otherwise it is dropped."""
+    browser = decode_session(request.cookies.get(BROWSER_COOKIE.name))
     request.ctx.browser_changed = False
+    if browser is not None and browser.customer_number is not None and not request.path.startswith("/static/"):
+        live = await asyncio.to_thread(portal_sessions.session_active, browser.session_id, browser.customer_number)
+        if not live:
+            browser = None
+            request.ctx.browser_changed = True  # the dead cookie is deleted
+    request.ctx.browser = browser
 
 
 async def store_session(request: Request, resp: BaseHTTPResponse) -> None:
@@ -158,11 +174,20 @@ def _set_browser_session(request: Request, session: BrowserSession | None) -> No
 
 def log_in_customer(request: Request, customer_number: str | None) -> None:
     """A new session (new nonce) for this customer, or an anonymous one: a session fixed before is worthless."""
+    _end_server_session(request)
     _set_browser_session(request, _new_browser_session(customer_number))
 
 
 def log_out_customer(request: Request) -> None:
+    """The session ends on the server too: the same cookie, replayed, no longer logs anybody in."""
+    _end_server_session(request)
     _set_browser_session(request, None)
+
+
+def _end_server_session(request: Request) -> None:
+    current = getattr(request.ctx, "browser", None)
+    if current is not None and current.session_id:
+        portal_sessions.revoke_session(current.session_id)
 
 
 def ensure_session(request: Request) -> BrowserSession:

@@ -22,7 +22,12 @@ def alembic_config(url: str | None = None) -> Config:
 def upgrade(url: str | None = None, revision: str = "head") -> None:
     url = url or get_settings().database_url
     if url.startswith("sqlite:///"):
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        from hortense.security.files import private_dir, private_file
+
+        private_dir(Path(url.removeprefix("sqlite:///")).parent)
+        command.upgrade(alembic_config(url), revision)
+        private_file(url.removeprefix("sqlite:///"))
+        return
     command.upgrade(alembic_config(url), revision)
 
 

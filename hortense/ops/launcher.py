@@ -116,8 +116,11 @@ def spawn(name: str, cmd: list[str], env: dict, workdir: Path, log: Path | None 
           cwd: Path | None = None) -> Proc:
     """Start `cmd` in its own session (a Ctrl-C in the terminal reaches only us: we stop the children), output to
     `log` (default: `<workdir>/<name>.log`)."""
-    workdir.mkdir(parents=True, exist_ok=True)
-    log = log or workdir / f"{name}.log"
+    from hortense.security.files import create_private, private_dir, private_umask
+
+    private_umask()  # the children create databases and logs 0600 in 0700 folders
+    private_dir(workdir, chmod_existing=True)
+    log = create_private(log or workdir / f"{name}.log")
     with log.open("w") as out:
         popen = subprocess.Popen(cmd, cwd=cwd or ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
                                  start_new_session=True)
@@ -187,6 +190,13 @@ def start_scheduler(env: dict, workdir: Path, name: str = "scheduler") -> Proc:
 
 # --- make run ------------------------------------------------------------------------------------------------
 
+def _demo_login_line(on: bool) -> str:
+    if on:
+        return ("Demo customer picker: ON (HORTENSE_DEMO_LOGIN=1, set by `make run`): anybody reaching this web app "
+                "can log in as any demo customer. Never in production.")
+    return "Demo customer picker: off (HORTENSE_DEMO_LOGIN=1 turns it on, on a laptop only)."
+
+
 def run_local(logs: Path = ROOT / "var" / "log") -> int:
     """Every process on this machine, as configured by the environment (scripts/env.sh): start them, wait until
     they answer, print the URLs, and stop them all on Ctrl-C or when one of them stops."""
@@ -220,6 +230,7 @@ Hortense is running.
   Customer space demo:            http://localhost:{settings.web_port}/
   Advisors' console:              http://localhost:{settings.web_port}/console/
 
+{_demo_login_line(settings.demo_login)}
 Chat in a terminal as a demo customer (in another shell):  make chat CUSTOMER=C1001
 Demo customers:                                              make customers
 Press Ctrl-C to stop everything.""", flush=True)

@@ -15,6 +15,9 @@ Defects and their patches:
    (bench/results/2026-11-26.md: saturated throughput 0.65x the stock bot's without it, 1.19x with it).
    The replacement validates against the same schema with a validator built once: same schema, same
    `ValidationError`, same message.
+2. `GET /` discloses Rasa's exact version ("Hello from Rasa: 3.6.21"): a gift to anyone matching known
+   vulnerabilities. `rasa.server.add_root_route` adds it before any channel exists, so `hide_version` (a
+   `before_server_start` listener of the website connector) swaps that route's handler for a version-less one.
 """
 from __future__ import annotations
 
@@ -59,6 +62,27 @@ def _patch_remote_action() -> None:
     from rasa.core.actions.action import RemoteAction
 
     RemoteAction._validate_action_result = _validate_action_result
+
+
+# --- 2. GET /: no version -----------------------------------------------------------------------------------------
+
+ROOT_TEXT = "Hello from Rasa"
+
+
+async def _hello(_request: Any) -> Any:
+    from sanic import response
+
+    return response.text(ROOT_TEXT)
+
+
+def hide_version(app: Any, _loop: Any = None) -> None:
+    """Replace the handler of Rasa's root route (if any) by one that does not name the version."""
+    for route in list(getattr(app.router, "routes", ())):
+        if route.path in ("", "/") and getattr(route.handler, "__name__", "") == "hello":
+            route.handler = _hello
+    cached = getattr(app.router.get, "cache_clear", None)
+    if cached:
+        cached()
 
 
 # --- all of them -------------------------------------------------------------------------------------------------

@@ -92,6 +92,10 @@ class RedactingSQLTrackerStore(SQLTrackerStore):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         install_log_redaction()
         super().__init__(*args, **kwargs)
+        if self.engine.url.get_backend_name() == "sqlite":  # every conversation: 0600, whatever the umask
+            from hortense.security.files import private_file
+
+            private_file(self.engine.url.database)
         logger.info("redacting tracker store in use: typed secrets are not stored")
 
     @property

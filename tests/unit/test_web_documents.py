@@ -160,10 +160,12 @@ def assert_refused(page: Page, status: int, title: str) -> None:
 # --- fixtures -----------------------------------------------------------------------------------------
 
 @pytest.fixture
-def client(seeded_db, clock) -> WebClient:
-    """The web app on the seeded day: pages, links and data all read the same stopped clock."""
+def client(seeded_db, clock, monkeypatch) -> WebClient:
+    """The web app on the seeded day: pages, links and data all read the same stopped clock; the demo picker on
+    (as `make run` turns it on)."""
     from web.app import create_app
 
+    monkeypatch.setenv("HORTENSE_DEMO_LOGIN", "1")
     return WebClient(create_app())
 
 
