@@ -6,4 +6,5 @@ from hortense.db import (
     link_models,  # noqa: F401
     messaging_models,  # noqa: F401
     models,  # noqa: F401
+    short_link_models,  # noqa: F401
 )
