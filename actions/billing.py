@@ -14,7 +14,6 @@ from hortense.documents import urls as document_links
 from hortense.energy.periods import add_months, normalise
 from hortense.replies import billing as replies
 from hortense.replies import formatting as fr
-from hortense.replies.common import link
 
 OLDER = re.compile(r"\b(precedentes?|anciennes?|toutes|historique|autres factures|d'?avant|avant-?derniere|"
                    r"plus anciennes?|d'?encore avant|anterieures?)\b")
@@ -36,8 +35,9 @@ class AskInvoices(AccountQuestion):
         if not items:
             return [replies.no_invoice_yet(customer, contract, first_invoice_due(contract))]
 
-        def link_to(invoice, label):
-            return link(label, document_links.invoice_link(customer, contract, invoice.number), turn.channel)
+        def link_to(invoice, one=True):
+            return replies.invoice_download(invoice, document_links.invoice_link(customer, contract, invoice.number),
+                                            one)
 
         scope = turn.entity("invoice_scope")
         wants_older = scope == "older" or bool(OLDER.search(normalise(turn.text)))
@@ -50,17 +50,17 @@ class AskInvoices(AccountQuestion):
             if plural:
                 older = items[start:start + 4]
                 reply = replies.older_invoices(customer, contract, older,
-                                               {i.number: link_to(i, "PDF") for i in older})
+                                               {i.number: link_to(i, one=False) for i in older})
                 last = older[-1].number if older else shown
                 return Outcome([reply], [SlotSet(SLOT_LAST_INVOICE, last)])
             if start >= len(items):
                 return Outcome([replies.older_invoices(customer, contract, (), {})])
             invoice = items[start]
-            reply = replies.one_invoice(customer, contract, invoice, link_to(invoice, "Télécharger la facture (PDF)"),
+            reply = replies.one_invoice(customer, contract, invoice, link_to(invoice),
                                         latest=False, has_older=start + 1 < len(items))
             return Outcome([reply], [SlotSet(SLOT_LAST_INVOICE, invoice.number)])
         last = items[0]
-        reply = replies.one_invoice(customer, contract, last, link_to(last, "Télécharger la facture (PDF)"),
+        reply = replies.one_invoice(customer, contract, last, link_to(last),
                                     latest=True, has_older=len(items) > 1)
         return Outcome([reply], [SlotSet(SLOT_LAST_INVOICE, last.number)])
 

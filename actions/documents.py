@@ -3,11 +3,12 @@ from __future__ import annotations
 
 from actions.base import AccountQuestion
 from hortense.documents import urls as document_links
-from hortense.replies import Reply
-from hortense.replies.common import link, site_prefix
+from hortense.replies import Link, Reply
+from hortense.replies.common import site_prefix
 from hortense.security.redaction import IBAN_MARK, contains_iban
 
 VALIDITY = "Le lien est valable 15 minutes."
+# The links travel beside the text (`Reply.links`): a button, or a short labelled link, on every channel.
 
 
 class RequestContractDocument(AccountQuestion):
@@ -16,8 +17,8 @@ class RequestContractDocument(AccountQuestion):
 
     def answer(self, session, customer, contract, turn):
         url = document_links.contract_link(customer, contract)
-        return [Reply(f"{site_prefix(customer, contract)}Voici votre contrat {contract.contract_number} en PDF : "
-                      f"{link('Télécharger votre contrat (PDF)', url, turn.channel)}\n{VALIDITY}")]
+        return [Reply(f"{site_prefix(customer, contract)}Voici votre contrat {contract.contract_number} en PDF. "
+                      f"{VALIDITY}", links=(Link("Télécharger votre contrat (PDF)", url, "Contrat (PDF)"),))]
 
 
 class RequestProofOfAddress(AccountQuestion):
@@ -28,8 +29,8 @@ class RequestProofOfAddress(AccountQuestion):
         url = document_links.proof_of_address_link(customer, contract)
         return [Reply(f"{site_prefix(customer, contract)}Voici votre justificatif de domicile (attestation de "
                       f"fourniture d'électricité au {contract.supply_address}, {contract.supply_postcode} "
-                      f"{contract.supply_city}) : {link('Télécharger votre attestation de domicile (PDF)', url, turn.channel)}"
-                      f"\n{VALIDITY}")]
+                      f"{contract.supply_city}). {VALIDITY}",
+                      links=(Link("Télécharger votre attestation de domicile (PDF)", url, "Attestation (PDF)"),))]
 
 
 class ChangeBankDetails(AccountQuestion):
@@ -40,10 +41,10 @@ class ChangeBankDetails(AccountQuestion):
 
     def answer(self, session, customer, contract, turn):
         url = document_links.bank_form_link(customer)
-        form = link("Modifier mes coordonnées bancaires", url, turn.channel)
+        form = (Link("Modifier mes coordonnées bancaires", url, "Modifier mon RIB"),)
         if IBAN_MARK in turn.text or contains_iban(turn.text):
             return [Reply("Par sécurité, ne m'écrivez jamais votre IBAN ici : je ne l'ai pas enregistré. "
-                          f"Saisissez-le dans le formulaire sécurisé : {form}\n{VALIDITY}")]
+                          f"Saisissez-le dans le formulaire sécurisé. {VALIDITY}", links=form)]
         return [Reply("Vous pouvez changer de RIB en ligne, dans un formulaire sécurisé (ne m'écrivez jamais votre "
-                      f"IBAN ici) : {form}\nLe nouveau compte est utilisé après signature du mandat de prélèvement "
-                      f"SEPA. {VALIDITY}")]
+                      "IBAN ici). Le nouveau compte est utilisé après signature du mandat de prélèvement "
+                      f"SEPA. {VALIDITY}", links=form)]

@@ -13,9 +13,9 @@ from hortense.replies import energy as replies
 
 
 def with_chart(reply: Reply, customer, contract, kind: str, history, turn) -> list[Reply]:
-    """On the website the table comes with a chart: one bot message holding the chart's caption and image
-    (Rasa's outputs send them one after the other); messaging apps get the table only."""
-    if turn.channel not in (None, "web") or not history.months:
+    """The table comes with a chart: one bot message holding the chart's image and its caption, which every
+    connector sends as one platform message where the platform allows it (`channels.messaging`)."""
+    if not history.months:
         return [reply]
     try:
         url = document_links.chart_link(customer, contract, kind, history.period)

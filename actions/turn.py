@@ -10,6 +10,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from hortense.replies import Reply
+from hortense.replies.common import link_button
 
 T = TypeVar("T")
 
@@ -59,7 +60,9 @@ async def off_loop(fn: Callable[..., T], *args: Any) -> T:
 
 def send(dispatcher: CollectingDispatcher, replies: Iterable[Reply]) -> None:
     for reply in replies:
-        buttons = [{"title": b.title, "payload": b.payload} for b in reply.buttons]
+        # Links first (a button or a short labelled link on each channel), then the choices.
+        buttons = [link_button(link) for link in reply.links] + [{"title": b.title, "payload": b.payload}
+                                                                  for b in reply.buttons]
         if reply.image:
             dispatcher.utter_message(text=reply.text, buttons=buttons or None, image=reply.image)
         elif reply.custom:

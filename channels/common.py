@@ -13,6 +13,7 @@ from typing import Any
 
 import aiohttp
 
+from hortense.replies.common import LINK_BUTTON_TYPE
 from hortense.security.identity import ASSERTION_KEY, sign_assertion
 
 logger = logging.getLogger(__name__)
@@ -83,6 +84,39 @@ async def post(url: str, *, what: str, strict: bool = False, **kwargs: Any) -> A
     if strict:
         raise PlatformError(f"{what}: {problem}", status, answer)
     return None
+
+
+def link_buttons(buttons: list | None) -> tuple[list[dict], list[dict]]:
+    """A bot message's buttons as (links, choices): a link (`{"type": "web_url", "title", "url"}`, see
+    `hortense.replies.common.Link`) opens a page, a choice sends its payload back. Only choices are numbered."""
+    links: list[dict] = []
+    choices: list[dict] = []
+    for button in buttons or []:
+        if not isinstance(button, dict):
+            continue
+        if button.get("type") == LINK_BUTTON_TYPE and isinstance(button.get("url"), str):
+            links.append(button)
+        else:
+            choices.append(button)
+    return links, choices
+
+
+def link_title(button: dict, limit: int | None = None) -> str:
+    """A link's label; within `limit` characters its short form (or the label cut with "…")."""
+    title = str(button.get("title") or "Ouvrir le lien")
+    if limit is None or len(title) <= limit:
+        return title
+    short = str(button.get("short_title") or "")
+    return short if short and len(short) <= limit else title[:limit - 1] + "…"
+
+
+def split_caption(caption: str, limit: int) -> tuple[str, str]:
+    """(head, rest): `head` at most `limit` characters, cut at a space."""
+    if len(caption) <= limit:
+        return caption, ""
+    cut = caption.rfind(" ", 0, limit)
+    cut = cut if cut > 0 else limit
+    return caption[:cut].rstrip(), caption[cut:].lstrip()
 
 
 def numbered_choices(buttons: list[dict], first: int = 1) -> str:

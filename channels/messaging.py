@@ -10,7 +10,10 @@ assertion as the only metadata → the platform's acknowledgement. On platforms 
 (`WINDOWED`), every authentic message is recorded as the conversation's last inbound message.
 
 Sending: a text longer than the platform allows is split (on line breaks, then spaces), never cut; buttons go
-with the last part. Notifications (`notify`, used by the scheduler through `channels.internal`) follow the
+with the last part. A bot message's buttons are links or choices (`channels.common.link_buttons`): a link is
+a URL button where the platform has them (Telegram, Messenger), a short labelled link in the text elsewhere
+(WhatsApp: `hortense.documents.short_links`) — never the raw signed URL; only choices are numbered. An image
+with text is a picture and its caption, in one platform message where the platform allows it. Notifications (`notify`, used by the scheduler through `channels.internal`) follow the
 scheduler's `Notice`: each platform says how it writes outside the window, and which refusals are final.
 """
 from __future__ import annotations
@@ -91,8 +94,25 @@ class MessagingOutput(OutputChannel):
             await self.send_chunk(recipient_id, part)
         return parts[-1]
 
+    async def send_response(self, recipient_id: str, message: dict) -> None:
+        """Rasa's dispatch, except that an image and its text go together (`send_image_with_caption`)."""
+        if message.get("image") and not message.get("buttons") and not message.get("quick_replies"):
+            rest = dict(message)
+            image, caption = rest.pop("image"), rest.pop("text", None) or ""
+            await self.send_image_with_caption(recipient_id, str(image), str(caption))
+            await super().send_response(recipient_id, rest)
+            return
+        await super().send_response(recipient_id, message)
+
+    async def send_image_with_caption(self, recipient_id: str, image: str, caption: str) -> None:
+        """By default the caption, then the picture; platforms that can send both at once override this."""
+        if caption:
+            await self.send_text_message(recipient_id, caption)
+        await self.send_image_url(recipient_id, image)
+
     async def send_numbered_choices(self, recipient_id: str, text: str, buttons: list) -> None:
-        """Buttons as text lines ("1. Mon contrat") in the last part: the user answers with the number."""
+        """Choices as text lines ("1. Mon contrat") in the last part: the user answers with the number.
+        `buttons` are choices only (links are never numbered)."""
         choices = numbered_choices(buttons, self.numbered + 1)
         self.numbered += len(buttons)
         for part in split_with_tail(text, choices, self.max_text_chars):

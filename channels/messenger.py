@@ -7,6 +7,10 @@ Differences from Rasa's stock `facebook` channel, each on purpose:
 - echoes of our own messages, delivery and read receipts are ignored; a retried event (same mid) once;
 - choices are quick replies (13 at most, titles cut to 20 characters), else numbered lines; a text longer than
   2000 characters is split, the quick replies on its last part;
+- links are `web_url` buttons of a button template (text ≤ 640 characters, 3 buttons a message, titles ≤ 20
+  characters: a link's short label), the choices as quick replies on its last message; a chart is a generic
+  template: the picture with its caption as title and subtitle (80 characters each; a longer caption goes
+  as a text after the picture — Messenger has no caption on a plain image attachment);
 - the "Get Started" button's postback (payload `GET_STARTED`) greets;
 - notifications are not `RESPONSE`s: `UPDATE` within 24 hours of the user's last message, else `MESSAGE_TAG`
   with the `CONFIRMED_EVENT_UPDATE` tag (a booked call); a refusal Meta will repeat (user unavailable, outside
@@ -30,7 +34,15 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from channels.common import PlatformError, post
+from channels.common import (
+    PlatformError,
+    link_buttons,
+    link_title,
+    numbered_choices,
+    post,
+    split_caption,
+    split_with_tail,
+)
 from channels.messaging import Incoming, MessagingInput, MessagingOutput
 from hortense.appointments.notifications import Notice, SendResult
 from hortense.settings import get_settings
@@ -44,6 +56,10 @@ MAX_TEXT_CHARS = 2000
 MAX_QUICK_REPLIES = 13
 MAX_TITLE_CHARS = 20
 MAX_SENDER_CHARS = 64
+MAX_TEMPLATE_TEXT_CHARS = 640  # a button template's text
+MAX_TEMPLATE_BUTTONS = 3
+MAX_ELEMENT_CHARS = 80  # a generic template element's title, and its subtitle
+MORE_LINKS_TEXT = "Autres documents :"
 NOTIFICATION_TAG = "CONFIRMED_EVENT_UPDATE"  # Meta's tag for a reminder or change of a booked event
 GET_STARTED_PAYLOAD = "GET_STARTED"  # what our page's "Get Started" button sends (README: Messenger)
 GREETING_TEXT = "Bonjour"
@@ -93,14 +109,40 @@ class MessengerOutput(MessagingOutput):
         return await self._send(recipient_id, {"text": text})
 
     async def send_text_with_buttons(self, recipient_id: str, text: str, buttons: list, **kwargs: Any) -> None:
-        if len(buttons) > MAX_QUICK_REPLIES:
-            await self.send_numbered_choices(recipient_id, text, buttons)
+        links, choices = link_buttons(buttons)
+        if links:
+            await self.send_links(recipient_id, text or "", links, choices)
+            return
+        if len(choices) > MAX_QUICK_REPLIES:
+            await self.send_numbered_choices(recipient_id, text, choices)
             return
         last = await self.send_leading_parts(recipient_id, text)
-        self.numbered += len(buttons)
-        replies = [{"content_type": "text", "title": _title(b), "payload": str(b.get("payload") or "")}
-                   for b in buttons]
-        await self._send(recipient_id, {"text": last or "…", "quick_replies": replies})
+        self.numbered += len(choices)
+        await self._send(recipient_id, {"text": last or "…", "quick_replies": _quick_replies(choices)})
+
+    async def send_links(self, recipient_id: str, text: str, links: list[dict], choices: list[dict]) -> None:
+        """Button templates: the text (its end, ≤ 640 characters) with up to 3 `web_url` buttons, further links
+        in further templates; the choices as quick replies on the last one (numbered in the text if > 13)."""
+        tail = ""
+        replies: list[dict] = []
+        if len(choices) > MAX_QUICK_REPLIES:
+            tail = numbered_choices(choices, self.numbered + 1)
+        else:
+            replies = _quick_replies(choices)
+        self.numbered += len(choices)
+        parts = split_with_tail(text, tail, MAX_TEMPLATE_TEXT_CHARS)
+        for part in parts[:-1]:
+            await self.send_chunk(recipient_id, part)
+        groups = [links[i:i + MAX_TEMPLATE_BUTTONS] for i in range(0, len(links), MAX_TEMPLATE_BUTTONS)]
+        for index, group in enumerate(groups):
+            message: dict = {"attachment": {"type": "template", "payload": {
+                "template_type": "button",
+                "text": (parts[-1] or "…") if index == 0 else MORE_LINKS_TEXT,
+                "buttons": [{"type": "web_url", "url": link["url"], "title": link_title(link, MAX_TITLE_CHARS)}
+                            for link in group]}}}
+            if index == len(groups) - 1 and replies:
+                message["quick_replies"] = replies
+            await self._send(recipient_id, message)
 
     async def send_notification(self, recipient_id: str, text: str, notice: Notice | None) -> SendResult:
         """Proactive: `UPDATE` inside the 24-hour window, a `CONFIRMED_EVENT_UPDATE` tagged message outside."""
@@ -130,6 +172,24 @@ class MessengerOutput(MessagingOutput):
 
     async def send_image_url(self, recipient_id: str, image: str, **kwargs: Any) -> None:
         await self._send(recipient_id, {"attachment": {"type": "image", "payload": {"url": image}}})
+
+    async def send_image_with_caption(self, recipient_id: str, image: str, caption: str) -> None:
+        """A generic template: the picture, the caption as its title (and subtitle). A plain image attachment
+        cannot carry text, so a caption longer than title + subtitle follows the picture as a text."""
+        title, rest = split_caption(caption, MAX_ELEMENT_CHARS)
+        subtitle, beyond = split_caption(rest, MAX_ELEMENT_CHARS)
+        if not title or beyond:
+            await self.send_image_url(recipient_id, image)
+            if caption:
+                await self.send_text_message(recipient_id, caption)
+            return
+        element = {"title": title, "image_url": image, **({"subtitle": subtitle} if subtitle else {})}
+        await self._send(recipient_id, {"attachment": {"type": "template", "payload": {
+            "template_type": "generic", "image_aspect_ratio": "horizontal", "elements": [element]}}})
+
+
+def _quick_replies(choices: list[dict]) -> list[dict]:
+    return [{"content_type": "text", "title": _title(b), "payload": str(b.get("payload") or "")} for b in choices]
 
 
 def _title(button: dict) -> str:

@@ -8,8 +8,9 @@ session). Here nothing talks to Telegram at start-up: the webhook is set once, b
 
 which registers our secret token with Telegram; every update must then carry it, else 403. Only private
 chats are served (a group would show one customer's data to all its members). Choices are an inline
-keyboard whose buttons send back their payload; a text longer than 4096 characters is split, the keyboard on
-its last part. Telegram has no 24-hour window: notifications go as plain text at any time. The API base URL is
+keyboard whose buttons send back their payload, links are URL buttons of the same keyboard (above the
+choices); a text longer than 4096 characters is split, the keyboard on its last part. A chart is one
+`sendPhoto` with its caption (up to 1024 characters). Telegram has no 24-hour window: notifications go as plain text at any time. The API base URL is
 configurable for a local fake.
 """
 from __future__ import annotations
@@ -23,7 +24,7 @@ from sanic import response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from channels.common import PlatformError, post
+from channels.common import PlatformError, link_buttons, link_title, post
 from channels.guard import ConnectorGuard
 from channels.messaging import Incoming, MessagingInput, MessagingOutput
 
@@ -34,6 +35,8 @@ DEFAULT_API_BASE = "https://api.telegram.org"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 MAX_TEXT_CHARS = 4096
 MAX_CALLBACK_BYTES = 64  # Telegram's limit for a button's callback_data
+MAX_CAPTION_CHARS = 1024  # a photo's caption
+MAX_BUTTON_TEXT_CHARS = 64  # what we show on a button (Telegram shows a line at most anyway)
 GREETING_TEXT = "Bonjour"  # what "/start" (sent by Telegram when a user opens the bot) means
 # A message with one of these and no text is a photo, voice note, location…: answered "text only".
 MEDIA_KEYS = ("photo", "voice", "audio", "video", "video_note", "animation", "document", "sticker", "location",
@@ -71,17 +74,27 @@ class TelegramOutput(MessagingOutput):
 
     async def send_text_with_buttons(self, recipient_id: str, text: str, buttons: list, **kwargs: Any) -> None:
         last = await self.send_leading_parts(recipient_id, text)
-        rows = []
-        for button in buttons:
+        links, choices = link_buttons(buttons)
+        rows: list[list[dict]] = [[{"text": link_title(link, MAX_BUTTON_TEXT_CHARS), "url": link["url"]}]
+                                  for link in links]
+        for button in choices:
             self.numbered += 1
             payload = str(button.get("payload") or "")
             data = payload if len(payload.encode()) <= MAX_CALLBACK_BYTES else f"#{self.numbered}"
-            rows.append([{"text": str(button.get("title") or payload)[:64], "callback_data": data}])
+            rows.append([{"text": str(button.get("title") or payload)[:MAX_BUTTON_TEXT_CHARS], "callback_data": data}])
         self.last_answer = await self.call("sendMessage", {
             "chat_id": chat_of(recipient_id), "text": last or "…", "reply_markup": {"inline_keyboard": rows}})
 
     async def send_image_url(self, recipient_id: str, image: str, **kwargs: Any) -> None:
         await self.call("sendPhoto", {"chat_id": chat_of(recipient_id), "photo": image})
+
+    async def send_image_with_caption(self, recipient_id: str, image: str, caption: str) -> None:
+        """One `sendPhoto` with its caption; a caption too long for Telegram goes first as a text."""
+        if not caption or len(caption) > MAX_CAPTION_CHARS:
+            await super().send_image_with_caption(recipient_id, image, caption)
+            return
+        self.last_answer = await self.call("sendPhoto", {"chat_id": chat_of(recipient_id), "photo": image,
+                                                         "caption": caption})
 
     async def answer_callback(self, callback_id: str) -> None:
         await self.call("answerCallbackQuery", {"callback_query_id": callback_id})

@@ -5,7 +5,10 @@ Differences from Rasa's stock socket.io channel, each on purpose:
 - the conversation id is chosen here from the verified subject; a client `session_id` is ignored;
 - client metadata never reaches Rasa: the only metadata is the signed identity assertion;
 - `enter_room` is awaited (python-socketio >= 5.10 made it a coroutine; the stock channel forgets to);
-- the socket's allowed origins come from settings, not "any".
+- the socket's allowed origins come from settings, not "any";
+- a link of a bot message (a `web_url` button, `hortense.replies.common.Link`) becomes a labelled Markdown link
+  line in the text, "[Télécharger votre contrat (PDF)](https://…)", which the widget shows as a link (the stock
+  output would turn it into a quick reply that sends its title back); the choices stay buttons.
 A visitor without a token may chat, under a random conversation id, and gets general answers only.
 """
 from __future__ import annotations
@@ -25,6 +28,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from socketio import AsyncServer
 
+from channels.common import link_buttons
 from channels.guard import ConnectorGuard
 from hortense import clock
 from hortense.ops import metrics
@@ -86,8 +90,23 @@ def _token_from_payload(data: Any) -> str | None:
     return None
 
 
+def with_links_in_text(message: dict) -> dict:
+    """The message as the website shows it: each link a labelled Markdown line after the text."""
+    links, choices = link_buttons(message.get("buttons"))
+    if not links:
+        return message
+    lines = [f"[{link.get('title') or 'Ouvrir le lien'}]({link['url']})" for link in links]
+    shown = {**message, "text": "\n".join(part for part in (message.get("text") or "", *lines) if part)}
+    if choices:
+        shown["buttons"] = choices
+    else:
+        shown.pop("buttons", None)
+    return shown
+
+
 class CountingOutput(OutputChannel):
-    """Forwards to the real output channel and counts what was sent."""
+    """Forwards to the real output channel, links shown in the text (`with_links_in_text`), and counts what
+    was sent."""
 
     def __init__(self, inner: OutputChannel):
         self.inner = inner
@@ -102,7 +121,7 @@ class CountingOutput(OutputChannel):
 
     async def send_response(self, recipient_id: str, message: dict) -> None:
         self.sent += 1
-        await self.inner.send_response(recipient_id, message)
+        await self.inner.send_response(recipient_id, with_links_in_text(message))
 
 
 def start_process() -> None:

@@ -8,8 +8,11 @@ Differences from Rasa's stock `twilio` channel, each on purpose:
   is disabled and every call gets 403;
 - a delivery Twilio retries (same MessageSid) is handled once;
 - a photo, voice note or location without text gets a kind "text only" answer (`channels.messaging`);
-- WhatsApp has no buttons here: choices are numbered ("1. Mon contrat") and "1" picks the first; a text
-  longer than 1600 characters is split, the choices in its last part;
+- WhatsApp has no buttons here: choices are numbered ("1. Mon contrat") and "1" picks the first; a link is a
+  short labelled line, "Télécharger votre contrat (PDF) : https://…/l/<token>" (`hortense.documents.short_links`:
+  an opaque token the web app redirects to the signed link), never the signed URL itself; a text longer than
+  1600 characters is split, the choices in its last part; a chart is one message, `MediaUrl` with its caption
+  as `Body`;
 - notifications: free text within 24 hours of the customer's last message, else the approved Content
   template of the notification's kind (`ContentSid` + `ContentVariables`; HORTENSE_WHATSAPP_TEMPLATE_*), never
   free text (Twilio would accept it, then fail it with error 63016). Each carries a `StatusCallback`: Twilio
@@ -32,7 +35,7 @@ from sanic.request import Request, RequestParameters
 from sanic.response import HTTPResponse
 from twilio.request_validator import RequestValidator
 
-from channels.common import PlatformError, post
+from channels.common import PlatformError, link_buttons, link_title, post
 from channels.messaging import Incoming, MessagingInput, MessagingOutput
 from hortense import clock
 from hortense.appointments.notifications import Notice, PermanentFailure, SendResult, record_status
@@ -53,6 +56,7 @@ MAX_BODY_CHARS = 1600
 MAX_SENDER_CHARS = 64
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 LOCATION_FIELDS = ("Latitude", "Longitude")
+LINK_UNAVAILABLE = "lien momentanément indisponible, retrouvez ce document dans votre espace client"
 STATUS_PATH = "status"  # /webhooks/whatsapp/status: Twilio's StatusCallback for notifications
 # Twilio's MessageStatus values → ours.
 TWILIO_STATUSES = {
@@ -127,10 +131,42 @@ class WhatsAppOutput(MessagingOutput):
         return (f"twilio:{code}" if code else error.code), error.permanent
 
     async def send_text_with_buttons(self, recipient_id: str, text: str, buttons: list, **kwargs: Any) -> None:
-        await self.send_numbered_choices(recipient_id, text, buttons)
+        links, choices = link_buttons(buttons)
+        if links:
+            lines = await asyncio.get_running_loop().run_in_executor(None, short_link_lines, links)
+            text = "\n".join(part for part in (text or "", *lines) if part)
+        if choices:
+            await self.send_numbered_choices(recipient_id, text, choices)
+        else:
+            await self.send_text_message(recipient_id, text)
 
     async def send_image_url(self, recipient_id: str, image: str, **kwargs: Any) -> None:
         await self._send(recipient_id, MediaUrl=image)
+
+    async def send_image_with_caption(self, recipient_id: str, image: str, caption: str) -> None:
+        """One message: the picture (`MediaUrl`) with its caption as `Body`."""
+        if not caption or len(caption) > MAX_BODY_CHARS:
+            await super().send_image_with_caption(recipient_id, image, caption)
+            return
+        await self._send(recipient_id, MediaUrl=image, Body=caption)
+
+
+def short_link_lines(links: list[dict]) -> list[str]:
+    """"<label> : <short URL>" for each link (written to the database: run off the event loop). A link that
+    cannot be shortened is named without any URL: the signed one never goes in the text."""
+    from hortense.db.session import session_scope
+    from hortense.documents.short_links import shorten
+
+    lines = []
+    for link in links:
+        try:
+            with session_scope() as session:
+                url = shorten(session, link["url"])
+        except Exception as exc:  # noqa: BLE001 (the answer still goes, without this link)
+            logger.warning("whatsapp: could not shorten a link (%s)", type(exc).__name__)
+            url = LINK_UNAVAILABLE
+        lines.append(f"{link_title(link)} : {url}")
+    return lines
 
 
 @dataclass(eq=False, repr=False)

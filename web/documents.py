@@ -21,6 +21,7 @@ from hortense.account.customers import load_customer
 from hortense.billing import invoices as billing
 from hortense.db.models import Contract, Customer, Invoice
 from hortense.db.session import session_scope
+from hortense.documents import short_links
 from hortense.documents import verification as docver
 from hortense.replies import formatting as fr
 from hortense.security.signing import LinkCheck, verify
@@ -137,6 +138,30 @@ async def download(request: Request, kind: str, filename: str) -> HTTPResponse:
         "Content-Disposition": f'attachment; filename="{document.filename}"',
         "Cache-Control": "no-store",
     })
+
+
+# --- short links (WhatsApp) --------------------------------------------------------------------------
+
+def _resolve_short(token: str) -> short_links.Resolved:
+    with session_scope() as s:
+        return short_links.resolve(s, token)
+
+
+@bp.get("/l/<token>")
+async def short_link(request: Request, token: str) -> HTTPResponse:
+    """A short link sent in a chat: a redirect to the signed link it stands for (checked again there), the
+    "expired" page once that link has expired, a refusal for a browser logged in as another customer."""
+    found = await asyncio.to_thread(_resolve_short, token)
+    if found.outcome == "unknown":
+        logger.info("short link refused: unknown token")
+        return request.app.ctx.pages.message(404, "Lien introuvable", REFUSALS["missing"][2])
+    if found.outcome == "expired":
+        return refusal(request, "expired")
+    session_customer = logged_in_customer(request)
+    if session_customer is not None and session_customer != found.customer_number:
+        logger.info("short link refused: made for another customer than the logged-in one")
+        return refusal(request, "wrong_customer")
+    return response.redirect(found.target or "/", status=302, headers={"Cache-Control": "no-store"})
 
 
 # --- public verification page -------------------------------------------------------------------------

@@ -7,4 +7,5 @@ from hortense.db import (
     messaging_models,  # noqa: F401
     models,  # noqa: F401
     security_models,  # noqa: F401
+    short_link_models,  # noqa: F401
 )

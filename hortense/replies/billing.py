@@ -4,7 +4,7 @@ from __future__ import annotations
 from hortense.account.customers import ContractView, CustomerView
 from hortense.billing.invoices import InstalmentView, InvoiceView
 from hortense.replies import formatting as fr
-from hortense.replies.common import B_BANK, B_INVOICES, Button, Reply, intent_payload, site_prefix
+from hortense.replies.common import B_BANK, B_INVOICES, Button, Link, Reply, intent_payload, site_prefix
 
 B_OLDER = Button("Factures précédentes", intent_payload("ask_invoices", invoice_scope="older"))
 
@@ -13,29 +13,35 @@ def _noun(invoice: InvoiceView) -> str:
     return "facture de revente" if invoice.kind == "resale" else "facture"
 
 
-def one_invoice(customer: CustomerView, contract: ContractView, invoice: InvoiceView, link: str | None,
+def invoice_download(invoice: InvoiceView, url: str, one: bool = True) -> Link:
+    """The download link of an invoice: "Télécharger la facture (PDF)" alone, its date among several."""
+    short = f"PDF du {invoice.issued_on:%d/%m/%Y}"
+    if one:
+        return Link("Télécharger la facture (PDF)", url, "Facture (PDF)")
+    return Link(f"Facture du {fr.short_date(invoice.issued_on)} (PDF)", url, short)
+
+
+def one_invoice(customer: CustomerView, contract: ContractView, invoice: InvoiceView, link: Link | None,
                 latest: bool, has_older: bool) -> Reply:
     """"Ma dernière facture": that invoice (amount, date, status, download), older ones one button away."""
     which = "dernière" if latest else "précédente"
     text = (f"{site_prefix(customer, contract)}Votre {which} {_noun(invoice)} ({invoice.number}) du "
             f"{fr.short_date(invoice.issued_on)} : {fr.eur(invoice.amount_eur)}, {invoice_status(invoice)}.")
-    if link:
-        text += f"\n{link}"
-    return Reply(text, (B_OLDER,) if has_older else ())
+    return Reply(text, (B_OLDER,) if has_older else (), links=(link,) if link else ())
 
 
 def older_invoices(customer: CustomerView, contract: ContractView, items: tuple[InvoiceView, ...],
-                   links: dict[str, str]) -> Reply:
+                   links: dict[str, Link]) -> Reply:
+    """Older invoices, one line each; their downloads travel as links (buttons), in the same order."""
     prefix = site_prefix(customer, contract)
     if not items:
         return Reply(f"{prefix}Je n'ai pas de facture plus ancienne sur votre compte.")
     noun = "factures de revente" if items[0].kind == "resale" else "factures"
     lines = [f"{prefix}Vos {noun} précédentes :"]
     for inv in items:
-        link = links.get(inv.number)
         lines.append(f"• {fr.short_date(inv.issued_on)} ({inv.number}) : {fr.eur(inv.amount_eur)}, "
-                     f"{invoice_status(inv)}" + (f" — {link}" if link else ""))
-    return Reply("\n".join(lines))
+                     f"{invoice_status(inv)}")
+    return Reply("\n".join(lines), links=tuple(links[i.number] for i in items if i.number in links))
 
 
 def no_invoice_yet(customer: CustomerView, contract: ContractView, first_due: str) -> Reply:

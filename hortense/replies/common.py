@@ -17,11 +17,38 @@ class Button:
 
 
 @dataclass(frozen=True)
+class Link:
+    """A download or form link: shown as a button or a short labelled link, never as a raw URL in the text.
+
+    `short` is the label where a platform allows only a few characters (Messenger buttons: 20)."""
+
+    label: str
+    url: str
+    short: str = ""
+
+
+# How a link travels in a bot message: a button of this type (Rasa passes extra button keys through), which
+# each connector renders its own way (`channels.common.link_buttons`). It has no payload: never a choice.
+LINK_BUTTON_TYPE = "web_url"
+
+
+def link_button(link: Link) -> dict:
+    button = {"type": LINK_BUTTON_TYPE, "title": link.label, "url": link.url}
+    if link.short:
+        button["short_title"] = link.short
+    return button
+
+
+@dataclass(frozen=True)
 class Reply:
+    """One bot message. `image` with `text`: the text is the image's caption (one platform message where the
+    platform allows it)."""
+
     text: str
     buttons: tuple[Button, ...] = ()
     image: str | None = None
     custom: dict | None = field(default=None)
+    links: tuple[Link, ...] = ()
 
 
 def intent_payload(intent: str, **entities: str) -> str:
@@ -152,11 +179,6 @@ def unavailable(feature: str, contract: ContractView, reason: str | None,
         return Reply(f"{what} concerne l'offre Boost Mon Surplus, qui rémunère le surplus solaire ; votre "
                      f"contrat {offer} n'en comporte pas.", (B_CONSUMPTION, B_INVOICES))
     return Reply(f"Cette information n'est pas disponible pour votre contrat {offer}.", (B_CONTRACT,))
-
-
-def link(label: str, url: str, channel: str | None) -> str:
-    """A link as each channel shows it best: Markdown in the website widget, the bare URL in messaging apps."""
-    return f"[{label}]({url})" if channel in (None, "web") else f"{label} : {url}"
 
 
 def advisor_contact() -> str:

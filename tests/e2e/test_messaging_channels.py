@@ -4,6 +4,7 @@ linking instructions, a code issued in the customer space links the conversation
 gets their own answers, and unlinking (from the chat or the customer space) takes effect at once."""
 from __future__ import annotations
 
+import re
 from types import SimpleNamespace
 
 import pytest
@@ -534,3 +535,102 @@ def test_messenger_get_started_greets(stack_env):
     _ok(messenger(ms.stack.rasa_url, messenger_postback_body(psid, "GET_STARTED")))
     assert "Hortense" in wait_for(lambda: ms.platforms.text_to(psid))
     assert "pas bien compris" not in ms.platforms.text_to(psid)
+
+
+# --- links as links, charts with their caption (issue 10, item 8) -------------------------------------------
+
+DOCUMENT_ASKS = (("mon attestation", "/documents/attestation/"), ("mon contrat en pdf", "/documents/contrat/"),
+                 ("ma dernière facture", "/documents/facture/"))
+SHORT_LINK = re.compile(r"(https?://[^\s/]+)/l/([A-Za-z0-9_-]{22})(?=\s|$)")
+
+
+def _new_messages(ms, user, ask: str) -> list:
+    before = len(ms.platforms.to(user.recipient))
+    user.turn(ask)
+    return ms.platforms.to(user.recipient)[before:]
+
+
+def _no_signed_url_in_text(sent: list) -> None:
+    for message in sent:
+        assert "sig=" not in message.text and "exp=" not in message.text, message.text
+
+
+@pytest.fixture(scope="module")
+def links_web(mstack) -> str:
+    """The web app of the messaging stack (same database and secrets), for the short links' redirects."""
+    from tests.e2e.servers import free_port, start_web
+
+    if getattr(mstack, "web_url", None) is None:
+        mstack.web_url = start_web(mstack.stack, free_port(), name="web-links")
+    return mstack.web_url
+
+
+@pytest.mark.parametrize("kind,customer", [("telegram", "C1003"), ("messenger", "C1005")])
+def test_documents_come_as_url_buttons_never_as_signed_urls_in_text(stack_env, kind, customer):
+    ms = stack_env
+    user = conversation(ms, kind)
+    _link(ms, user, customer)
+    for ask, path in DOCUMENT_ASKS:
+        sent = _new_messages(ms, user, ask)
+        _no_signed_url_in_text(sent)
+        links = [b for message in sent for b in message.buttons if b.get("url")]
+        assert len(links) == 1 and path in links[0]["url"] and f"c={customer}" in links[0]["url"], (ask, sent)
+        if kind == "messenger":
+            assert len(links[0]["title"]) <= 20
+    assert not [r for r in ms.platforms.refused if r.recipient == user.recipient]
+
+
+def test_whatsapp_documents_come_as_short_links_to_the_right_customers_document_only(stack_env, links_web):
+    import requests
+    from sqlalchemy import update
+
+    from hortense import clock
+    from hortense.db.short_link_models import ShortLink
+
+    ms = stack_env
+    user = conversation(ms, "whatsapp")
+    _link(ms, user, "C1001")
+    shorts = []
+    for ask, path in DOCUMENT_ASKS:
+        sent = _new_messages(ms, user, ask)
+        _no_signed_url_in_text(sent)
+        found = [m for message in sent for m in SHORT_LINK.finditer(message.text)]
+        assert len(found) == 1, (ask, [s.text for s in sent])
+        shorts.append((found[0].group(2), path))
+    for token, path in shorts:
+        answer = requests.get(f"{links_web}/l/{token}", allow_redirects=False, timeout=30)
+        assert answer.status_code == 302 and answer.headers["Location"].startswith(path), answer.text[:200]
+        assert "c=C1001" in answer.headers["Location"]
+        document = requests.get(f"{links_web}/l/{token}", timeout=30)
+        assert document.status_code == 200 and document.headers["Content-Type"] == "application/pdf"
+    # A browser logged in as another customer gets nothing from it.
+    other = requests.Session()
+    page = other.get(f"{links_web}/", timeout=30)
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+    assert other.post(f"{links_web}/connexion", data={"csrf": csrf, "customer": "C1002"}, timeout=30).ok
+    refused = other.get(f"{links_web}/l/{shorts[0][0]}", timeout=30)
+    assert refused.status_code == 403 and b"%PDF" not in refused.content
+    # Expired with its signed link: the "expired" page.
+    with session_scope(ms.stack.database_url) as s:
+        s.execute(update(ShortLink).values(expires_at=clock.now()))
+    expired = requests.get(f"{links_web}/l/{shorts[1][0]}", timeout=30)
+    assert expired.status_code == 410 and "Lien expiré" in expired.text
+
+
+@pytest.mark.parametrize("kind", ["whatsapp", "telegram", "messenger"])
+def test_a_chart_comes_with_its_caption_in_one_message(stack_env, kind):
+    ms = stack_env
+    user = conversation(ms, kind)
+    _link(ms, user, "C1001")
+    sent = _new_messages(ms, user, "ma conso de l'année")
+    _no_signed_url_in_text(sent)
+    if kind == "whatsapp":
+        charts = [m for m in sent if m.raw.get("MediaUrl")]
+        assert len(charts) == 1 and charts[0].raw["Body"].startswith("Graphique : ")
+    elif kind == "telegram":
+        charts = [m for m in sent if m.raw.get("photo")]
+        assert len(charts) == 1 and charts[0].raw["caption"].startswith("Graphique : ")
+    else:
+        charts = [m for m in sent if (m.raw["message"].get("attachment") or {}).get("type") == "template"]
+        [element] = charts[0].raw["message"]["attachment"]["payload"]["elements"]
+        assert len(charts) == 1 and element["image_url"] and element["title"].startswith("Graphique : ")

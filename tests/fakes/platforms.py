@@ -8,9 +8,12 @@ Both directions of each platform:
 `messaging_stack()` starts one real Rasa + action server wired to a fake, shared by every test module.
 
 The fake enforces the platforms' published rules, so that a connector breaking one fails a test:
-- Telegram: text 1–4096 characters, `callback_data` 1–64 bytes;
+- Telegram: text 1–4096 characters, a photo's caption ≤ 1024, each inline button exactly one of
+  `callback_data` (1–64 bytes) or an http(s) `url`;
 - Messenger: a current Graph API version (v19.0 expired on 2026-05-21), text ≤ 2000 characters, ≤ 13 quick
-  replies with titles ≤ 20 characters, a `messaging_type`; `RESPONSE`/`UPDATE` only within 24 hours of the
+  replies with titles ≤ 20 characters, a button template's text 1–640 characters with 1–3 buttons (titles
+  ≤ 20 characters, a `web_url` with its url), a generic template's 1–10 elements (title 1–80, subtitle ≤ 80,
+  ≤ 3 buttons), a `messaging_type`; `RESPONSE`/`UPDATE` only within 24 hours of the
   user's last message (else error 10 / 2018278), `MESSAGE_TAG` only with an allowed tag;
 - Twilio WhatsApp: `Body` ≤ 1600 characters; a free-form message outside the 24-hour window is accepted
   (201 queued) and then fails with error 63016 in the StatusCallback, as on the real Twilio; a template
@@ -310,13 +313,23 @@ class FakePlatforms:
             if method == "sendMessage" and not 1 <= len(payload.get("text") or "") <= 4096:
                 return self._telegram_refusal(payload, "Bad Request: message is too long"
                                               if payload.get("text") else "Bad Request: message text is empty")
+            if method == "sendPhoto" and len(payload.get("caption") or "") > 1024:
+                return self._telegram_refusal(payload, "Bad Request: message caption is too long")
             for row in keyboard:
                 for b in row:
-                    if not b.get("text") or not 1 <= len(str(b.get("callback_data") or "").encode()) <= 64:
+                    if not b.get("text"):
+                        return self._telegram_refusal(payload, "Bad Request: BUTTON_TEXT_INVALID")
+                    if ("url" in b) == ("callback_data" in b):
+                        return self._telegram_refusal(payload, "Bad Request: BUTTON_TYPE_INVALID")
+                    if "url" in b and not str(b["url"]).startswith(("https://", "http://")):
+                        return self._telegram_refusal(payload, "Bad Request: BUTTON_URL_INVALID")
+                    if "callback_data" in b and not 1 <= len(str(b.get("callback_data") or "").encode()) <= 64:
                         return self._telegram_refusal(payload, "Bad Request: BUTTON_DATA_INVALID")
-            buttons = [{"title": b.get("text"), "payload": b.get("callback_data")} for row in keyboard for b in row]
-            self._record(Sent("telegram", str(payload.get("chat_id")), payload.get("text") or payload.get("photo")
-                              or "", buttons, payload))
+            buttons = [{"title": b.get("text"), "url": b["url"]} if "url" in b else
+                       {"title": b.get("text"), "payload": b.get("callback_data")} for row in keyboard for b in row]
+            # A photo's text is its caption (the photo's URL is in `raw`).
+            text = payload.get("text") if method == "sendMessage" else payload.get("caption")
+            self._record(Sent("telegram", str(payload.get("chat_id")), text or "", buttons, payload))
             return 200, {"ok": True, "result": {"message_id": next(_ids), "chat": {"id": payload.get("chat_id")}}}
         if method in ("answerCallbackQuery", "setWebhook", "getMe"):
             return 200, {"ok": True, "result": True}
@@ -367,10 +380,57 @@ class FakePlatforms:
         if len(quick) > 13 or any(len(q.get("title") or "") > 20 for q in quick):
             return self._graph_refusal(payload, 100, "(#100) Quick replies: at most 13, titles at most 20 "
                                                      "characters")
+        template = ((message.get("attachment") or {}).get("payload") or {}) if (
+            (message.get("attachment") or {}).get("type") == "template") else None
+        problem = _template_problem(template) if template is not None else None
+        if problem:
+            return self._graph_refusal(payload, 100, f"(#100) {problem}")
         buttons = [{"title": q.get("title"), "payload": q.get("payload")} for q in message.get("quick_replies") or []]
-        text = message.get("text") or json.dumps(message.get("attachment") or {})
+        if template is not None and template.get("template_type") == "button":
+            text = template.get("text") or ""
+            buttons = [{"title": b.get("title"), "url": b.get("url")} if b.get("type") == "web_url" else
+                       {"title": b.get("title"), "payload": b.get("payload")} for b in template["buttons"]] + buttons
+        elif template is not None:  # generic: what the user reads is the elements' titles and subtitles
+            text = "\n".join(f"{e.get('title')}" + (f" {e['subtitle']}" if e.get("subtitle") else "")
+                             for e in template.get("elements") or [])
+        elif message.get("attachment"):  # an image: its URL is in `raw`, not in what the user reads
+            text = ""
+        else:
+            text = message.get("text") or ""
         self._record(Sent("messenger", psid, text, buttons, payload))
         return 200, {"recipient_id": (payload.get("recipient") or {}).get("id"), "message_id": f"m_{next(_ids)}"}
+
+
+def _template_problem(template: dict) -> str | None:
+    """Why Messenger would refuse this template payload (None: it is accepted)."""
+    def buttons_problem(buttons: Any, least: int) -> str | None:
+        if not isinstance(buttons, list) or not least <= len(buttons) <= 3:
+            return "Template buttons: 1 to 3" if least else "Template buttons: at most 3"
+        for b in buttons:
+            if not 1 <= len(b.get("title") or "") <= 20:
+                return "Button title: 1 to 20 characters"
+            if b.get("type") == "web_url" and not str(b.get("url") or "").startswith(("https://", "http://")):
+                return "web_url button: url required"
+            if b.get("type") not in ("web_url", "postback"):
+                return "Button type not supported"
+        return None
+
+    kind = template.get("template_type")
+    if kind == "button":
+        if not 1 <= len(template.get("text") or "") <= 640:
+            return "Button template text: 1 to 640 characters"
+        return buttons_problem(template.get("buttons"), 1)
+    if kind == "generic":
+        elements = template.get("elements")
+        if not isinstance(elements, list) or not 1 <= len(elements) <= 10:
+            return "Generic template: 1 to 10 elements"
+        for e in elements:
+            if not 1 <= len(e.get("title") or "") <= 80 or len(e.get("subtitle") or "") > 80:
+                return "Generic template element: title 1 to 80 characters, subtitle at most 80"
+            if e.get("buttons") is not None and (problem := buttons_problem(e["buttons"], 0)):
+                return problem
+        return None
+    return "Unsupported template_type"
 
 
 def wait_for(condition: Callable[[], Any], seconds: float = 30.0) -> Any:
