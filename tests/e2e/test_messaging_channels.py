@@ -416,7 +416,7 @@ def test_whatsapp_reminder_outside_24h_is_a_template_and_its_delivery_is_recorde
     call = _book_from(ms, user, "C1007")
     assert _last_inbound(ms, user) is not None
     assert _deliver(ms, _now).sent == 1  # the confirmation, inside the window: free text
-    assert wait_for(lambda: _notifications(ms, call)["confirmation"].delivery_status == "delivered", 10)
+    assert wait_for(lambda: _notifications(ms, call)["confirmation"].delivery_status == "delivered", 30)
     confirmation = _notifications(ms, call)["confirmation"]
     assert confirmation.sent_as == "text" and user.received()[-1].raw.get("Body") == confirmation.text
 
@@ -427,14 +427,14 @@ def test_whatsapp_reminder_outside_24h_is_a_template_and_its_delivery_is_recorde
     assert len(sent) == 1 and sent[0].raw.get("ContentSid") == WHATSAPP_TEMPLATES["reminder"][0]
     assert "Body" not in sent[0].raw and "Rappel : un conseiller Hortense vous appelle le" in sent[0].text
     assert sent[0].raw["StatusCallback"].startswith("https://hortense.example.test/webhooks/whatsapp/status?n=")
-    assert wait_for(lambda: _notifications(ms, call)["reminder"].delivery_status == "delivered", 10)
+    assert wait_for(lambda: _notifications(ms, call)["reminder"].delivery_status == "delivered", 30)
     reminder = _notifications(ms, call)["reminder"]
     assert reminder.sent_as == "template" and reminder.platform_message_id.startswith("SM")
     def answers():
         return [(f["MessageStatus"], answer) for _, f, answer in ms.platforms.callbacks
                 if f["MessageSid"] == reminder.platform_message_id]
 
-    assert wait_for(lambda: len(answers()) == 3, 10), answers()
+    assert wait_for(lambda: len(answers()) == 3, 30), answers()
     assert answers() == [("queued", 200), ("sent", 200), ("delivered", 200)]  # signed, accepted, in order
 
 
@@ -451,7 +451,7 @@ def test_whatsapp_failed_delivery_is_recorded_and_shown_to_customer_and_advisor(
     ms.platforms.unreachable.add(user.sender)
     _travel_to_reminder(ms, user, call, travel)
     _deliver(ms, _now)
-    assert wait_for(lambda: _notifications(ms, call)["reminder"].delivery_status == "failed", 10)
+    assert wait_for(lambda: _notifications(ms, call)["reminder"].delivery_status == "failed", 30)
     reminder = _notifications(ms, call)["reminder"]
     assert reminder.delivery_error == "twilio:63024" and reminder.sent_as == "template"
     page = customer_space("C1003", None, _now())
