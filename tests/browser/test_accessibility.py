@@ -28,7 +28,7 @@ from hortense.db.calendar_models import Appointment
 from hortense.db.models import Customer
 from hortense.db.session import session_scope
 from hortense.replies import formatting as fr
-from tests.browser.conftest import ARTIFACTS, ROOT
+from tests.browser.conftest import ARTIFACTS, ROOT, _missing
 from tests.browser.test_console import _seed_conversations
 from tests.browser.test_phones import BOOST, _book_a_call, _verification_path
 
@@ -56,6 +56,8 @@ def _report(result: dict) -> dict:
 
 
 def test_axe_on_every_page_and_a_keyboard_only_booking(browser_tools, web_stack, tmp_path):
+    if not (ROOT / "node_modules" / "@axe-core" / "playwright" / "package.json").exists():
+        _missing("node_modules/@axe-core/playwright (npm ci --no-audit --no-fund)")
     url = web_stack.database_url
     assert not _appointments(url, KEYBOARD_CUSTOMER)
     call_day, call_id = _book_a_call(url)
