@@ -192,6 +192,79 @@
     });
   }
 
-  nameControls();
-  new MutationObserver(nameControls).observe(mount, { childList: true, subtree: true });
+  // Screen readers and the keyboard (WCAG 2.1 AA), on the widget's own DOM once it renders:
+  // - the conversation is a log whose new messages are read out politely (aria-live), and can be scrolled with
+  //   the keyboard (it takes the focus);
+  // - rasa-webchat's reply buttons are plain divs: they become buttons reachable with Tab and pressed with
+  //   Enter or Space; once one is chosen (the replies disappear) the focus goes back to the message input;
+  // - the avatars are decorative; the "Connexion à Hortense…" bar is a status message;
+  // - Escape closes the widget and the focus returns to the launcher (also after the close button on a phone).
+  function accessibleWidget() {
+    var conversation = mount.querySelector(".rw-conversation-container");
+    if (conversation && !conversation.hasAttribute("role")) {
+      conversation.setAttribute("role", "region");
+      conversation.setAttribute("aria-label", "Conversation avec Hortense");
+    }
+    var log = mount.querySelector(".rw-messages-container");
+    if (log && log.getAttribute("role") !== "log") {
+      log.setAttribute("role", "log");
+      log.setAttribute("aria-live", "polite");
+      log.setAttribute("aria-relevant", "additions");
+      log.setAttribute("aria-label", "Messages");
+      log.setAttribute("tabindex", "0");
+    }
+    var loading = mount.querySelector(".rw-loading");
+    if (loading && loading.getAttribute("role") !== "status") loading.setAttribute("role", "status");
+    Array.prototype.forEach.call(mount.querySelectorAll("img.rw-avatar"), function (img) {
+      if (img.getAttribute("alt") !== "") img.setAttribute("alt", "");
+    });
+    Array.prototype.forEach.call(mount.querySelectorAll("div.rw-reply, span.rw-reply"), function (reply) {
+      if (reply.getAttribute("role") !== "button") reply.setAttribute("role", "button");
+      if (reply.getAttribute("tabindex") !== "0") reply.setAttribute("tabindex", "0");
+    });
+  }
+
+  function focusInput() {
+    window.setTimeout(function () {
+      var input = mount.querySelector(".rw-new-message");
+      if (input && !input.disabled) input.focus();
+    }, 50);
+  }
+
+  function focusLauncher() {
+    window.setTimeout(function () {
+      var launcher = mount.querySelector(".rw-launcher");
+      if (launcher) launcher.focus();
+    }, 50);
+  }
+
+  mount.addEventListener("keydown", function (event) {
+    var reply = event.target.closest && event.target.closest("div.rw-reply, span.rw-reply");
+    if (reply && (event.key === "Enter" || event.key === " ")) {
+      event.preventDefault(); // Space would scroll the conversation
+      reply.click();
+      return;
+    }
+    if (event.key === "Escape" && event.target.closest && event.target.closest(".rw-conversation-container")) {
+      var close = mount.querySelector(".rw-close-button");
+      var launcher = mount.querySelector(".rw-launcher");
+      if (close && close.offsetParent !== null) close.click();
+      else if (launcher) launcher.click();
+      focusLauncher();
+    }
+  });
+
+  mount.addEventListener("click", function (event) {
+    if (!event.target.closest) return;
+    if (event.target.closest("div.rw-reply, span.rw-reply")) focusInput();
+    else if (event.target.closest(".rw-close-button")) focusLauncher();
+  });
+
+  function accessible() {
+    nameControls();
+    accessibleWidget();
+  }
+
+  accessible();
+  new MutationObserver(accessible).observe(mount, { childList: true, subtree: true });
 })();
