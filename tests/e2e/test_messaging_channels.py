@@ -367,6 +367,9 @@ def _book_from(ms, user: Chat, customer: str) -> int:
     _link(ms, user, customer)
     with session_scope(ms.stack.database_url) as s:
         customer_id = load_customer(s, customer).id
+        earlier = ap.upcoming_for_customer(s, customer_id, _now())  # another module may have booked one on this stack
+        if earlier is not None:
+            assert ap.cancel(s, customer_id=customer_id, appointment_id=earlier.id, now=_now())
         start = ap.next_free_slots(s, _now(), limit=1, after=_now() + timedelta(days=3))[0]
         result = ap.book(s, customer_id=customer_id, contract_id=None, start=start, reason="Question de facture",
                          phone="0612345678", channel=user.channel, sender_id=user.sender, now=_now())
