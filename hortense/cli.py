@@ -81,6 +81,73 @@ def cmd_link_code(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cli_actor() -> str:
+    import getpass
+
+    from hortense.privacy import audit
+
+    try:
+        user = getpass.getuser()
+    except Exception:  # no user name in this environment (a container without one)
+        user = "unknown"
+    return audit.cli_actor(user)
+
+
+def cmd_privacy_export(args: argparse.Namespace) -> int:
+    """Everything Hortense holds about one customer, as JSON (GDPR access/portability); audited."""
+    from pathlib import Path
+
+    from hortense import clock
+    from hortense.db.session import session_scope
+    from hortense.privacy import rights, transcripts
+    from hortense.settings import get_settings
+
+    try:
+        with session_scope(args.url) as session:
+            data = rights.export_customer(session, get_settings().tracker_url, args.customer, actor=_cli_actor(),
+                                          now=clock.now())
+    except rights.UnknownCustomer:
+        print(f"unknown customer {args.customer}", file=sys.stderr)
+        return 1
+    except transcripts.TrackerUnavailable as exc:
+        print(f"the tracker store is unreadable, nothing exported: {exc}", file=sys.stderr)
+        return 2
+    body = rights.to_json(data)
+    if args.out:
+        target = Path(args.out)
+        target.touch(mode=0o600, exist_ok=True)
+        target.write_text(body + "\n", encoding="utf-8")
+        print(f"{target}: {len(data['conversations'])} conversation(s) exported for {args.customer}", file=sys.stderr)
+    else:
+        print(body)
+    return 0
+
+
+def cmd_privacy_erase(args: argparse.Namespace) -> int:
+    """Erase one customer's conversations and personal data (GDPR erasure); audited. Needs --yes."""
+    from hortense import clock
+    from hortense.db.session import session_scope
+    from hortense.privacy import rights, transcripts
+    from hortense.settings import get_settings
+
+    if not args.yes:
+        print(f"this erases {args.customer}'s conversations and personal data for good: add --yes to confirm",
+              file=sys.stderr)
+        return 2
+    try:
+        with session_scope(args.url) as session:
+            report = rights.erase_customer(session, get_settings().tracker_url, args.customer, actor=_cli_actor(),
+                                           now=clock.now())
+    except rights.UnknownCustomer:
+        print(f"unknown customer {args.customer}", file=sys.stderr)
+        return 1
+    except transcripts.TrackerUnavailable as exc:
+        print(f"the tracker store is unreachable, nothing erased: {exc}", file=sys.stderr)
+        return 2
+    print(f"{args.customer}: {report.describe()}")
+    return 0
+
+
 def cmd_chat(args: argparse.Namespace) -> int:
     """Chat in the terminal as a demo customer, through the same JWT-protected endpoint as any client."""
     import requests
@@ -138,6 +205,18 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("link-code", help="issue a one-time code linking a messaging conversation to a customer")
     p.add_argument("customer")
     p.set_defaults(func=cmd_link_code)
+    privacy = sub.add_parser("privacy", help="GDPR: export or erase one customer's conversations and data")
+    privacy_sub = privacy.add_subparsers(dest="privacy_command", required=True)
+    p = privacy_sub.add_parser("export", help="everything held about a customer, as JSON (audited)")
+    p.add_argument("customer")
+    p.add_argument("--out", help="write the JSON to this file (created 0600) instead of standard output")
+    p.add_argument("--url", help="database URL (default: HORTENSE_DATABASE_URL)")
+    p.set_defaults(func=cmd_privacy_export)
+    p = privacy_sub.add_parser("erase", help="erase a customer's conversations and personal data (audited)")
+    p.add_argument("customer")
+    p.add_argument("--yes", action="store_true", help="confirm the erasure (it cannot be undone)")
+    p.add_argument("--url", help="database URL (default: HORTENSE_DATABASE_URL)")
+    p.set_defaults(func=cmd_privacy_erase)
     p = sub.add_parser("chat", help="chat in the terminal as a customer over the secure endpoint")
     p.add_argument("customer")
     p.set_defaults(func=cmd_chat)

@@ -99,6 +99,9 @@ class Settings:
     # WhatsApp: the approved Content template (ContentSid "HX…") of each notification kind, sent outside the
     # 24-hour window; a kind without one cannot be sent there (the customer space shows it instead).
     whatsapp_templates: tuple[tuple[str, str], ...] = ()
+    # GDPR/CNIL: conversation transcripts, notification texts and past calls' personal details are deleted or
+    # anonymised after this many days (HORTENSE_TRANSCRIPT_RETENTION_DAYS; README "Privacy" says why 180).
+    transcript_retention_days: int = 180
 
     def whatsapp_template(self, kind: str) -> str:
         return dict(self.whatsapp_templates).get(kind, "")
@@ -137,6 +140,26 @@ def _positive_float(name: str, file_values: dict[str, str]) -> float | None:
         logger.warning("%s=%r is not a number: ignored", name, value)
         return None
     return number if number > 0 else None
+
+
+DEFAULT_RETENTION_DAYS = 180
+
+
+def _retention_days(file_values: dict[str, str]) -> int:
+    """HORTENSE_TRANSCRIPT_RETENTION_DAYS: a whole number of days, at least 1 (a bad value keeps the default)."""
+    raw = (_get("HORTENSE_TRANSCRIPT_RETENTION_DAYS", "", file_values) or "").strip()
+    if not raw:
+        return DEFAULT_RETENTION_DAYS
+    try:
+        days = int(raw)
+    except ValueError:
+        logger.warning("HORTENSE_TRANSCRIPT_RETENTION_DAYS=%r is not a whole number of days: %s kept", raw,
+                       DEFAULT_RETENTION_DAYS)
+        return DEFAULT_RETENTION_DAYS
+    if days < 1:
+        logger.warning("HORTENSE_TRANSCRIPT_RETENTION_DAYS=%r must be at least 1: %s kept", raw, DEFAULT_RETENTION_DAYS)
+        return DEFAULT_RETENTION_DAYS
+    return days
 
 
 @lru_cache(maxsize=1)
@@ -183,6 +206,7 @@ def get_settings() -> Settings:
         messenger_graph_version=(_get("HORTENSE_MESSENGER_GRAPH_VERSION", "", f) or "").strip() or GRAPH_API_VERSION,
         whatsapp_templates=tuple((kind, (_get(name, "", f) or "").strip()) for kind, name in
                                  WHATSAPP_TEMPLATE_VARS.items() if (_get(name, "", f) or "").strip()),
+        transcript_retention_days=_retention_days(f),
     )
 
 

@@ -175,6 +175,8 @@ def create_app() -> Sanic:
     for module in (portal, documents, bank, charts):
         app.blueprint(module.bp)
     _register_console(app)
+    from web.privacy import bp as privacy_bp  # GDPR: policy page, customer download, console page
+    app.blueprint(privacy_bp)
 
     app.register_middleware(sessions.load_session, "request")
     app.register_middleware(sessions.store_session, "response")

@@ -55,6 +55,7 @@ from hortense.appointments.icalendar_feed import build_feed
 from hortense.conversations import store as conversations
 from hortense.db.calendar_models import STATUS_BOOKED, STATUS_CANCELLED, STATUS_DONE, STATUS_MISSED
 from hortense.db.session import session_scope
+from hortense.privacy import audit as privacy_audit
 from hortense.replies import formatting
 from hortense.review import inbox as review
 from hortense.security.rate_limit import RateLimit
@@ -472,7 +473,12 @@ async def call_page(request: Request, appointment_id: int) -> HTTPResponse:
 @visible_call
 async def transcript(request: Request, appointment_id: int) -> HTTPResponse:
     call: ConsoleCall = request.ctx.call
-    return _page("transcript.html", advisor=request.ctx.advisor, csrf=request.ctx.csrf, call=call,
+    advisor = request.ctx.advisor
+    with session_scope() as db:  # GDPR: every view of a transcript is audited (who, when, which conversation)
+        privacy_audit.record(db, actor=privacy_audit.advisor_actor(advisor.id, advisor.name),
+                             action=privacy_audit.TRANSCRIPT_VIEW, customer_number=call.customer_number,
+                             detail=f"appel {call.id}, conversation {call.sender_id}", now=now())
+    return _page("transcript.html", advisor=advisor, csrf=request.ctx.csrf, call=call,
                  lines=read_transcript(call.sender_id))
 
 
@@ -534,6 +540,13 @@ async def review_inbox(request: Request) -> HTTPResponse:
                 items = review.inbox(db, url, threshold=get_settings().review_confidence, now=now(), show=show)
             contexts = {i.message.event_id: conversations.lines_around(url, i.message.sender_id, i.message.event_id)
                         for i in items}
+            if items:  # GDPR: the inbox shows excerpts of conversations: audited like a transcript view
+                with session_scope() as db:
+                    advisor = request.ctx.advisor
+                    privacy_audit.record(
+                        db, actor=privacy_audit.advisor_actor(advisor.id, advisor.name),
+                        action=privacy_audit.REVIEW_VIEW, customer_number=None, now=now(),
+                        detail=f"{len(items)} message(s) de {len({i.message.sender_id for i in items})} conversation(s)")
         except conversations.TrackerUnavailable:
             unavailable = True
     return _page("review.html", advisor=request.ctx.advisor, csrf=request.ctx.csrf, items=items, contexts=contexts,

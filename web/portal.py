@@ -37,6 +37,7 @@ from hortense.db.session import session_scope
 from hortense.documents import urls as document_links
 from hortense.energy import consumption, surplus
 from hortense.energy.periods import default_period
+from hortense.privacy import notice as privacy_notice
 from hortense.replies import formatting as fr
 from hortense.replies.billing import invoice_status
 from hortense.replies.energy import period_label
@@ -97,6 +98,8 @@ def chat_config(request: Request, customer_number: str | None) -> dict:
         "rasaUrl": request.app.ctx.config.rasa_public_url, "socketPath": "/socket.io/",
         "title": WIDGET_TITLE, "subtitle": WIDGET_SUBTITLE, "initPayload": "/greet",
         "tokenUrl": "/token", "token": None, "expiresAt": None, "conversationId": None,
+        "privacyNotice": privacy_notice.notice_text(), "privacyUrl": privacy_notice.POLICY_URL,
+        "privacyRetention": privacy_notice.retention_label(),
     }
     if customer_number:
         token = mint_portal_token(customer_number)

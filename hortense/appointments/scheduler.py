@@ -4,7 +4,8 @@ Jobs (Europe/Paris time):
 - deliver due notifications every 30 s (coalesced, never two rounds at once in this process; the database
   claim keeps two processes from sending the same notification);
 - recompute the kitties on the 1st of each month at 03:00, and once at start-up (idempotent);
-- mark calls still 'booked' after their day as 'missed', every hour.
+- mark calls still 'booked' after their day as 'missed', every hour;
+- apply the privacy retention (transcripts, notification texts, past calls' details) every day at 03:30.
 Nothing is kept in memory between runs: everything to do is in the database, so a restart loses nothing.
 Rasa's own `ReminderScheduled` is not used (in-memory, per instance, lost on restart).
 """
@@ -23,6 +24,7 @@ from hortense import clock
 from hortense.appointments.notifications import DeliveryReport, RasaTransport, Transport, deliver_due
 from hortense.db import all_models  # noqa: F401  (every mapper is complete before jobs run in threads)
 from hortense.db.session import session_scope
+from hortense.privacy.retention import RetentionReport, apply_retention
 
 logger = logging.getLogger("hortense.scheduler")
 
@@ -30,6 +32,7 @@ DELIVERY_JOB = "deliver_notifications"
 KITTY_JOB = "update_kitties"
 KITTY_STARTUP_JOB = "update_kitties_at_startup"
 PAST_CALLS_JOB = "mark_past_calls"
+RETENTION_JOB = "apply_retention"
 TIMEZONE = "Europe/Paris"
 
 Clock = Callable[[], datetime]
@@ -70,6 +73,14 @@ class Jobs:
             logger.info("calls: %s past calls marked missed", marked)
         return marked
 
+    def apply_retention(self) -> RetentionReport:
+        """Delete or anonymise what is older than HORTENSE_TRANSCRIPT_RETENTION_DAYS (logged with its counts)."""
+        from hortense.settings import get_settings
+
+        settings = get_settings()
+        with session_scope(self.url) as session:
+            return apply_retention(session, settings.tracker_url, self.clock(), settings.transcript_retention_days)
+
 
 def build_scheduler(jobs: Jobs, scheduler: BaseScheduler | None = None) -> BaseScheduler:
     """Register every job on `scheduler` (a BlockingScheduler in Europe/Paris by default); not started."""
@@ -82,6 +93,8 @@ def build_scheduler(jobs: Jobs, scheduler: BaseScheduler | None = None) -> BaseS
     scheduler.add_job(jobs.update_kitties, "date", id=KITTY_STARTUP_JOB, run_date=clock.now(),
                       **common)
     scheduler.add_job(jobs.mark_past_calls, "cron", minute=5, id=PAST_CALLS_JOB, **common)
+    scheduler.add_job(jobs.apply_retention, "cron", hour=3, minute=30, id=RETENTION_JOB,
+                      **{**common, "misfire_grace_time": 6 * 3600})
     return scheduler
 
 

@@ -18,7 +18,8 @@ from hortense.appointments.calendar.phrases import PARIS
 from hortense.db.calendar_models import Notification
 from hortense.db.models import Customer
 from hortense.db.session import session_scope
-from hortense.appointments.scheduler import DELIVERY_JOB, KITTY_JOB, KITTY_STARTUP_JOB, PAST_CALLS_JOB, Jobs, build_scheduler
+from hortense.appointments.scheduler import (DELIVERY_JOB, KITTY_JOB, KITTY_STARTUP_JOB, PAST_CALLS_JOB,
+                                             RETENTION_JOB, Jobs, build_scheduler)
 
 UTC = timezone.utc
 NOW = datetime(2026, 11, 26, 8, 0, tzinfo=PARIS).astimezone(UTC)
@@ -220,7 +221,7 @@ def test_the_scheduler_has_its_jobs_in_paris_time():
     scheduler = build_scheduler(Jobs(Recorder()))
     assert str(scheduler.timezone) == "Europe/Paris"
     jobs = {job.id: job for job in scheduler.get_jobs()}
-    assert set(jobs) == {DELIVERY_JOB, KITTY_JOB, KITTY_STARTUP_JOB, PAST_CALLS_JOB}
+    assert set(jobs) == {DELIVERY_JOB, KITTY_JOB, KITTY_STARTUP_JOB, PAST_CALLS_JOB, RETENTION_JOB}
     deliver = jobs[DELIVERY_JOB]
     assert deliver.trigger.interval == timedelta(seconds=30)
     assert deliver.coalesce and deliver.max_instances == 1

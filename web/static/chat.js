@@ -129,6 +129,29 @@
     new MutationObserver(addRestartEntry).observe(mount, { childList: true, subtree: true });
   }
 
+  // Privacy notice (GDPR/CNIL): above the messages, so it is read before the first one — what is stored, for
+  // how long, and the policy page. Its text comes from the server (the retention period is a setting).
+  function addPrivacyNotice() {
+    var messages = mount.querySelector(".rw-messages-container");
+    if (!config.privacyNotice || !messages || mount.querySelector(".hortense-privacy-notice")) return;
+    var notice = document.createElement("p");
+    notice.className = "hortense-privacy-notice";
+    notice.setAttribute("role", "note");
+    notice.style.cssText = "margin:0;padding:6px 10px;font-size:12px;line-height:1.35;background:#F1F7F3;" +
+      "color:#1D2B24;border-bottom:1px solid #D9E2DC;";
+    notice.appendChild(document.createTextNode(config.privacyNotice + " "));
+    var link = document.createElement("a");
+    link.href = config.privacyUrl || "/confidentialite";
+    link.textContent = "En savoir plus";
+    link.style.color = "#1E7B4A";
+    notice.appendChild(link);
+    messages.parentNode.insertBefore(notice, messages);
+  }
+
+  if (window.MutationObserver) {
+    new MutationObserver(addPrivacyNotice).observe(mount, { childList: true, subtree: true });
+  }
+
   dropForeignConversation();
   scheduleRefresh();
 
