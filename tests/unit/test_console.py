@@ -172,6 +172,7 @@ def world(seeded_db, tmp_path, monkeypatch, clock) -> World:
     _tracker(tracker)
     monkeypatch.setenv("HORTENSE_TRACKER_DB", str(tracker))
     monkeypatch.delenv("HORTENSE_TRACKER_URL", raising=False)
+    monkeypatch.delenv("HORTENSE_REDIS_URL", raising=False)  # log-in delays on the test clock, in memory
     get_settings.cache_clear()  # settings are read once per process: re-read them with this tracker store
     ids = {}
     with session_scope(seeded_db) as s:

@@ -11,6 +11,7 @@ import pytest
 from channels import guard as g
 from channels import web
 from hortense.security.identity import mint_portal_token, web_sender_id
+from hortense.settings import get_settings
 
 
 class FakeSio:
@@ -80,7 +81,10 @@ class Site:
 
 
 @pytest.fixture
-def site():
+def site(monkeypatch):
+    """Counts in this process's memory (two instances sharing them through Redis: test_rate_limit_and_replay)."""
+    monkeypatch.delenv("HORTENSE_REDIS_URL", raising=False)
+    get_settings.cache_clear()
     s = Site(g.ConnectorGuard("web", per_minute=3, per_address=5, visitors_per_minute=8))
     yield s
     s.loop.close()
