@@ -3,6 +3,10 @@
 - Rate limit: a sender gets `settings.message_rate_per_minute` messages per rolling minute, then one polite
   answer, then silence until the minute has passed (a flood costs us neither NLU time nor platform fees);
   counted in Redis when it is configured, so the limit holds across instances (hortense.security.rate_limit).
+  Anonymous visitors of the website choose their conversation by reconnecting, so theirs are also counted
+  per address (every visitor conversation from one address together) and all together (a ceiling on what
+  visitors may cost the bot); each new conversation refused that way is told once why. Logged-in customers
+  are counted per customer only: a flood of visitors never silences them.
 - `/intent{...}` filter: Rasa always obeys a message of the form `/intent{"entity": "value"}` (confidence
   1.0, entities filled). Such a message is accepted only when it is exactly the payload of a button the bot
   offered in its last message(s) of this conversation, read from the tracker store; anything else loses
@@ -32,12 +36,24 @@ logger = logging.getLogger(__name__)
 
 MAX_MESSAGE_CHARS = 2000
 WINDOW_SECONDS = 60.0
+# Visitors' limits, in conversations' worth (settings.message_rate_per_minute each: 30 by default): one address
+# (a family, an office) gets two conversations' worth, all visitors together twenty (600 messages a minute).
+VISITOR_ADDRESS_CONVERSATIONS = 2
+VISITORS_CONVERSATIONS = 20
 RATE_LIMITED_TEXT = ("Vous m'envoyez beaucoup de messages en peu de temps : je marque une petite pause. "
                      "Réessayez dans une minute, s'il vous plaît.")
+BUSY_TEXT = ("Je reçois beaucoup de messages en ce moment : merci de réessayer dans une minute. Si vous êtes "
+             "client, connectez-vous à votre espace client pour me parler sans attendre.")
 UNAVAILABLE_TEXT = ("Je suis momentanément indisponible, désolée. Merci de réessayer un peu plus tard ; pour une "
                     "urgence, nos conseillers restent joignables par téléphone.")
 _LEADING_SLASHES = re.compile(r"^[\s/]+")
 _store_verdicts: dict[int, bool] = {}
+
+
+@dataclass(frozen=True)
+class Refusal:
+    text: str  # what the sender is told, in French
+    tell: bool  # False once this sender has been told during this run of refusals
 
 
 @dataclass(frozen=True)
@@ -84,9 +100,16 @@ class ConnectorGuard:
     """One per input channel: made with `for_blueprint` in the channel's `blueprint()`, then every incoming
     message goes through `admit` before `on_new_message`."""
 
-    def __init__(self, channel: str, per_minute: int | None = None) -> None:
+    def __init__(self, channel: str, per_minute: int | None = None, *, per_address: int | None = None,
+                 visitors_per_minute: int | None = None) -> None:
         self.channel = channel
-        self.limiter = RateLimit("messages", per_minute or get_settings().message_rate_per_minute, WINDOW_SECONDS)
+        per_minute = per_minute or get_settings().message_rate_per_minute
+        self.limiter = RateLimit("messages", per_minute, WINDOW_SECONDS)
+        self.address_limiter = RateLimit("visitor-messages-address",
+                                         per_address or VISITOR_ADDRESS_CONVERSATIONS * per_minute, WINDOW_SECONDS)
+        self.visitors_limiter = RateLimit("visitor-messages", visitors_per_minute or VISITORS_CONVERSATIONS * per_minute,
+                                          WINDOW_SECONDS)
+        self.told = RateLimit("visitor-messages-told", 1, WINDOW_SECONDS)  # one answer per conversation a minute
         self.app: Sanic | None = None
         self.store_ok: bool | None = None
 
@@ -109,12 +132,14 @@ class ConnectorGuard:
                 _store_verdicts[id(store)] = check_store(store)
             self.store_ok = _store_verdicts[id(store)]
 
-    async def admit(self, sender_id: str, text: Any, output: OutputChannel | None,
-                    app: Sanic | None = None) -> str | None:
+    async def admit(self, sender_id: str, text: Any, output: OutputChannel | None, app: Sanic | None = None, *,
+                    address: str | None = None, visitor: bool = False, limited: bool = True) -> str | None:
         """The text Rasa may see for this message, or None when it must not reach Rasa (the guard has
-        then answered the sender through `output` when an answer is due)."""
+        then answered the sender through `output` when an answer is due). `visitor`: an anonymous website
+        conversation, also limited per `address` and with all visitors; `limited=False`: the caller has
+        already applied the limits (`refusal`)."""
         app = app or self.app
-        if not await self.may_answer(sender_id, output):
+        if not await self.may_answer(sender_id, output, address=address, visitor=visitor, limited=limited):
             return None
         text = text.strip()[:MAX_MESSAGE_CHARS] if isinstance(text, str) else ""
         if not text:
@@ -133,18 +158,35 @@ class ConnectorGuard:
             await _say(output, sender_id, secret_warning(kinds))
         return clean
 
-    async def may_answer(self, sender_id: str, output: OutputChannel | None) -> bool:
-        """Whether this sender may be answered now (store safe, under the rate limit); when not, the sender
-        is told why through `output` (once per run of refusals for the rate limit)."""
+    async def may_answer(self, sender_id: str, output: OutputChannel | None, *, address: str | None = None,
+                         visitor: bool = False, limited: bool = True) -> bool:
+        """Whether this sender may be answered now (store safe, under the rate limits); when not, the sender
+        is told why through `output` (once per run of refusals for the rate limits)."""
         if self.store_ok is False:
             await _say(output, sender_id, UNAVAILABLE_TEXT)
             return False
+        refused = self.refusal(sender_id, address=address, visitor=visitor) if limited else None
+        if refused is not None and refused.tell:
+            await _say(output, sender_id, refused.text)
+        return refused is None
+
+    def refusal(self, sender_id: str, *, address: str | None = None, visitor: bool = False) -> Refusal | None:
+        """None if this message is under the limits (it is then counted), else what to tell the sender.
+
+        Every conversation has its own limit; a visitor's is also counted per address and with all visitors,
+        so that reconnecting under new conversation ids from one address gains nothing."""
         allowed, first_refusal = self.limiter.hit(f"{self.channel}:{sender_id}")
         if not allowed:
             logger.info("%s: rate limit reached for a sender", self.channel)
-            if first_refusal:
-                await _say(output, sender_id, RATE_LIMITED_TEXT)
-        return allowed
+            return Refusal(RATE_LIMITED_TEXT, first_refusal)
+        if not visitor:
+            return None
+        for limiter, key, text in ((self.address_limiter, f"{self.channel}:{address or 'unknown'}", RATE_LIMITED_TEXT),
+                                   (self.visitors_limiter, f"{self.channel}:all", BUSY_TEXT)):
+            if not limiter.hit(key).allowed:
+                logger.info("%s: %s limit reached for visitors", self.channel, limiter.name)
+                return Refusal(text, self.told.hit(f"{self.channel}:{sender_id}").allowed)
+        return None
 
     async def offered(self, sender_id: str, app: Sanic | None = None,
                       after_current_turn: bool = False) -> list[OfferedButton]:

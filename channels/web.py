@@ -9,7 +9,11 @@ Differences from Rasa's stock socket.io channel, each on purpose:
 - a link of a bot message (a `web_url` button, `hortense.replies.common.Link`) becomes a labelled Markdown link
   line in the text, "[Télécharger votre contrat (PDF)](https://…)", which the widget shows as a link (the stock
   output would turn it into a quick reply that sends its title back); the choices stay buttons.
-A visitor without a token may chat, under a random conversation id, and gets general answers only.
+A visitor without a token may chat, under a random conversation id, and gets general answers only; since a
+visitor can open a new conversation by reconnecting, visitors' messages are also limited per address and all
+together (`channels.guard`), while a logged-in customer is limited per customer. The HTTP endpoint, which needs
+a token, limits its refused (unauthenticated) requests per address. A refused message is answered in French:
+on the socket by the guard, over HTTP by a 429 with the same text.
 """
 from __future__ import annotations
 
@@ -29,12 +33,13 @@ from sanic.response import HTTPResponse
 from socketio import AsyncServer
 
 from channels.common import link_buttons
-from channels.guard import ConnectorGuard
+from channels.guard import WINDOW_SECONDS, ConnectorGuard
 from hortense import clock
 from hortense.ops import metrics
 from hortense.ops.logging_setup import configure_logging
 from hortense.rasa import patches as rasa_patches
 from hortense.security.identity import IdentityError, PortalClaims, sign_assertion, verify_portal_token, web_sender_id
+from hortense.security.rate_limit import RateLimit, client_address
 from hortense.settings import get_settings
 
 logger = logging.getLogger(__name__)
@@ -45,6 +50,8 @@ TECHNICAL_TEXT = ("Désolée, je rencontre un souci technique et ne peux pas vou
                   "Réessayez dans quelques instants.")
 EXPIRED_TEXT = ("Votre session a expiré. Rechargez la page de votre espace client pour continuer la conversation "
                 "avec Hortense.")
+HTTP_REFUSED_PER_MINUTE = 20  # unauthenticated requests to the HTTP endpoint, per address
+TOO_MANY_REFUSED_TEXT = "Trop de requêtes refusées depuis votre adresse. Réessayez dans une minute."
 
 
 def bearer_token(header: str | None) -> str | None:
@@ -143,11 +150,15 @@ class WebChat:
     def __init__(self, sio: AsyncServer, guard: ConnectorGuard, on_new_message: Callable[[UserMessage], Awaitable[Any]],
                  bot_message_evt: str) -> None:
         self.sio, self.guard, self.on_new_message, self.bot_message_evt = sio, guard, on_new_message, bot_message_evt
+        self.http_refused = RateLimit("web-http-refused-address", HTTP_REFUSED_PER_MINUTE, WINDOW_SECONDS)
 
-    async def handle(self, text: str, sender_id: str, customer: str | None, output: OutputChannel) -> None:
+    async def handle(self, text: str, sender_id: str, customer: str | None, output: OutputChannel, *,
+                     address: str | None = None, limited: bool = True) -> None:
         """Pass the message to Rasa; if nothing at all came back (action server down, internal error),
-        the customer still gets an answer instead of silence."""
-        admitted = await self.guard.admit(sender_id, text, output)
+        the customer still gets an answer instead of silence. A visitor (no `customer`) is also limited per
+        `address` and with all visitors; `limited=False`: the caller has applied the limits."""
+        admitted = await self.guard.admit(sender_id, text, output, address=address, visitor=customer is None,
+                                          limited=limited)
         if admitted is None:  # refused (rate limit, unsafe store): the guard has answered if due
             return
         text = admitted
@@ -165,17 +176,25 @@ class WebChat:
 
     async def http_message(self, request: Request) -> HTTPResponse:
         """Server-side clients, tests and benchmarks: one message in, the bot's messages out."""
+        address = client_address(request)
+        if self.http_refused.blocked(address):
+            return _too_many(TOO_MANY_REFUSED_TEXT)
         try:
             claims = verify_portal_token(bearer_token(request.headers.get("Authorization")) or "")
         except IdentityError as exc:
             logger.info("web http message refused: %s", exc)
+            self.http_refused.record(address)
             return response.json({"error": "unauthorized", "message": "Authentification requise."}, status=401)
         body = request.json if isinstance(request.json, dict) else {}
         text = clean_text(body.get("message"))
         if not text:
             return response.json({"error": "empty_message", "message": "Le message est vide."}, status=400)
+        sender = web_sender_id(claims.customer_number)
+        refused = self.guard.refusal(sender)  # a logged-in customer: their own limit, whatever the address
+        if refused is not None:
+            return _too_many(refused.text)
         collector = CollectingOutputChannel()
-        await self.handle(text, web_sender_id(claims.customer_number), claims.customer_number, collector)
+        await self.handle(text, sender, claims.customer_number, collector, limited=False)
         return response.json(collector.messages)
 
     async def authenticate(self, sid: str, token: str | None) -> bool:
@@ -187,7 +206,8 @@ class WebChat:
         except IdentityError as exc:
             logger.info("web socket %s refused: %s", sid, exc)
             return False
-        await self.sio.save_session(sid, {"claims": claims, "sender": web_sender_id(claims.customer_number)})
+        session = await self.sio.get_session(sid)
+        await self.sio.save_session(sid, {**session, "claims": claims, "sender": web_sender_id(claims.customer_number)})
         return True
 
     async def refreshed(self, sid: str, session: dict, token: str | None) -> PortalClaims | None:
@@ -202,6 +222,8 @@ class WebChat:
         return claims
 
     async def connect(self, sid: str, environ: dict, auth: dict | None = None) -> bool:
+        request = environ.get("sanic.request") if isinstance(environ, dict) else None
+        await self.sio.save_session(sid, {"address": client_address(request) if request is not None else "unknown"})
         return await self.authenticate(sid, _token_from_connect(environ, auth))
 
     async def session_request(self, sid: str, data: dict | None) -> None:
@@ -214,7 +236,8 @@ class WebChat:
         session = await self.sio.get_session(sid)
         if "sender" not in session:
             requested = (data or {}).get("session_id") if isinstance(data, dict) else None
-            session = {"claims": None, "sender": requested if _valid_visitor_id(requested) else _visitor_id()}
+            session = {**session, "claims": None,
+                       "sender": requested if _valid_visitor_id(requested) else _visitor_id()}
             await self.sio.save_session(sid, session)
         await self.sio.enter_room(sid, session["sender"])
         await self.sio.emit("session_confirm", session["sender"], room=sid)
@@ -237,7 +260,13 @@ class WebChat:
         if not text:
             return
         output = SocketIOOutput(self.sio, self.bot_message_evt)
-        await self.handle(text, session["sender"], claims.customer_number if claims else None, output)
+        await self.handle(text, session["sender"], claims.customer_number if claims else None, output,
+                          address=session.get("address"))
+
+
+def _too_many(text: str) -> HTTPResponse:
+    return response.json({"error": "rate_limited", "message": text}, status=429,
+                         headers={"Retry-After": str(int(WINDOW_SECONDS))})
 
 
 class HortenseWebInput(SocketIOInput):

@@ -3,6 +3,11 @@
 `/charts/consumption.png` stacks peak and off-peak kWh per month; `/charts/surplus.png` shows injected kWh per
 month. Each URL is signed for one customer, one contract and one period (`hortense.documents.urls.chart_link`),
 and the contract is checked against the database before anything is drawn.
+
+Drawing a PNG costs CPU, so a drawn chart is kept (`png_cache`) under what its link was signed for (the
+customer and the resource: kind, contract, period), for a link's lifetime, in a cache bounded in entries and
+bytes: reloading a page or opening a new link to the same chart draws nothing. Drawings themselves are limited
+per address (RENDERS_PER_MINUTE, through `hortense.security.rate_limit`): past it, a French 429 page.
 """
 from __future__ import annotations
 
@@ -11,6 +16,8 @@ import io
 import logging
 import re
 import threading
+import time
+from collections import OrderedDict
 from collections.abc import Callable
 from datetime import date
 from typing import Any
@@ -31,7 +38,9 @@ from hortense.energy.periods import Period
 from hortense.energy.surplus import SurplusHistory
 from hortense.replies.energy import period_label
 from hortense.replies.formatting import LOCALE
-from web.documents import check_link, refusal
+from hortense.security.rate_limit import RateLimit, client_address
+from hortense.security.signing import DEFAULT_TTL
+from web.documents import LIMIT_WINDOW_SECONDS, check_link, refusal, too_many
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +57,57 @@ DPI = 100
 _MONTH = re.compile(r"(20\d\d)-(0[1-9]|1[0-2])")
 # matplotlib keeps some global state (font cache, rc params): one drawing at a time per process.
 _draw_lock = threading.Lock()
+RENDERS_PER_MINUTE = 20  # drawings (not cached charts) per address
+
+
+class PngCache:
+    """Drawn charts by key, each for `ttl` seconds, at most `max_entries` and `max_bytes` (least recently used
+    first out)."""
+
+    def __init__(self, max_entries: int = 256, max_bytes: int = 16 * 1024 * 1024, ttl: float = 900.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.max_entries, self.max_bytes, self.ttl, self.clock = max_entries, max_bytes, ttl, clock
+        self._items: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> bytes | None:
+        with self._lock:
+            item = self._items.get(key)
+            if item is None:
+                return None
+            if self.clock() - item[0] >= self.ttl:
+                self._drop(key)
+                return None
+            self._items.move_to_end(key)
+            return item[1]
+
+    def put(self, key: str, data: bytes) -> None:
+        if len(data) > self.max_bytes:
+            return
+        with self._lock:
+            if key in self._items:
+                self._drop(key)
+            self._items[key] = (self.clock(), data)
+            self._bytes += len(data)
+            while len(self._items) > self.max_entries or self._bytes > self.max_bytes:
+                self._drop(next(iter(self._items)))
+
+    def _drop(self, key: str) -> None:
+        _, data = self._items.pop(key)
+        self._bytes -= len(data)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+            self._bytes = 0
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+png_cache = PngCache(ttl=DEFAULT_TTL.total_seconds())  # a link's lifetime
+render_limiter = RateLimit("chart-renders-address", RENDERS_PER_MINUTE, LIMIT_WINDOW_SECONDS)
 
 
 def _number(value: float) -> str:
@@ -174,14 +234,24 @@ async def chart(request: Request, filename: str) -> HTTPResponse:
     if kind not in CHART_KINDS or not contract_number or start is None or end is None or end < start \
             or (end.year - start.year) * 12 + end.month - start.month >= MAX_CHART_MONTHS:
         return pages.message(404, "Graphique introuvable", "Ce graphique n'existe pas.")
-    check = check_link(request, chart_resource(kind, contract_number, start, end))
+    resource = chart_resource(kind, contract_number, start, end)
+    check = check_link(request, resource)
     if not check.ok:
         logger.info("chart link refused (%s) for %s %s", check.reason, kind, contract_number)
         return refusal(request, check.reason)
-    png = await asyncio.to_thread(build_chart, kind, contract_number, Period(start, end, True), check.verified_customer)
+    key = f"{check.verified_customer}|{resource}"  # what the link's signature covers
+    png = png_cache.get(key)
     if png is None:
-        logger.warning("chart %s %s refused: not available to customer %s", kind, contract_number,
-                       check.customer_number)
-        return refusal(request, "not_owned")
+        if not render_limiter.hit(client_address(request)).allowed:
+            logger.info("chart %s %s refused: too many drawings from one address", kind, contract_number)
+            return too_many(request, "Vous avez demandé beaucoup de graphiques en peu de temps. Réessayez dans une "
+                                     "minute, s'il vous plaît.")
+        png = await asyncio.to_thread(build_chart, kind, contract_number, Period(start, end, True),
+                                      check.verified_customer)
+        if png is None:
+            logger.warning("chart %s %s refused: not available to customer %s", kind, contract_number,
+                           check.customer_number)
+            return refusal(request, "not_owned")
+        png_cache.put(key, png)
     return response.raw(png, content_type="image/png", headers={"Cache-Control": "private, max-age=900"})
 

@@ -7,8 +7,9 @@ Access rules, each enforced here on every request (never by hiding a link):
   (the same answer as a call that does not exist, so ids cannot be probed);
 - a transcript is shown only for a conversation behind a call the advisor may see;
 - every POST carries the session's CSRF token (`@advisor_form`, or `csrf_protected` for the login form);
-- failed logins are limited per account (database lockout, see hortense.appointments.advisors) and per address (shared
-  by the instances through Redis when it is configured, `hortense.security.rate_limit`);
+- failed logins slow down per account *and* address (growing delays, never a lock a stranger can trigger, see
+  hortense.appointments.advisors) and are limited per address whatever the account (shared by the instances
+  through Redis when it is configured, `hortense.security.rate_limit`);
 - the feed `/console/ical/<token>.ics` needs no login: its token is secret, stored hashed and revocable.
 """
 from __future__ import annotations
@@ -38,7 +39,7 @@ from hortense.appointments import calls as desk
 from hortense.appointments.advisors import (
     AdvisorView,
     advisor_for_feed_token,
-    authenticate,
+    attempt_login,
     end_sessions,
     get_advisor,
     issue_feed_token,
@@ -58,7 +59,7 @@ from hortense.db.session import session_scope
 from hortense.privacy import audit as privacy_audit
 from hortense.replies import formatting
 from hortense.review import inbox as review
-from hortense.security.rate_limit import RateLimit
+from hortense.security.rate_limit import RateLimit, client_address, whole_seconds
 from hortense.settings import get_settings
 from web.sessions import ConsoleSessions, Handler
 
@@ -126,8 +127,8 @@ async def _security_headers(_request: Request, resp: HTTPResponse) -> None:
 sessions = ConsoleSessions(clock=lambda: now().timestamp(), login_url="/console/login")
 login_required = sessions.login_required
 
-# Failed logins per client address, across instances when Redis is configured (the per-account lockout is
-# in the database, see hortense.appointments.advisors).
+# Failed logins per client address, across instances when Redis is configured (the per-account-and-address
+# delays are in hortense.appointments.advisors).
 address_limiter = RateLimit("console-login-address", IP_FAILURE_LIMIT, IP_FAILURE_WINDOW)
 
 
@@ -239,16 +240,24 @@ async def login(request: Request) -> HTTPResponse:
     csrf = request.ctx.csrf
     email = (request.form.get("email") or "").strip()[:200]
     password = (request.form.get("password") or "")[:200]
-    address = request.ip or "unknown"
+    address = client_address(request)
     if address_limiter.blocked(address):
         return _page("login.html", status=429, csrf=csrf, email=email,
                      error="Trop de tentatives. Réessayez dans quelques minutes.")
     with session_scope() as db:
-        advisor = authenticate(db, email, password, now())
+        attempt = attempt_login(db, email, password, address)
+    advisor = attempt.advisor
+    if attempt.retry_after > 0:
+        seconds = whole_seconds(attempt.retry_after)
+        page = _page("login.html", status=429, csrf=csrf, email=email,
+                     error=f"Trop de tentatives pour ce compte. Réessayez dans {seconds} seconde"
+                           f"{'s' if seconds > 1 else ''}.")
+        page.headers["Retry-After"] = str(seconds)
+        return page
     if advisor is None:
         address_limiter.record(address)
         return _page("login.html", status=401, csrf=csrf, email=email,
-                     error="Adresse e-mail ou mot de passe incorrect, ou compte temporairement bloqué.")
+                     error="Adresse e-mail ou mot de passe incorrect.")
     fresh = sessions.new(advisor)  # a new nonce at login: a session fixed before login is useless
     return sessions.write(response.redirect("/console/calls", status=303), request, fresh)
 

@@ -3,6 +3,9 @@
 A download needs a link signed for a customer (`hortense.security.signing`, 15 minutes) *and* a document that
 belongs to that customer in the database today: the signature proves who the link was made for, the database
 proves the document is theirs. A refused link gets a French page (403, or 410 once expired), never the file.
+
+The public verification page answers anyone, so it is limited per address (VERIFICATIONS_PER_MINUTE, shared by
+the instances through Redis when it is configured, `hortense.security.rate_limit`): past it, a French 429 page.
 """
 from __future__ import annotations
 
@@ -24,6 +27,7 @@ from hortense.db.session import session_scope
 from hortense.documents import short_links
 from hortense.documents import verification as docver
 from hortense.replies import formatting as fr
+from hortense.security.rate_limit import RateLimit, client_address
 from hortense.security.signing import LinkCheck, verify
 from hortense.settings import get_settings
 from web.portal import local_now
@@ -38,6 +42,9 @@ PROOF_OF_ADDRESS = "attestation"
 INVOICE = "facture"
 KINDS = (CONTRACT, PROOF_OF_ADDRESS, INVOICE)
 _NUMBER = re.compile(r"[A-Za-z0-9-]{1,40}")
+LIMIT_WINDOW_SECONDS = 60
+VERIFICATIONS_PER_MINUTE = 30  # a bank clerk checks a few documents; a script checking codes gets nowhere
+verification_limiter = RateLimit("verification-address", VERIFICATIONS_PER_MINUTE, LIMIT_WINDOW_SECONDS)
 
 KIND_LABELS = {
     docver.PROOF_OF_ADDRESS: "Attestation de domicile",
@@ -73,6 +80,13 @@ def check_link(request: Request, path: str, params: dict | None = None) -> LinkC
     source = params if params is not None else request.args
     query = {key: value for key in ("c", "exp", "sig") if (value := source.get(key)) is not None}
     return verify(path, query, link_secret(), expected_customer=logged_in_customer(request))
+
+
+def too_many(request: Request, text: str) -> HTTPResponse:
+    """The French page of a request over its limit (429), with when to come back."""
+    page = request.app.ctx.pages.message(429, "Trop de demandes", text)
+    page.headers["Retry-After"] = str(LIMIT_WINDOW_SECONDS)
+    return page
 
 
 def refusal(request: Request, reason: str) -> HTTPResponse:
@@ -199,6 +213,10 @@ def verify_document(path: str) -> Verified | None:
 
 @bp.get("/verifier/<rest:path>")
 async def verification_page(request: Request, rest: str) -> HTTPResponse:
+    if not verification_limiter.hit(client_address(request)).allowed:
+        logger.info("document verification refused: too many requests from one address")
+        return too_many(request, "Vous avez vérifié beaucoup de documents en peu de temps. Réessayez dans une "
+                                 "minute, s'il vous plaît.")
     verified = await asyncio.to_thread(verify_document, request.path)
     if verified is None:
         logger.info("document verification failed for %s", request.path)

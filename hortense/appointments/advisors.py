@@ -1,8 +1,18 @@
-"""Advisors: accounts, password checks with lockout, working hours, absences and iCalendar feed tokens.
+"""Advisors: accounts, password checks with growing delays, working hours, absences and iCalendar feed tokens.
 
 Passwords are hashed with scrypt (stdlib): the parameters are stored with each hash so they can be raised
 later without breaking existing accounts. Feed tokens are random, shown once, and stored as a SHA-256
 hash: a database leak does not reveal anyone's calendar URL.
+
+Failed log-ins slow down, they never lock (a lock is a denial of service anyone who knows an advisor's e-mail
+can trigger). Failures are counted per account *and* address: after LOGIN_FREE_FAILURES, that address waits
+1 s, 2 s, 4 s... (at most LOGIN_DELAY_CAP) before it may try that account again, while the advisor at their
+desk is not slowed down by a stranger elsewhere. Against many addresses guessing one account, failures from
+addresses the account has never logged in from also slow down all such addresses for that account (after
+ACCOUNT_FREE_FAILURES); an address the advisor logged in from in the last USUAL_ADDRESS_DAYS is exempt.
+Unknown e-mails are counted the same way (no difference tells an attacker which accounts exist). The counts go
+through `hortense.security.rate_limit` (Redis when configured, so every web instance agrees); the console
+adds a limit on failures per address whatever the account (`web.console`).
 """
 from __future__ import annotations
 
@@ -11,16 +21,28 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import datetime, time
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from hortense import clock
 from hortense.db.calendar_models import Advisor, AdvisorAbsence, AdvisorWorkingHours
+from hortense.security.rate_limit import Backoff, RateLimit
 
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2 ** 14, 8, 1
-MAX_FAILED_LOGINS = 5
-LOCKOUT = timedelta(minutes=15)
+LOGIN_FREE_FAILURES = 3  # per account and address, before the delays begin
+ACCOUNT_FREE_FAILURES = 10  # per account, from addresses it has never logged in from
+LOGIN_DELAY_CAP = 300.0  # seconds: 1, 2, 4... 256, then 300
+LOGIN_FAILURES_FORGOTTEN = 3600.0  # an hour after the last failure
+USUAL_ADDRESS_DAYS = 90
+
+login_delays = Backoff("console-login", free=LOGIN_FREE_FAILURES, cap=LOGIN_DELAY_CAP,
+                       forget=LOGIN_FAILURES_FORGOTTEN, clock=lambda: clock.timestamp())
+account_delays = Backoff("console-login-account", free=ACCOUNT_FREE_FAILURES, cap=LOGIN_DELAY_CAP,
+                         forget=LOGIN_FAILURES_FORGOTTEN, clock=lambda: clock.timestamp())
+# "Seen at least once in the window": a successful log-in of this account from this address.
+usual_addresses = RateLimit("console-usual-address", 1, USUAL_ADDRESS_DAYS * 86400, clock=lambda: clock.timestamp())
 
 # Monday to Friday, 9:00-18:00 (Paris time): the company's opening hours.
 DEFAULT_WORKING_HOURS: tuple[tuple[int, time, time], ...] = tuple((d, time(9), time(18)) for d in range(5))
@@ -113,32 +135,57 @@ def get_advisor(session: Session, advisor_id: int) -> AdvisorView | None:
     return _view(advisor) if advisor is not None and advisor.active else None
 
 
-def authenticate(session: Session, email: str, password: str, now: datetime) -> AdvisorView | None:
-    """The advisor if the e-mail and password match and the account is neither inactive nor locked.
+@dataclass(frozen=True)
+class LoginAttempt:
+    advisor: AdvisorView | None
+    retry_after: float = 0.0  # > 0: this address must wait before trying this account again (nothing checked)
 
-    After MAX_FAILED_LOGINS wrong passwords in a row the account is locked for LOCKOUT (stored in the
-    database, so every web instance agrees); a success resets the counter.
-    """
+
+def _account_key(email: str) -> str:
+    """The account as the delays count it: a hash of the e-mail (no e-mail in Redis keys), known or not."""
+    return hashlib.sha256((email or "").strip().lower().encode()).hexdigest()[:24]
+
+
+def reset_login_delays() -> None:
+    """Forget every failure and usual address (tests, or an operator after an incident)."""
+    for limit in (login_delays, account_delays, usual_addresses):
+        limit.reset()
+
+
+def attempt_login(session: Session, email: str, password: str, address: str = "unknown") -> LoginAttempt:
+    """A log-in attempt from `address`: the advisor if the e-mail and password match and the account is active;
+    `retry_after` when this address is still waiting out its delay for this account (see the module)."""
+    account = _account_key(email)
+    pair = f"{account}|{address}"
+    usual = usual_addresses.blocked(pair)
+    wait = login_delays.wait(pair) if usual else max(login_delays.wait(pair), account_delays.wait(account))
+    if wait > 0:
+        return LoginAttempt(None, wait)
     advisor = session.execute(
         select(Advisor).where(Advisor.email == (email or "").strip().lower())
     ).scalar_one_or_none()
     if advisor is None or not advisor.active:
-        verify_password(password or "", _dummy_hash())
-        return None
-    if advisor.locked_until is not None and advisor.locked_until > now:
-        verify_password(password or "", _dummy_hash())
-        return None
-    if not verify_password(password or "", advisor.password_hash):
-        failures = (advisor.failed_logins or 0) + 1
-        advisor.failed_logins = 0 if failures >= MAX_FAILED_LOGINS else failures
-        if failures >= MAX_FAILED_LOGINS:
-            advisor.locked_until = now + LOCKOUT
-        session.flush()
-        return None
-    advisor.failed_logins = 0
-    advisor.locked_until = None
-    session.flush()
-    return _view(advisor)
+        verify_password(password or "", _dummy_hash())  # a wrong e-mail takes as long as a wrong password
+        advisor = None
+    elif not verify_password(password or "", advisor.password_hash):
+        advisor = None
+    if advisor is None:
+        login_delays.fail(pair)
+        if not usual:
+            account_delays.fail(account)
+        return LoginAttempt(None)
+    login_delays.clear(pair)
+    if not usual:  # a success from the usual desk leaves a stranger's account-wide delay running
+        account_delays.clear(account)
+    usual_addresses.record(pair)
+    return LoginAttempt(_view(advisor))
+
+
+def authenticate(session: Session, email: str, password: str, now: datetime | None = None,
+                 address: str = "unknown") -> AdvisorView | None:
+    """The advisor if the e-mail and password match, the account is active and `address` is not waiting
+    out a delay for this account (`attempt_login` says how long)."""
+    return attempt_login(session, email, password, address).advisor
 
 
 def end_sessions(session: Session, advisor_id: int, now: datetime) -> None:

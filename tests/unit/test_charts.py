@@ -15,10 +15,12 @@ from hortense.documents import urls as document_links
 from hortense.energy.consumption import ConsumptionHistory, MonthConsumption
 from hortense.energy.periods import Period, default_period
 from hortense.energy.surplus import MonthSurplus, SurplusHistory
+from hortense.security.rate_limit import RateLimit
 from hortense.security.signing import sign_path
 from hortense.settings import get_settings
 from tests.unit.test_web_documents import WebClient, local
-from web.charts import render_consumption_png, render_surplus_png
+from web import charts
+from web.charts import PngCache, render_consumption_png, render_surplus_png
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 PERIOD = Period(date(2026, 5, 1), date(2026, 10, 1), True)
@@ -32,8 +34,11 @@ def png_size(data: bytes) -> tuple[int, int]:
 @pytest.fixture
 def client(seeded_db, clock) -> WebClient:
     """The web app on the seeded day: pages, links and data all read the same stopped clock."""
+    from web import charts
     from web.app import create_app
 
+    charts.png_cache.clear()
+    charts.render_limiter.reset()
     return WebClient(create_app())
 
 
@@ -149,3 +154,76 @@ def test_malformed_chart_requests_are_404(client, customers):
     with pytest.raises(ValueError):
         document_links.chart_link(customers["C1001"], customers["C1001"].contracts[0], "consumption",
                                   Period(date(2023, 1, 1), date(2026, 1, 1), True))
+
+
+# --- cache and limits ---------------------------------------------------------------------------------
+
+@pytest.fixture
+def drawings(monkeypatch) -> list[tuple]:
+    """Every chart actually drawn (build_chart called), in order."""
+    drawn: list[tuple] = []
+    build = charts.build_chart
+
+    def counting(*args):
+        drawn.append(args)
+        return build(*args)
+
+    monkeypatch.setattr(charts, "build_chart", counting)
+    return drawn
+
+
+def test_a_chart_is_drawn_once_for_repeated_requests_and_new_links(client, customers, drawings):
+    customer = customers["C1001"]
+    url = local(document_links.chart_link(customer, customer.contracts[0], "consumption", PERIOD))
+    pages = [client.get(url) for _ in range(3)]
+    later = local(document_links.chart_link(customer, customer.contracts[0], "consumption", PERIOD,
+                                            hortense_clock.now() + timedelta(minutes=1)))
+    assert later != url
+    pages.append(client.get(later))
+    assert {p.status for p in pages} == {200} and len({p.body for p in pages}) == 1
+    assert len(drawings) == 1
+    other_period = Period(date(2026, 4, 1), date(2026, 10, 1), True)
+    client.get(local(document_links.chart_link(customer, customer.contracts[0], "consumption", other_period)))
+    assert len(drawings) == 2
+
+
+def test_the_cache_is_no_way_around_the_signature_or_the_customer(client, customers, drawings):
+    mine = customers["C1001"]
+    url = document_links.chart_link(mine, mine.contracts[0], "consumption", PERIOD)
+    assert client.get(local(url)).status == 200
+    assert client.get(with_query(url, sig="0" * 64)).status == 403
+    resource = document_links.chart_resource("consumption", mine.contracts[0].contract_number, PERIOD.start, PERIOD.end)
+    query = sign_path(resource, "C1003", get_settings().links_secret.encode()).partition("?")[2]
+    page = client.get(f"/charts/consumption.png?contrat={mine.contracts[0].contract_number}&du=2026-05&au=2026-10&"
+                      f"{query}")
+    assert page.status == 403 and b"\x89PNG" not in page.body and len(drawings) == 2
+
+
+def test_chart_drawings_are_limited_per_address_with_a_french_429(client, customers, drawings, monkeypatch):
+    monkeypatch.setattr(charts, "render_limiter", RateLimit("chart-renders-test", 2, 60, redis=None))
+    customer = customers["C1001"]
+    urls = [local(document_links.chart_link(customer, customer.contracts[0], "consumption",
+                                            Period(date(2026, m, 1), date(2026, 10, 1), True))) for m in (3, 4, 5)]
+    assert [client.get(u).status for u in urls[:2]] == [200, 200]
+    page = client.get(urls[2])
+    assert page.status == 429 and page.headers.get("retry-after") == "60"
+    assert page.content_type.startswith("text/html") and b"\x89PNG" not in page.body
+    assert "Trop de demandes" in page.text and "Réessayez dans une minute" in page.text
+    assert client.get(urls[0]).status == 200  # an already drawn chart costs nothing: still served
+    assert len(drawings) == 2
+
+
+def test_the_png_cache_is_bounded_in_entries_bytes_and_time():
+    now = [0.0]
+    cache = PngCache(max_entries=3, max_bytes=100, ttl=900, clock=lambda: now[0])
+    for key in "abc":
+        cache.put(key, b"x" * 10)
+    assert cache.get("a") == b"x" * 10  # a is now the most recently used
+    cache.put("d", b"y" * 10)
+    assert len(cache) == 3 and cache.get("b") is None and cache.get("a") is not None
+    cache.put("big", b"z" * 90)  # over the byte budget with the others: the least recently used go (c, then d)
+    assert len(cache) == 2 and cache.get("big") is not None and cache.get("a") is not None
+    cache.put("huge", b"z" * 101)  # never cached
+    assert cache.get("huge") is None
+    now[0] = 900.0
+    assert cache.get("big") is None and cache.get("a") is None and len(cache) == 0  # expired: dropped when asked

@@ -16,8 +16,9 @@ from icalendar import Calendar
 from sanic import Sanic
 from sqlalchemy import select, update
 
+from hortense.appointments import advisors
 from hortense.appointments import booking as ap
-from hortense.appointments.advisors import DEFAULT_WORKING_HOURS, MAX_FAILED_LOGINS, create_advisor, hash_password
+from hortense.appointments.advisors import DEFAULT_WORKING_HOURS, create_advisor, hash_password
 from hortense.appointments.calendar.phrases import PARIS
 from hortense.db.calendar_models import Advisor, Appointment, Notification
 from hortense.db.models import Customer
@@ -165,11 +166,13 @@ def _tracker(path) -> None:
 @pytest.fixture
 def world(seeded_db, tmp_path, monkeypatch, clock) -> World:
     console.address_limiter.reset()
+    advisors.reset_login_delays()
     clock.set(DURING)
     tracker = tmp_path / "tracker.db"
     _tracker(tracker)
     monkeypatch.setenv("HORTENSE_TRACKER_DB", str(tracker))
     monkeypatch.delenv("HORTENSE_TRACKER_URL", raising=False)
+    monkeypatch.delenv("HORTENSE_REDIS_URL", raising=False)  # log-in delays on the test clock, in memory
     get_settings.cache_clear()  # settings are read once per process: re-read them with this tracker store
     ids = {}
     with session_scope(seeded_db) as s:
@@ -258,13 +261,48 @@ def test_a_forged_or_tampered_cookie_is_not_a_session(client, world):
     assert client.get("/console/calls").status == 303
 
 
-def test_the_account_is_locked_after_repeated_failures(client, world):
-    for _ in range(MAX_FAILED_LOGINS):
+def test_failures_slow_down_this_address_with_growing_delays_never_a_lock(client, world, clock):
+    for _ in range(advisors.LOGIN_FREE_FAILURES):
         assert _login(client, "alice@hortense.test", "wrong").status == 401
-    assert _login(client, "alice@hortense.test").status == 401  # right password, but locked
-    with session_scope(world.url) as s:
-        s.execute(update(Advisor).values(locked_until=None))
-    assert _login(client, "alice@hortense.test").status == 303
+    assert _login(client, "alice@hortense.test", "wrong").status == 401  # the 4th failure: 1 s to wait
+    delayed = _login(client, "alice@hortense.test")  # even the right password waits: nothing is checked
+    assert delayed.status == 429 and delayed.header("Retry-After") == "1"
+    assert "Réessayez dans 1 seconde." in delayed.text
+    waits = []
+    for _ in range(12):
+        clock.advance(advisors.LOGIN_DELAY_CAP)
+        assert _login(client, "alice@hortense.test", "wrong").status == 401
+        retry = _login(client, "alice@hortense.test")
+        waits.append(int(retry.header("Retry-After") or 0))
+    assert waits[:5] == [2, 4, 8, 16, 32] and max(waits) == advisors.LOGIN_DELAY_CAP  # doubling, capped
+    clock.advance(advisors.LOGIN_DELAY_CAP)
+    assert _login(client, "alice@hortense.test").status == 303  # a delay ends by itself
+
+
+def test_a_stranger_hammering_an_account_does_not_lock_out_its_advisor(client, world, clock):
+    _signed_in(client, "alice@hortense.test")  # alice's usual address (the client's, 127.0.0.1)
+    stranger = Client(client.app, client.loop, ip="203.0.113.7")
+    statuses = {_login(stranger, "alice@hortense.test", "guess").status for _ in range(19)}
+    assert statuses == {401, 429}
+    assert _login(stranger, "alice@hortense.test").status == 429  # the stranger waits, even with the password
+    desk = Client(client.app, client.loop)
+    assert _login(desk, "alice@hortense.test").status == 303  # alice, at her desk, is not slowed down
+    assert _login(Client(client.app, client.loop, ip="10.0.0.9"), "bruno@hortense.test").status == 303
+
+
+def test_many_addresses_guessing_one_account_slow_down_new_addresses_only(client, world, clock):
+    _signed_in(client, "alice@hortense.test")
+    for i in range(advisors.ACCOUNT_FREE_FAILURES + 1):  # one guess from each of many addresses
+        assert _login(Client(client.app, client.loop, ip=f"198.51.100.{i}"), "alice@hortense.test", "x").status == 401
+    assert _login(Client(client.app, client.loop, ip="198.51.100.200"), "alice@hortense.test").status == 429
+    assert _login(Client(client.app, client.loop), "alice@hortense.test").status == 303  # usual address
+    clock.advance(advisors.LOGIN_DELAY_CAP)
+    assert _login(Client(client.app, client.loop, ip="198.51.100.200"), "alice@hortense.test").status == 303
+
+
+def test_unknown_e_mails_slow_down_like_real_accounts(client, world):
+    answers = [_login(client, "nobody@hortense.test", "x").status for _ in range(advisors.LOGIN_FREE_FAILURES + 2)]
+    assert answers == [401] * (advisors.LOGIN_FREE_FAILURES + 1) + [429]
 
 
 def test_failed_logins_are_limited_per_address(client, world):
@@ -430,6 +468,7 @@ def test_the_demo_advisors_are_seeded_once_and_can_log_in(client, db_url):
     from hortense.db.calendar_models import AdvisorWorkingHours
 
     console.address_limiter.reset()
+    advisors.reset_login_delays()
     with session_scope(db_url) as s:
         assert seed_advisors(s) == len(DEMO_ADVISORS)
     with session_scope(db_url) as s:

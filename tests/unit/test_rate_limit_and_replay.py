@@ -16,7 +16,7 @@ from rasa.core.channels.channel import CollectingOutputChannel
 
 from channels import guard as g
 from hortense.security import shared_state
-from hortense.security.rate_limit import RateLimit
+from hortense.security.rate_limit import Backoff, RateLimit, client_address
 from hortense.security.replay import SeenIds
 from hortense.settings import get_settings
 from tests.services import prefix, redis_url  # noqa: F401  (fixtures)
@@ -178,6 +178,80 @@ def test_a_dead_redis_falls_back_to_memory(caplog):
         assert limiter.blocked("b")
     assert verdicts == [(True, False), (True, False), (False, True)]
     assert "Redis unavailable" in caplog.text
+
+
+@pytest.mark.redis
+def test_visitor_guards_of_two_instances_share_the_address_limit(redis_url, monkeypatch):
+    """A visitor reconnecting to the other instance, under a new conversation, is still the same address."""
+    monkeypatch.setenv("HORTENSE_REDIS_URL", redis_url)
+    get_settings.cache_clear()
+    address = f"198.51.100.{uuid.uuid4().int % 250}"
+    first, second = (g.ConnectorGuard("web", per_minute=5, per_address=3, visitors_per_minute=1000) for _ in range(2))
+    out = CollectingOutputChannel()
+    admitted = [asyncio.run(guard.admit(f"visitor-{uuid.uuid4().hex}", "bonjour", out, None, address=address,
+                                        visitor=True)) for guard in (first, second, first, second)]
+    assert admitted == ["bonjour", "bonjour", "bonjour", None]
+    assert [m["text"] for m in out.messages] == [g.RATE_LIMITED_TEXT]
+    for limiter in (first.limiter, first.address_limiter, first.visitors_limiter, first.told):
+        limiter.reset()
+
+
+# --- growing delays -------------------------------------------------------------------------------------
+
+def test_backoff_doubles_after_the_free_failures_up_to_the_cap():
+    now = [0.0]
+    backoff = Backoff("test", free=2, base=1, cap=10, forget=3600, clock=lambda: now[0], redis=None)
+    assert [backoff.fail("k") for _ in range(7)] == [0, 0, 1, 2, 4, 8, 10]
+    assert backoff.wait("k") == 10 and backoff.wait("other") == 0
+    now[0] = 7.5
+    assert backoff.wait("k") == 2.5
+    backoff.clear("k")
+    assert backoff.wait("k") == 0 and backoff.fail("k") == 0  # a success starts again from zero
+
+
+def test_backoff_forgets_failures_after_a_quiet_while():
+    now = [0.0]
+    backoff = Backoff("test", free=1, forget=60, clock=lambda: now[0], redis=None)
+    backoff.fail("k"), backoff.fail("k"), backoff.fail("k")
+    assert backoff.wait("k") == 2
+    now[0] = 60.0
+    assert backoff.wait("k") == 0 and backoff.fail("k") == 0
+
+
+@pytest.mark.redis
+def test_redis_backoff_is_shared_by_two_instances_and_expires(redis_url, prefix):
+    client = _instance(redis_url)
+    first = Backoff("login", free=1, base=1, cap=60, forget=30, redis=client, key_prefix=prefix)
+    second = Backoff("login", free=1, base=1, cap=60, forget=30, redis=_instance(redis_url), key_prefix=prefix)
+    assert first.fail("acct|10.0.0.1") == 0
+    assert second.fail("acct|10.0.0.1") == 1
+    assert 0.5 < first.wait("acct|10.0.0.1") <= 1 and second.wait("acct|10.0.0.2") == 0
+    assert first.local.peek("acct|10.0.0.1")[0] == 0  # nothing was counted in memory
+    assert 0 < client.pttl(f"{prefix}backoff:login:acct|10.0.0.1") <= 30_000
+    second.clear("acct|10.0.0.1")
+    assert first.wait("acct|10.0.0.1") == 0
+    first.fail("x"), first.fail("x")
+    first.reset()
+    assert second.wait("x") == 0
+
+
+def test_a_dead_redis_backoff_falls_back_to_memory():
+    backoff = Backoff("test", free=0, redis=_dead_redis())
+    assert backoff.fail("k") == 1 and backoff.wait("k") > 0
+
+
+# --- client addresses -----------------------------------------------------------------------------------
+
+def test_client_addresses_trust_forwarded_only_through_sanic_and_group_ipv6_by_prefix():
+    from types import SimpleNamespace as Req
+
+    assert client_address(Req(remote_addr="", ip="203.0.113.5")) == "203.0.113.5"
+    assert client_address(Req(remote_addr="198.51.100.7", ip="127.0.0.1")) == "198.51.100.7"  # proxies trusted
+    assert client_address(Req(remote_addr="[2001:db8:1:2::5]", ip="::1")) == "2001:db8:1:2::/64"
+    assert client_address(Req(remote_addr="", ip="2001:db8:1:2:aaaa::9")) == "2001:db8:1:2::/64"
+    assert client_address(Req(remote_addr="", ip="::ffff:203.0.113.5")) == "203.0.113.5"
+    assert client_address(Req(remote_addr="", ip="")) == "unknown"
+    assert client_address(Req(remote_addr="", ip="unix-socket")) == "unix-socket"
 
 
 # --- webhook replays ------------------------------------------------------------------------------------

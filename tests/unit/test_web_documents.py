@@ -163,9 +163,11 @@ def assert_refused(page: Page, status: int, title: str) -> None:
 def client(seeded_db, clock, monkeypatch) -> WebClient:
     """The web app on the seeded day: pages, links and data all read the same stopped clock; the demo picker on
     (as `make run` turns it on)."""
+    from web import documents
     from web.app import create_app
 
     monkeypatch.setenv("HORTENSE_DEMO_LOGIN", "1")
+    documents.verification_limiter.reset()  # every test is a new minute for the per-address limit
     return WebClient(create_app())
 
 
@@ -322,6 +324,18 @@ def test_verification_of_a_code_moved_to_another_contract_fails(client, customer
     page = client.get(url.replace(customer.contracts[0].contract_number, other))
     assert page.status == 404 and "Document non reconnu" in page.text
     assert client.get("/verifier/attestation-domicile/pas-un-code").status == 404
+
+
+def test_the_verification_page_is_limited_per_address_with_a_french_429(client, customers, monkeypatch):
+    from hortense.security.rate_limit import RateLimit
+    from web import documents
+
+    monkeypatch.setattr(documents, "verification_limiter", RateLimit("verification-test", 3, 60, redis=None))
+    assert [client.get(f"/verifier/attestation-domicile/code-{i}").status for i in range(3)] == [404] * 3
+    page = client.get("/verifier/attestation-domicile/code-3")
+    assert page.status == 429 and page.headers.get("retry-after") == "60"
+    assert page.content_type.startswith("text/html") and "Trop de demandes" in page.text
+    assert "Réessayez dans une minute" in page.text and "Traceback" not in page.text
 
 
 # --- the customer space that hands the links out ------------------------------------------------------
