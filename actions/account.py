@@ -1,4 +1,5 @@
 """Mon contrat: PDL, contract number, off-peak hours, offer details, and choosing among several contracts."""
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -58,7 +59,7 @@ SECOND_GUESS = 0.15
 
 
 def question_in(turn) -> AccountQuestion | None:
-    """"Le numéro de contrat de l'atelier" names a site *and* asks something: the runner-up intent says what."""
+    """ "Le numéro de contrat de l'atelier" names a site *and* asks something: the runner-up intent says what."""
     for ranked in turn.intent_ranking:
         question = AccountQuestion.registry.get(ranked.get("name") or "")
         if question is not None and (ranked.get("confidence") or 0) >= SECOND_GUESS:
@@ -94,14 +95,21 @@ class SelectContract(CustomerAction):
             question = question_in(turn)
             pending = named or ([question.intent] if question else [])
         if not pending:
-            return Outcome([rc.Reply(f"C'est noté : je vous réponds pour {contract.short_name}. Que souhaitez-vous "
-                                     "savoir ?", rc.menu_buttons(customer))],
-                           [SlotSet(SLOT_CONTRACT, contract.contract_number)])
+            return Outcome(
+                [
+                    rc.Reply(
+                        f"C'est noté : je vous réponds pour {contract.short_name}. Que souhaitez-vous savoir ?",
+                        rc.menu_buttons(customer),
+                    )
+                ],
+                [SlotSet(SLOT_CONTRACT, contract.contract_number)],
+            )
         clauses = {q.intent: q.text for q in questions_in(asked)} if len(pending) > 1 else {}
         replies, events = [], []
         for intent in pending:
             outcome = AccountQuestion.registry[intent].answer_for(
-                session, customer, contract, replace(turn, text=clauses.get(intent, text)))
+                session, customer, contract, replace(turn, text=clauses.get(intent, text))
+            )
             replies += outcome.replies
             events += outcome.events
         return Outcome(replies, merge_events(events))

@@ -3,6 +3,7 @@
 Every slot of the form has a `custom` mapping filled only by `validate_appointment_form`, so a typed
 `/intent{"appointment_start": ...}` sets nothing; ownership is re-checked in the database at each change.
 """
+
 from __future__ import annotations
 
 import re
@@ -37,7 +38,12 @@ from hortense.security.caller import resolve_caller
 
 PARIS = ZoneInfo("Europe/Paris")
 FORM = "appointment_form"
-MODE, PREFERENCE, OFFERS, START = "appointment_mode", "appointment_preference", "appointment_offers", "appointment_start"
+MODE, PREFERENCE, OFFERS, START = (
+    "appointment_mode",
+    "appointment_preference",
+    "appointment_offers",
+    "appointment_start",
+)
 REASON, PHONE, CONFIRMED, MOVING = "appointment_reason", "appointment_phone", "appointment_confirmed", "appointment_id"
 PENDING_CANCEL = "pending_cancellation"
 FORM_SLOTS = (MODE, PREFERENCE, OFFERS, START, REASON, PHONE, CONFIRMED, MOVING)
@@ -51,18 +57,62 @@ STOPPED, LEFT = "stopped", "left"
 # Intents that, when they carry no answer to the question asked, are a question of their own: the form
 # pauses, the question is answered, the form resumes (rules in data/rules/appointments.yml).
 INTERRUPTIONS = {
-    "ask_pdl", "ask_contract_number", "ask_offpeak_hours", "ask_contract_details", "ask_consumption",
-    "ask_battery_level", "ask_surplus", "ask_kitty", "ask_invoices", "ask_next_instalment",
-    "request_contract_document", "request_proof_of_address", "change_bank_details", "bot_challenge", "help",
-    "ask_appointment", "out_of_scope", "greet", "thank",
+    "ask_pdl",
+    "ask_contract_number",
+    "ask_offpeak_hours",
+    "ask_contract_details",
+    "ask_consumption",
+    "ask_battery_level",
+    "ask_surplus",
+    "ask_kitty",
+    "ask_invoices",
+    "ask_next_instalment",
+    "request_contract_document",
+    "request_proof_of_address",
+    "change_bank_details",
+    "bot_challenge",
+    "help",
+    "ask_appointment",
+    "out_of_scope",
+    "greet",
+    "thank",
 }
 EXITS = {"stop", "cancel_appointment"}  # left through their rules (data/rules/appointments.yml)
-ORDINALS = {"1": 0, "premier": 0, "premiere": 0, "1er": 0, "2": 1, "deuxieme": 1, "second": 1, "seconde": 1,
-            "2e": 1, "2eme": 1, "3": 2, "troisieme": 2, "3e": 2, "3eme": 2, "dernier": -1, "derniere": -1}
+ORDINALS = {
+    "1": 0,
+    "premier": 0,
+    "premiere": 0,
+    "1er": 0,
+    "2": 1,
+    "deuxieme": 1,
+    "second": 1,
+    "seconde": 1,
+    "2e": 1,
+    "2eme": 1,
+    "3": 2,
+    "troisieme": 2,
+    "3e": 2,
+    "3eme": 2,
+    "dernier": -1,
+    "derniere": -1,
+}
 
 
-NOT_SLOTS = {"mois", "semaine", "annee", "an", "facture", "factures", "releve", "trimestre", "prelevement",
-             "echeance", "jour", "conso", "consommation"}
+NOT_SLOTS = {
+    "mois",
+    "semaine",
+    "annee",
+    "an",
+    "facture",
+    "factures",
+    "releve",
+    "trimestre",
+    "prelevement",
+    "echeance",
+    "jour",
+    "conso",
+    "consommation",
+}
 SLOT_WORDS = {"creneau", "horaire", "choix", "rdv", "rendez", "propose", "proposition", "heure", "celui", "celle"}
 
 
@@ -110,8 +160,12 @@ class StartReschedule(CustomerAction):
             if current is None:
                 events.append(SlotSet(MODE, NOTHING_TO_MOVE))
             else:
-                events += [SlotSet(MODE, RESCHEDULE), SlotSet(MOVING, str(current.id)),
-                           SlotSet(REASON, current.reason), SlotSet(PHONE, current.phone)]
+                events += [
+                    SlotSet(MODE, RESCHEDULE),
+                    SlotSet(MOVING, str(current.id)),
+                    SlotSet(REASON, current.reason),
+                    SlotSet(PHONE, current.phone),
+                ]
                 if _has_preference(turn.text, now()):
                     events.append(SlotSet(PREFERENCE, turn.text))
         events.append(FollowupAction(FORM))
@@ -281,6 +335,7 @@ class ValidateAppointmentForm(FormValidationAction):
             # Some slot must be set, or Rasa would reject the form: the same step is then asked again.
             return [*outcome.events, SlotSet(SLOT_AWAITING, None)]
         return await super().run(dispatcher, tracker, domain)
+
     async def get_extraction_events(self, dispatcher, tracker, domain) -> list[dict]:
         # Only a new user message answers a step: when the form resumes after an interruption was answered,
         # that question is not the call's reason, nor a phone number, nor a slot choice.
@@ -359,7 +414,14 @@ class AskPreference(CustomerAction):
 
     def handle(self, session, caller, turn):
         if turn.slots.get(MODE) == RESCHEDULE:
-            return Outcome([rc.Reply("Quand souhaitez-vous que le conseiller vous rappelle, à la place ?", replies.ASK_PREFERENCE.buttons)])
+            return Outcome(
+                [
+                    rc.Reply(
+                        "Quand souhaitez-vous que le conseiller vous rappelle, à la place ?",
+                        replies.ASK_PREFERENCE.buttons,
+                    )
+                ]
+            )
         return Outcome([replies.ASK_PREFERENCE])
 
 
@@ -413,9 +475,14 @@ class SubmitAppointment(CustomerAction):
         if mode == EXISTING:
             current = appointments.upcoming_for_customer(session, customer.id, at)
             if current:
-                return Outcome([replies.already_booked(current.start)],
-                               [*reset_form(), SlotSet(SLOT_AWAITING, AWAIT_MOVE),
-                                SlotSet(SLOT_OFFERED, "action_start_reschedule")])
+                return Outcome(
+                    [replies.already_booked(current.start)],
+                    [
+                        *reset_form(),
+                        SlotSet(SLOT_AWAITING, AWAIT_MOVE),
+                        SlotSet(SLOT_OFFERED, "action_start_reschedule"),
+                    ],
+                )
             mode = BOOK
         if mode == NOTHING_TO_MOVE:
             return Outcome([replies.none_upcoming("déplacer")], reset_form())
@@ -427,15 +494,28 @@ class SubmitAppointment(CustomerAction):
             return Outcome([replies.not_booked()], reset_form())
         start = datetime.fromisoformat(turn.slots[START])
         if mode == RESCHEDULE:
-            result = appointments.reschedule(session, customer_id=customer.id,
-                                             appointment_id=int(turn.slots.get(MOVING) or 0), new_start=start, now=at,
-                                             confirmed_in_chat=True)
+            result = appointments.reschedule(
+                session,
+                customer_id=customer.id,
+                appointment_id=int(turn.slots.get(MOVING) or 0),
+                new_start=start,
+                now=at,
+                confirmed_in_chat=True,
+            )
         else:
             contract = customer.contracts[0] if len(customer.contracts) == 1 else None
-            result = appointments.book(session, customer_id=customer.id, contract_id=contract.id if contract else None,
-                                       start=start, reason=turn.slots.get(REASON) or "", phone=turn.slots.get(PHONE),
-                                       channel=turn.channel or "web", sender_id=turn.sender_id, now=at,
-                                       confirmed_in_chat=True)
+            result = appointments.book(
+                session,
+                customer_id=customer.id,
+                contract_id=contract.id if contract else None,
+                start=start,
+                reason=turn.slots.get(REASON) or "",
+                phone=turn.slots.get(PHONE),
+                channel=turn.channel or "web",
+                sender_id=turn.sender_id,
+                now=at,
+                confirmed_in_chat=True,
+            )
         metrics.record_booking(f"{mode}:{'ok' if result.ok else result.error}")
         if result.ok:
             view = result.appointment
@@ -445,15 +525,22 @@ class SubmitAppointment(CustomerAction):
         if result.error == "already_booked":
             current = appointments.upcoming_for_customer(session, customer.id, at)
             if current:
-                return Outcome([replies.already_booked(current.start)],
-                               [*reset_form(), SlotSet(SLOT_AWAITING, AWAIT_MOVE),
-                                SlotSet(SLOT_OFFERED, "action_start_reschedule")])
+                return Outcome(
+                    [replies.already_booked(current.start)],
+                    [
+                        *reset_form(),
+                        SlotSet(SLOT_AWAITING, AWAIT_MOVE),
+                        SlotSet(SLOT_OFFERED, "action_start_reschedule"),
+                    ],
+                )
             return Outcome([replies.not_booked()], reset_form())
         if result.error == "not_owner":
             return Outcome([replies.none_upcoming("déplacer")], reset_form())
         # Taken meanwhile (or no longer bookable): offer fresh slots and resume the form at the slot question.
-        return Outcome([rc.Reply("Ce créneau n'est plus disponible, désolée.")],
-                       [SlotSet(START, None), SlotSet(CONFIRMED, None), FollowupAction(FORM)])
+        return Outcome(
+            [rc.Reply("Ce créneau n'est plus disponible, désolée.")],
+            [SlotSet(START, None), SlotSet(CONFIRMED, None), FollowupAction(FORM)],
+        )
 
 
 class StopAppointmentForm(CustomerAction):
@@ -467,8 +554,10 @@ class StopAppointmentForm(CustomerAction):
         if turn.intent == "cancel_appointment" and caller.customer is not None:
             current = appointments.upcoming_for_customer(session, caller.customer.id, now())
             if current is not None:
-                return Outcome([replies.confirm_cancel(current.start)],
-                               [*events, SlotSet(PENDING_CANCEL, str(current.id)), SlotSet(SLOT_AWAITING, AWAIT_CANCEL)])
+                return Outcome(
+                    [replies.confirm_cancel(current.start)],
+                    [*events, SlotSet(PENDING_CANCEL, str(current.id)), SlotSet(SLOT_AWAITING, AWAIT_CANCEL)],
+                )
         if turn.intent == "goodbye":
             return Outcome([replies.left()], events)
         return Outcome([replies.stopped()], events)
@@ -501,13 +590,18 @@ class CancelAppointment(CustomerAction):
         named = parse_preference(turn.text, now())
         days = named.days or ()
         other_day = bool(days) and current.start.astimezone(PARIS).date() not in days
-        return Outcome([replies.confirm_cancel(current.start, other_day)],
-                       [SlotSet(PENDING_CANCEL, str(current.id)), SlotSet(SLOT_AWAITING, AWAIT_CANCEL),
-                        SlotSet(SLOT_OFFERED, None)])
+        return Outcome(
+            [replies.confirm_cancel(current.start, other_day)],
+            [
+                SlotSet(PENDING_CANCEL, str(current.id)),
+                SlotSet(SLOT_AWAITING, AWAIT_CANCEL),
+                SlotSet(SLOT_OFFERED, None),
+            ],
+        )
 
 
 def confirm_cancellation(session, caller, turn) -> Outcome | None:
-    """"Oui" to "Voulez-vous annuler votre appel du … ?"."""
+    """ "Oui" to "Voulez-vous annuler votre appel du … ?"."""
     pending = turn.slots.get(PENDING_CANCEL)
     if not pending or caller.customer is None:
         return None
@@ -521,7 +615,7 @@ def confirm_cancellation(session, caller, turn) -> Outcome | None:
 
 
 def keep_appointment(turn) -> Outcome | None:
-    """"Non" to a cancellation (or a move) just proposed."""
+    """ "Non" to a cancellation (or a move) just proposed."""
     if not turn.slots.get(PENDING_CANCEL) and turn.slots.get(SLOT_AWAITING) not in (AWAIT_CANCEL, AWAIT_MOVE):
         return None
     return Outcome([replies.kept()], [SlotSet(PENDING_CANCEL, None)])

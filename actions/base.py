@@ -1,4 +1,5 @@
 """Base classes: every action that touches customer data resolves the caller first, in one place."""
+
 from __future__ import annotations
 
 import logging
@@ -83,8 +84,11 @@ def with_context(outcome: Outcome) -> list[dict]:
         return outcome.events
     return [*outcome.events, *offer_events(outcome.replies)]
 
-UNAVAILABLE = Reply("Je n'arrive pas à consulter votre compte pour le moment, désolée. Pouvez-vous réessayer dans "
-                    "quelques minutes ? " + rc.advisor_contact())
+
+UNAVAILABLE = Reply(
+    "Je n'arrive pas à consulter votre compte pour le moment, désolée. Pouvez-vous réessayer dans "
+    "quelques minutes ? " + rc.advisor_contact()
+)
 
 _STOPWORDS = {"de", "du", "des", "la", "le", "les", "l", "d", "a", "au", "et", "site", "contrat"}
 
@@ -174,16 +178,21 @@ class AccountQuestion(CustomerAction):
             return follow_up_outcome(session, customer, turn)
         contract = pick_contract(customer, turn)
         if contract is None:
-            outcome = Outcome([rc.choose_contract(customer, self.wanted)],
-                              [SlotSet(SLOT_PENDING, self.intent), SlotSet(SLOT_PENDING_TEXT, turn.text[:500])])
+            outcome = Outcome(
+                [rc.choose_contract(customer, self.wanted)],
+                [SlotSet(SLOT_PENDING, self.intent), SlotSet(SLOT_PENDING_TEXT, turn.text[:500])],
+            )
         else:
             outcome = self.answer_for(session, customer, contract, turn)
         return greeted(customer, turn, outcome)
 
-
     def answer_for(self, session: Session, customer: CustomerView, contract: ContractView, turn: Turn) -> Outcome:
-        events = [SlotSet(SLOT_PENDING, None), SlotSet(SLOT_PENDING_TEXT, None),
-                  SlotSet(SLOT_LAST_QUESTION, self.intent), SlotSet(SLOT_LAST_PERIOD, period_phrase(turn.text))]
+        events = [
+            SlotSet(SLOT_PENDING, None),
+            SlotSet(SLOT_PENDING_TEXT, None),
+            SlotSet(SLOT_LAST_QUESTION, self.intent),
+            SlotSet(SLOT_LAST_PERIOD, period_phrase(turn.text)),
+        ]
         if len(customer.contracts) > 1:
             events.append(SlotSet(SLOT_CONTRACT, contract.contract_number))
         if self.feature:
@@ -200,10 +209,11 @@ _HELLO = re.compile(r"^\s*(bonjour|bonsoir|salut|hello|coucou|bjr|slt)\b")
 
 
 def greeted(customer: CustomerView, turn: Turn, outcome: Outcome) -> Outcome:
-    """"Bonjour, mon PDL svp": the answer opens with a greeting too."""
+    """ "Bonjour, mon PDL svp": the answer opens with a greeting too."""
     if not _HELLO.match(normalise(turn.text)):
         return outcome
     return Outcome([Reply(f"Bonjour {customer.first_name} !"), *outcome.replies], outcome.events)
+
 
 def period_phrase(text: str) -> str | None:
     """The period named in `text`, written back in words parse_period reads again ("mai 2026 à octobre 2026")."""
@@ -225,9 +235,10 @@ def answer_questions(session: Session, customer: CustomerView, turn: Turn, quest
     """Several questions in one message: every one answered, in the customer's order, for one contract."""
     contract = pick_contract(customer, turn)
     if contract is None:
-        return Outcome([rc.choose_contract(customer, "ces informations")],
-                       [SlotSet(SLOT_PENDING, ",".join(q.intent for q in questions)),
-                        SlotSet(SLOT_PENDING_TEXT, turn.text[:500])])
+        return Outcome(
+            [rc.choose_contract(customer, "ces informations")],
+            [SlotSet(SLOT_PENDING, ",".join(q.intent for q in questions)), SlotSet(SLOT_PENDING_TEXT, turn.text[:500])],
+        )
     replies: list[Reply] = []
     events: list[dict] = []
     if _HELLO.match(normalise(turn.text)):

@@ -1,4 +1,5 @@
 """Documents and bank details: signed, expiring links (never a document or an IBAN in the chat itself)."""
+
 from __future__ import annotations
 
 from actions.base import AccountQuestion
@@ -17,8 +18,12 @@ class RequestContractDocument(AccountQuestion):
 
     def answer(self, session, customer, contract, turn):
         url = document_links.contract_link(customer, contract)
-        return [Reply(f"{site_prefix(customer, contract)}Voici votre contrat {contract.contract_number} en PDF. "
-                      f"{VALIDITY}", links=(Link("Télécharger votre contrat (PDF)", url, "Contrat (PDF)"),))]
+        return [
+            Reply(
+                f"{site_prefix(customer, contract)}Voici votre contrat {contract.contract_number} en PDF. {VALIDITY}",
+                links=(Link("Télécharger votre contrat (PDF)", url, "Contrat (PDF)"),),
+            )
+        ]
 
 
 class RequestProofOfAddress(AccountQuestion):
@@ -27,10 +32,14 @@ class RequestProofOfAddress(AccountQuestion):
 
     def answer(self, session, customer, contract, turn):
         url = document_links.proof_of_address_link(customer, contract)
-        return [Reply(f"{site_prefix(customer, contract)}Voici votre justificatif de domicile (attestation de "
-                      f"fourniture d'électricité au {contract.supply_address}, {contract.supply_postcode} "
-                      f"{contract.supply_city}). {VALIDITY}",
-                      links=(Link("Télécharger votre attestation de domicile (PDF)", url, "Attestation (PDF)"),))]
+        return [
+            Reply(
+                f"{site_prefix(customer, contract)}Voici votre justificatif de domicile (attestation de "
+                f"fourniture d'électricité au {contract.supply_address}, {contract.supply_postcode} "
+                f"{contract.supply_city}). {VALIDITY}",
+                links=(Link("Télécharger votre attestation de domicile (PDF)", url, "Attestation (PDF)"),),
+            )
+        ]
 
 
 class ChangeBankDetails(AccountQuestion):
@@ -43,8 +52,18 @@ class ChangeBankDetails(AccountQuestion):
         url = document_links.bank_form_link(customer)
         form = (Link("Modifier mes coordonnées bancaires", url, "Modifier mon RIB"),)
         if IBAN_MARK in turn.text or contains_iban(turn.text):
-            return [Reply("Par sécurité, ne m'écrivez jamais votre IBAN ici : je ne l'ai pas enregistré. "
-                          f"Saisissez-le dans le formulaire sécurisé. {VALIDITY}", links=form)]
-        return [Reply("Vous pouvez changer de RIB en ligne, dans un formulaire sécurisé (ne m'écrivez jamais votre "
-                      "IBAN ici). Le nouveau compte est utilisé après signature du mandat de prélèvement "
-                      f"SEPA. {VALIDITY}", links=form)]
+            return [
+                Reply(
+                    "Par sécurité, ne m'écrivez jamais votre IBAN ici : je ne l'ai pas enregistré. "
+                    f"Saisissez-le dans le formulaire sécurisé. {VALIDITY}",
+                    links=form,
+                )
+            ]
+        return [
+            Reply(
+                "Vous pouvez changer de RIB en ligne, dans un formulaire sécurisé (ne m'écrivez jamais votre "
+                "IBAN ici). Le nouveau compte est utilisé après signature du mandat de prélèvement "
+                f"SEPA. {VALIDITY}",
+                links=form,
+            )
+        ]

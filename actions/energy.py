@@ -1,4 +1,5 @@
 """Ma conso / Mon surplus: consumption, virtual battery, injected surplus, kitty."""
+
 from __future__ import annotations
 
 import re
@@ -29,7 +30,7 @@ def with_chart(reply: Reply, customer, contract, kind: str, history, turn) -> li
 
 
 def consumption_focus(text: str) -> str | None:
-    """"ma conso en heures creuses": the off-peak part only (not "mes heures creuses", a question of its own)."""
+    """ "ma conso en heures creuses": the off-peak part only (not "mes heures creuses", a question of its own)."""
     t = normalise(text)
     if re.search(r"\b(heures? creuses|hc)\b", t) and re.search(r"\b(heures? pleines|hp)\b", t):
         return None

@@ -1,4 +1,5 @@
 """Greeting, help, robot question, out-of-scope pointers, the fallback and yes/no answers."""
+
 from __future__ import annotations
 
 import re
@@ -37,7 +38,7 @@ _PAYLOAD = re.compile(r"^/(\w+)(\{.*\})?$")
 
 
 class Greet(CustomerAction):
-    """"Bonjour" — and when the greeting carries questions ("bonjour, mon pdl et mes heures creuses"), they are
+    """ "Bonjour" — and when the greeting carries questions ("bonjour, mon pdl et mes heures creuses"), they are
     answered right after it."""
 
     action_name = "action_greet"
@@ -85,8 +86,9 @@ class OutOfScope(CustomerAction):
         if customer and customer.contracts:
             contract = mentioned_contract(customer, turn.text) or customer.contracts[0]
             departments = {c.department for c in customer.contracts}
-            department = contract.department if len(departments) == 1 or mentioned_contract(customer, turn.text) \
-                else None
+            department = (
+                contract.department if len(departments) == 1 or mentioned_contract(customer, turn.text) else None
+            )
         return Outcome([replies.out_of_scope(energy_topic(turn.text), department, customer)])
 
 
@@ -140,8 +142,11 @@ def answering_action(name: str) -> CustomerAction | None:
     for question in AccountQuestion.registry.values():
         if question.action_name == name:
             return question
-    return {"action_help": Help(), "action_ask_appointment": appointments.AskAppointment(),
-            "action_cancel_appointment": appointments.CancelAppointment()}.get(name)
+    return {
+        "action_help": Help(),
+        "action_ask_appointment": appointments.AskAppointment(),
+        "action_cancel_appointment": appointments.CancelAppointment(),
+    }.get(name)
 
 
 def last_offer(turn: Turn) -> str | None:
@@ -162,7 +167,7 @@ def last_offer(turn: Turn) -> str | None:
 
 
 class Affirm(CustomerAction):
-    """"Oui" / "ok" / "ouais": acts on what was just asked, as the `awaiting` and `offered_action` slots say.
+    """ "Oui" / "ok" / "ouais": acts on what was just asked, as the `awaiting` and `offered_action` slots say.
     (A pending cancellation or move has its own rules, conditioned on `awaiting`.)"""
 
     action_name = "action_affirm"
@@ -196,8 +201,14 @@ class Deny(CustomerAction):
         if awaiting in (AWAIT_CANCEL, AWAIT_MOVE):
             return Outcome([appointment_replies.kept()], [SlotSet(PENDING_CANCEL, None)])
         if awaiting == AWAIT_SUGGESTION:
-            return Outcome([rc.Reply("D'accord. Pouvez-vous reformuler votre question, ou choisir un sujet ?",
-                                     rc.menu_buttons(caller.customer))])
+            return Outcome(
+                [
+                    rc.Reply(
+                        "D'accord. Pouvez-vous reformuler votre question, ou choisir un sujet ?",
+                        rc.menu_buttons(caller.customer),
+                    )
+                ]
+            )
         if awaiting == AWAIT_OFFER:
             return Outcome([rc.Reply("D'accord. Je reste là si vous avez une autre question.")])
         # "non merci", "non c'est tout": nothing was pending, the customer is leaving.

@@ -4,6 +4,7 @@ The conversation to link is the one the connector vouched for in the signed asse
 sender); the code is read from the text of the message, never from a slot or an entity, so neither a
 `/intent{...}` message nor client metadata can supply one. Slots about the previous account are cleared.
 """
+
 from __future__ import annotations
 
 import logging
@@ -25,22 +26,36 @@ logger = logging.getLogger(__name__)
 
 MESSAGING_CHANNELS = {"whatsapp": "WhatsApp", "telegram": "Telegram", "messenger": "Messenger"}
 
-WEBSITE_LINK = Reply("Ici, sur le site, votre espace client suffit à vous identifier : il n'y a rien à lier. "
-                     "Le code de liaison sert à relier WhatsApp, Telegram ou Messenger à votre compte.")
-WEBSITE_UNLINK = Reply("Sur le site, votre conversation suit votre espace client : pour vous déconnecter, utilisez "
-                       "le bouton « Se déconnecter » de votre espace client. Depuis celui-ci, vous pouvez aussi "
-                       "délier vos messageries.")
-UNTRUSTED = Reply("Je ne peux pas relier cette conversation à un compte. Retrouvez-moi dans votre espace client "
-                  "sur le site, ou écrivez-moi depuis WhatsApp, Telegram ou Messenger.")
-WRONG_CODE = ("Ce code ne correspond à aucun code de liaison en cours. Vérifiez-le dans votre espace client, "
-              "rubrique « Mon contrat » (il est valable 10 minutes).")
-EXPIRED = Reply("Ce code n'est plus valable : un code de liaison sert une seule fois et pendant 10 minutes. "
-                "Demandez-en un nouveau dans votre espace client, rubrique « Mon contrat », puis écrivez-moi "
-                "« lier mon compte » suivi du nouveau code.")
-LOCKED = Reply("Trop d'essais de code ont échoué : pour protéger votre compte, la liaison est bloquée pendant une "
-               "heure sur cette conversation. Réessayez plus tard avec un nouveau code, ou appelez nos conseillers.")
-UNLINKED = Reply("C'est fait : cette conversation n'est plus reliée à votre compte. Je ne vous répondrai plus sur "
-                 "vos contrats ici, sauf si vous la reliez à nouveau avec un nouveau code de liaison.")
+WEBSITE_LINK = Reply(
+    "Ici, sur le site, votre espace client suffit à vous identifier : il n'y a rien à lier. "
+    "Le code de liaison sert à relier WhatsApp, Telegram ou Messenger à votre compte."
+)
+WEBSITE_UNLINK = Reply(
+    "Sur le site, votre conversation suit votre espace client : pour vous déconnecter, utilisez "
+    "le bouton « Se déconnecter » de votre espace client. Depuis celui-ci, vous pouvez aussi "
+    "délier vos messageries."
+)
+UNTRUSTED = Reply(
+    "Je ne peux pas relier cette conversation à un compte. Retrouvez-moi dans votre espace client "
+    "sur le site, ou écrivez-moi depuis WhatsApp, Telegram ou Messenger."
+)
+WRONG_CODE = (
+    "Ce code ne correspond à aucun code de liaison en cours. Vérifiez-le dans votre espace client, "
+    "rubrique « Mon contrat » (il est valable 10 minutes)."
+)
+EXPIRED = Reply(
+    "Ce code n'est plus valable : un code de liaison sert une seule fois et pendant 10 minutes. "
+    "Demandez-en un nouveau dans votre espace client, rubrique « Mon contrat », puis écrivez-moi "
+    "« lier mon compte » suivi du nouveau code."
+)
+LOCKED = Reply(
+    "Trop d'essais de code ont échoué : pour protéger votre compte, la liaison est bloquée pendant une "
+    "heure sur cette conversation. Réessayez plus tard avec un nouveau code, ou appelez nos conseillers."
+)
+UNLINKED = Reply(
+    "C'est fait : cette conversation n'est plus reliée à votre compte. Je ne vous répondrai plus sur "
+    "vos contrats ici, sauf si vous la reliez à nouveau avec un nouveau code de liaison."
+)
 NOT_LINKED = Reply("Cette conversation n'est reliée à aucun compte : il n'y a rien à délier.")
 
 
@@ -85,9 +100,16 @@ class LinkAccount(CustomerAction):
             customer = load_customer(session, result.customer_number) if result.customer_number else None
             name = customer.first_name if customer else ""
             platform = MESSAGING_CHANNELS[verified.channel]
-            return Outcome([Reply(f"C'est fait{', ' + name if name else ''} : cette conversation {platform} est "
-                                  "maintenant reliée à votre compte. Que puis-je faire pour vous ?",
-                                  rc.menu_buttons(customer))], _clear_account_slots())
+            return Outcome(
+                [
+                    Reply(
+                        f"C'est fait{', ' + name if name else ''} : cette conversation {platform} est "
+                        "maintenant reliée à votre compte. Que puis-je faire pour vous ?",
+                        rc.menu_buttons(customer),
+                    )
+                ],
+                _clear_account_slots(),
+            )
         if result.status == "already_linked":
             return Outcome([self._already_linked(caller)])
         if result.status == "expired":
@@ -98,8 +120,11 @@ class LinkAccount(CustomerAction):
 
     @staticmethod
     def _already_linked(caller: Caller) -> Reply:
-        return Reply("Cette conversation est déjà reliée à un compte client. Pour la relier à un autre compte, "
-                     "écrivez d'abord « délier mon compte ».", rc.menu_buttons(caller.customer))
+        return Reply(
+            "Cette conversation est déjà reliée à un compte client. Pour la relier à un autre compte, "
+            "écrivez d'abord « délier mon compte ».",
+            rc.menu_buttons(caller.customer),
+        )
 
 
 class UnlinkAccount(CustomerAction):

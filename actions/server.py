@@ -1,4 +1,5 @@
 """Action server entry point: rasa-sdk's app, reachable only by Rasa (shared token) and on loopback by default."""
+
 from __future__ import annotations
 
 import hmac

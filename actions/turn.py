@@ -1,4 +1,5 @@
 """What every action needs from a turn, copied out of the tracker so the work can run in a worker thread."""
+
 from __future__ import annotations
 
 import asyncio
@@ -61,8 +62,9 @@ async def off_loop(fn: Callable[..., T], *args: Any) -> T:
 def send(dispatcher: CollectingDispatcher, replies: Iterable[Reply]) -> None:
     for reply in replies:
         # Links first (a button or a short labelled link on each channel), then the choices.
-        buttons = [link_button(link) for link in reply.links] + [{"title": b.title, "payload": b.payload}
-                                                                  for b in reply.buttons]
+        buttons = [link_button(link) for link in reply.links] + [
+            {"title": b.title, "payload": b.payload} for b in reply.buttons
+        ]
         if reply.image:
             dispatcher.utter_message(text=reply.text, buttons=buttons or None, image=reply.image)
         elif reply.custom:

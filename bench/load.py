@@ -5,6 +5,7 @@ Bounded: a fixed number of turns per conversation, a timeout per request and per
 
     python bench/load.py --url http://127.0.0.1:5005 --kind hortense --concurrency 20 --turns 10
 """
+
 from __future__ import annotations
 
 import argparse
@@ -40,14 +41,25 @@ HORTENSE_MIX = [
     "ma conso des 3 derniers mois",
 ]
 # The stock `rasa init` bot's own intents.
-STOCK_MIX = ["hello", "I am feeling great", "are you a bot?", "I am sad", "yes", "hi there", "no",
-             "good morning", "very good", "bye"]
+STOCK_MIX = [
+    "hello",
+    "I am feeling great",
+    "are you a bot?",
+    "I am sad",
+    "yes",
+    "hi there",
+    "no",
+    "good morning",
+    "very good",
+    "bye",
+]
 
 
 @dataclass
 class Conversation:
     """One conversation: where its messages go and how they are sent."""
-    url: str                 # full message URL
+
+    url: str  # full message URL
     headers: dict
     body: Callable[[str], dict]
     texts: Sequence[str]
@@ -83,13 +95,22 @@ def merge(label: str, results: Sequence[LevelResult]) -> LevelResult:
     ok = sum(r.ok for r in results)
     wall = sum(r.wall_s for r in results)
     return LevelResult(
-        label=label, concurrency=results[0].concurrency, turns=sum(r.turns for r in results), ok=ok,
-        errors=sum(r.errors for r in results), empty=sum(r.empty for r in results), wall_s=round(wall, 3),
-        throughput=round(ok / wall, 2) if wall else 0.0, p50_ms=round(percentile(latencies, 50), 1),
-        p95_ms=round(percentile(latencies, 95), 1), p99_ms=round(percentile(latencies, 99), 1),
+        label=label,
+        concurrency=results[0].concurrency,
+        turns=sum(r.turns for r in results),
+        ok=ok,
+        errors=sum(r.errors for r in results),
+        empty=sum(r.empty for r in results),
+        wall_s=round(wall, 3),
+        throughput=round(ok / wall, 2) if wall else 0.0,
+        p50_ms=round(percentile(latencies, 50), 1),
+        p95_ms=round(percentile(latencies, 95), 1),
+        p99_ms=round(percentile(latencies, 99), 1),
         mean_ms=round(statistics.fmean(latencies), 1) if latencies else float("nan"),
         max_ms=round(max(latencies), 1) if latencies else float("nan"),
-        error_samples=[e for r in results for e in r.error_samples][:5], latencies=latencies)
+        error_samples=[e for r in results for e in r.error_samples][:5],
+        latencies=latencies,
+    )
 
 
 def percentile(values: Sequence[float], pct: float) -> float:
@@ -108,17 +129,20 @@ def assert_loopback(url: str) -> None:
 
 
 def hortense_conversation(base_url: str, token: str, texts: Sequence[str]) -> Conversation:
-    return Conversation(f"{base_url}/webhooks/web/message", {"Authorization": f"Bearer {token}"},
-                        lambda text: {"message": text}, texts)
+    return Conversation(
+        f"{base_url}/webhooks/web/message", {"Authorization": f"Bearer {token}"}, lambda text: {"message": text}, texts
+    )
 
 
 def rest_conversation(base_url: str, sender: str, texts: Sequence[str]) -> Conversation:
-    return Conversation(f"{base_url}/webhooks/rest/webhook", {}, lambda text: {"sender": sender, "message": text},
-                        texts)
+    return Conversation(
+        f"{base_url}/webhooks/rest/webhook", {}, lambda text: {"sender": sender, "message": text}, texts
+    )
 
 
-async def _run(label: str, conversations: list[Conversation], turns: int, request_timeout: float,
-               level_timeout: float) -> LevelResult:
+async def _run(
+    label: str, conversations: list[Conversation], turns: int, request_timeout: float, level_timeout: float
+) -> LevelResult:
     import aiohttp
 
     for c in conversations:
@@ -159,17 +183,27 @@ async def _run(label: str, conversations: list[Conversation], turns: int, reques
         wall = time.perf_counter() - started
     ok = len(latencies)
     return LevelResult(
-        label=label, concurrency=len(conversations), turns=ok + len(errors), ok=ok, errors=len(errors),
-        empty=empty, wall_s=round(wall, 3), throughput=round(ok / wall, 2) if wall else 0.0,
-        p50_ms=round(percentile(latencies, 50), 1), p95_ms=round(percentile(latencies, 95), 1),
+        label=label,
+        concurrency=len(conversations),
+        turns=ok + len(errors),
+        ok=ok,
+        errors=len(errors),
+        empty=empty,
+        wall_s=round(wall, 3),
+        throughput=round(ok / wall, 2) if wall else 0.0,
+        p50_ms=round(percentile(latencies, 50), 1),
+        p95_ms=round(percentile(latencies, 95), 1),
         p99_ms=round(percentile(latencies, 99), 1),
         mean_ms=round(statistics.fmean(latencies), 1) if latencies else float("nan"),
-        max_ms=round(max(latencies), 1) if latencies else float("nan"), error_samples=errors[:5],
-        latencies=latencies)
+        max_ms=round(max(latencies), 1) if latencies else float("nan"),
+        error_samples=errors[:5],
+        latencies=latencies,
+    )
 
 
-def run_level(label: str, conversations: list[Conversation], turns: int, request_timeout: float = 60,
-              level_timeout: float = 300) -> LevelResult:
+def run_level(
+    label: str, conversations: list[Conversation], turns: int, request_timeout: float = 60, level_timeout: float = 300
+) -> LevelResult:
     return asyncio.run(_run(label, conversations, turns, request_timeout, level_timeout))
 
 
@@ -179,15 +213,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kind", choices=["hortense", "rest"], default="hortense")
     parser.add_argument("--concurrency", type=int, default=1)
     parser.add_argument("--turns", type=int, default=10, help="messages per conversation")
-    parser.add_argument("--customers", default="C1001,C1002,C1003,C1004,C1005,C1006,C1007,C1008",
-                        help="hortense: customers (conversation i uses customer i mod n; one conversation each)")
+    parser.add_argument(
+        "--customers",
+        default="C1001,C1002,C1003,C1004,C1005,C1006,C1007,C1008",
+        help="hortense: customers (conversation i uses customer i mod n; one conversation each)",
+    )
     args = parser.parse_args(argv)
     if args.kind == "hortense":
         from hortense.security.identity import mint_portal_token
 
         customers = args.customers.split(",")
-        convs = [hortense_conversation(args.url, mint_portal_token(customers[i % len(customers)], minutes=60),
-                                       HORTENSE_MIX) for i in range(args.concurrency)]
+        convs = [
+            hortense_conversation(args.url, mint_portal_token(customers[i % len(customers)], minutes=60), HORTENSE_MIX)
+            for i in range(args.concurrency)
+        ]
     else:
         convs = [rest_conversation(args.url, f"bench-{i}", STOCK_MIX) for i in range(args.concurrency)]
     result = run_level(f"{args.kind} x{args.concurrency}", convs, args.turns)

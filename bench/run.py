@@ -17,6 +17,7 @@ Results: bench/results/<date>.md and .json, and bench/results/summary.md (the ta
 
 Bounded: fixed turns per level, 60 s per request, 300 s per level; loopback only.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -48,13 +49,16 @@ from hortense.settings import SECRET_NAMES  # noqa: E402
 
 RASA = str(launcher.RASA)
 
-LEVELS = [(1, 40), (20, 10), (50, 6)]   # (concurrent conversations, turns each)
-CLONES = 19                              # 8 demo customers x 19 = 152 distinct conversations
-TARGETS = {"p50_ratio": 1.5, "saturated_ratio": 0.8, "two_instances_ratio": 1.5, "memory_ratio": 1.3,
-           "training_s": 180}
-BENCH_ENV = {"HORTENSE_MESSAGE_RATE_PER_MINUTE": "1000000",  # the per-conversation rate limit is not measured
-             "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2",
-             "SQLALCHEMY_SILENCE_UBER_WARNING": "1", "PYTHONPATH": str(ROOT)}
+LEVELS = [(1, 40), (20, 10), (50, 6)]  # (concurrent conversations, turns each)
+CLONES = 19  # 8 demo customers x 19 = 152 distinct conversations
+TARGETS = {"p50_ratio": 1.5, "saturated_ratio": 0.8, "two_instances_ratio": 1.5, "memory_ratio": 1.3, "training_s": 180}
+BENCH_ENV = {
+    "HORTENSE_MESSAGE_RATE_PER_MINUTE": "1000000",  # the per-conversation rate limit is not measured
+    "RASA_TELEMETRY_ENABLED": "false",
+    "TF_CPP_MIN_LOG_LEVEL": "2",
+    "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
+    "PYTHONPATH": str(ROOT),
+}
 
 
 def log(message: str) -> None:
@@ -62,6 +66,7 @@ def log(message: str) -> None:
 
 
 # --- measurements ---------------------------------------------------------------------------------------------
+
 
 def rss_mb(pid: int) -> float:
     """Resident memory of a process and its descendants, from /proc (VmRSS), in MB."""
@@ -83,6 +88,7 @@ def rss_mb(pid: int) -> float:
 
 # --- customers: the demo ones and clones, so that each concurrent conversation is its own -------------------
 
+
 def clone_specs(count: int):
     """Demo customers (k = 0) and clones k = 1..count-1 with their own numbers, contracts and PDLs."""
     from hortense.db import seed
@@ -93,16 +99,26 @@ def clone_specs(count: int):
             if k == 0:
                 specs.append(spec)
                 continue
-            sites = [replace(s, contract_number=f"{s.contract_number[:-6]}{k:02d}{s.contract_number[-4:]}",
-                             pdl=f"{s.pdl[:9]}{k:02d}{s.pdl[-3:]}") for s in spec.sites]
+            sites = [
+                replace(
+                    s,
+                    contract_number=f"{s.contract_number[:-6]}{k:02d}{s.contract_number[-4:]}",
+                    pdl=f"{s.pdl[:9]}{k:02d}{s.pdl[-3:]}",
+                )
+                for s in spec.sites
+            ]
             specs.append(replace(spec, number=f"C{k:02d}{spec.number[1:]}", sites=sites))
     return specs
 
 
 def seed_bench_database(url: str, clones: int = CLONES) -> list[str]:
     """Migrate and seed `url` with the clones (in a child process); returns the customer numbers."""
-    subprocess.run([sys.executable, str(Path(__file__)), "_seed", url, str(clones)], cwd=ROOT, check=True,
-                   env={**os.environ, **BENCH_ENV})
+    subprocess.run(
+        [sys.executable, str(Path(__file__)), "_seed", url, str(clones)],
+        cwd=ROOT,
+        check=True,
+        env={**os.environ, **BENCH_ENV},
+    )
     return [s.number for s in clone_specs(clones)]
 
 
@@ -123,16 +139,31 @@ def _seed_main(url: str, clones: int) -> int:
 
 # --- training -----------------------------------------------------------------------------------------------
 
+
 def train_forced(out_dir: Path) -> tuple[float, Path]:
     sys.path.insert(0, str(ROOT / "scripts"))
     from train import model_path
 
     target = model_path()
     started = time.monotonic()
-    cmd = [RASA, "train", "--force", "--fixed-model-name", target.name[:-len(".tar.gz")], "--out", str(out_dir),
-           "--data", "data", "--config", "config.yml", "--domain", "domain.yml"]
-    result = subprocess.run(cmd, cwd=ROOT, env={**os.environ, **BENCH_ENV}, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True)
+    cmd = [
+        RASA,
+        "train",
+        "--force",
+        "--fixed-model-name",
+        target.name[: -len(".tar.gz")],
+        "--out",
+        str(out_dir),
+        "--data",
+        "data",
+        "--config",
+        "config.yml",
+        "--domain",
+        "domain.yml",
+    ]
+    result = subprocess.run(
+        cmd, cwd=ROOT, env={**os.environ, **BENCH_ENV}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
     seconds = time.monotonic() - started
     trained = out_dir / target.name
     if result.returncode != 0 or not trained.exists():
@@ -146,8 +177,9 @@ def train_forced(out_dir: Path) -> tuple[float, Path]:
 
 
 def current_model() -> Path:
-    result = subprocess.run([sys.executable, str(ROOT / "scripts" / "train.py")], cwd=ROOT,
-                            env={**os.environ, **BENCH_ENV})
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "train.py")], cwd=ROOT, env={**os.environ, **BENCH_ENV}
+    )
     if result.returncode != 0:
         raise RuntimeError("training failed")
     sys.path.insert(0, str(ROOT / "scripts"))
@@ -181,8 +213,13 @@ def stock_bot(fresh: bool) -> tuple[Path, float | None]:
             shutil.rmtree(path)
         path.mkdir(parents=True)  # rasa init wants an existing (empty) directory
         started = time.monotonic()
-        result = subprocess.run([RASA, "init", "--no-prompt", "--init-dir", str(path)], cwd=CACHE,
-                                env={**os.environ, **BENCH_ENV}, capture_output=True, text=True)
+        result = subprocess.run(
+            [RASA, "init", "--no-prompt", "--init-dir", str(path)],
+            cwd=CACHE,
+            env={**os.environ, **BENCH_ENV},
+            capture_output=True,
+            text=True,
+        )
         if result.returncode != 0:
             raise RuntimeError(f"rasa init failed:\n{result.stderr[-3000:]}")
         stamp.write_text(f"{time.monotonic() - started:.1f}")
@@ -192,12 +229,16 @@ def stock_bot(fresh: bool) -> tuple[Path, float | None]:
 
 # --- servers --------------------------------------------------------------------------------------------------
 
+
 def start_hortense(workdir: Path, model: Path, data_url: str, secrets: dict) -> list[launcher.Proc]:
     """One action server + one Rasa server, configured as `make run` (SQLite tracker store)."""
     action_port, rasa_port = launcher.free_port(), launcher.free_port()
-    env = {**cluster.base_env(secrets, BENCH_ENV), "HORTENSE_DATABASE_URL": data_url,
-           "HORTENSE_TRACKER_DB": str(workdir / "tracker.db"),
-           "HORTENSE_ACTION_SERVER_URL": f"http://127.0.0.1:{action_port}/webhook"}
+    env = {
+        **cluster.base_env(secrets, BENCH_ENV),
+        "HORTENSE_DATABASE_URL": data_url,
+        "HORTENSE_TRACKER_DB": str(workdir / "tracker.db"),
+        "HORTENSE_ACTION_SERVER_URL": f"http://127.0.0.1:{action_port}/webhook",
+    }
     actions = launcher.start_actions(env, action_port, workdir)
     rasa = launcher.start_rasa(env, rasa_port, workdir, model=model)
     try:
@@ -212,8 +253,7 @@ def start_hortense(workdir: Path, model: Path, data_url: str, secrets: dict) -> 
 def start_stock(path: Path, workdir: Path, port: int | None = None) -> launcher.Proc:
     """The stock bot's Rasa server, from its own directory (its models, credentials and endpoints)."""
     port = port or launcher.free_port()
-    proc = launcher.start_rasa({**os.environ, **BENCH_ENV}, port, workdir, model="models", name="stock-rasa",
-                               cwd=path)
+    proc = launcher.start_rasa({**os.environ, **BENCH_ENV}, port, workdir, model="models", name="stock-rasa", cwd=path)
     proc.ready_url = f"{proc.url}/"  # the stock bot has no website channel
     try:
         launcher.wait_ready(proc, 300)
@@ -225,13 +265,18 @@ def start_stock(path: Path, workdir: Path, port: int | None = None) -> launcher.
 
 # --- load -----------------------------------------------------------------------------------------------------
 
+
 def hortense_convs(urls: list[str], customers: list[str], secrets: dict) -> list:
     from hortense.security.identity import mint_portal_token
     from hortense.settings import get_settings
 
     settings = replace(get_settings(), portal_jwt_secret=secrets["HORTENSE_PORTAL_JWT_SECRET"])
-    return [load.hortense_conversation(urls[i % len(urls)], mint_portal_token(c, minutes=60, settings=settings),
-                                       load.HORTENSE_MIX) for i, c in enumerate(customers)]
+    return [
+        load.hortense_conversation(
+            urls[i % len(urls)], mint_portal_token(c, minutes=60, settings=settings), load.HORTENSE_MIX
+        )
+        for i, c in enumerate(customers)
+    ]
 
 
 def stock_convs(urls: list[str], senders: list[str]) -> list:
@@ -254,13 +299,15 @@ def run_interleaved(bots: dict) -> dict:
     names = list(bots)
     for rep in range(REPETITIONS):
         for concurrency, turns in LEVELS:
-            for name in (names if rep % 2 == 0 else names[::-1]):
+            for name in names if rep % 2 == 0 else names[::-1]:
                 make, pool = bots[name]
-                ids = pool[cursor[name]:cursor[name] + concurrency]
+                ids = pool[cursor[name] : cursor[name] + concurrency]
                 cursor[name] += concurrency
                 result = load.run_level(f"{name} x{concurrency}", make(ids), turns)
-                log(f"  {result.label} (run {rep + 1}): p50 {result.p50_ms} ms, p95 {result.p95_ms} ms, "
-                    f"{result.throughput} turns/s, {result.errors} errors")
+                log(
+                    f"  {result.label} (run {rep + 1}): p50 {result.p50_ms} ms, p95 {result.p95_ms} ms, "
+                    f"{result.throughput} turns/s, {result.errors} errors"
+                )
                 runs[name][concurrency].append(result)
     return {name: [load.merge(f"{name} x{c}", runs[name][c]).as_dict() for c, _ in LEVELS] for name in bots}
 
@@ -270,6 +317,7 @@ def saturated(results: list[dict]) -> float:
 
 
 # --- two instances --------------------------------------------------------------------------------------------
+
 
 def instances_run(workdir: Path, model: Path, secrets: dict, count: int, customers: list[str]) -> dict:
     """`count` Rasa servers + `count` action servers; saturated throughput at 50 conversations."""
@@ -288,9 +336,18 @@ def instances_run(workdir: Path, model: Path, secrets: dict, count: int, custome
             created.append(tracker_db)
             seed_bench_database(data_url)
             cluster.prepare_tracker_database(tracker_url)
-            running = cluster.start_cluster(workdir, data_url=data_url, tracker_url=tracker_url,
-                                            redis_url=redis_url, secrets=secrets, rasa_count=count,
-                                            action_count=count, use_nginx=False, model=model, extra_env=BENCH_ENV)
+            running = cluster.start_cluster(
+                workdir,
+                data_url=data_url,
+                tracker_url=tracker_url,
+                redis_url=redis_url,
+                secrets=secrets,
+                rasa_count=count,
+                action_count=count,
+                use_nginx=False,
+                model=model,
+                extra_env=BENCH_ENV,
+            )
             procs = running.processes
             urls = [p.url for p in running.rasa]
         else:
@@ -318,6 +375,7 @@ def instances_run(workdir: Path, model: Path, secrets: dict, count: int, custome
 
 # --- report ---------------------------------------------------------------------------------------------------
 
+
 def ratio(a: float | None, b: float | None) -> float | None:
     return round(a / b, 2) if a and b else None
 
@@ -341,32 +399,64 @@ def summarise(data: dict) -> list[tuple[str, str, str, str]]:
     cv = nlu.get("cross_validation") or {}
     held = nlu.get("evaluation_set") or {}
     rows = [
-        ("one user, p50 latency", f"{h[0]['p50_ms']} ms vs stock {s[0]['p50_ms']} ms", f"{p50}×",
-         f"≤ 1.5× — {verdict(p50 is not None and p50 <= TARGETS['p50_ratio'])}"),
-        ("saturated throughput, 1 Rasa + 1 action server", f"{saturated(h)} vs stock {saturated(s)} turns/s",
-         f"{sat}×", f"≥ 0.8× — {verdict(sat is not None and sat >= TARGETS['saturated_ratio'])}"),
-        ("saturated throughput, 2 Rasa instances (same 2 cores)",
-         f"{two_thr} turns/s (1 instance, same config: {one_thr})" if two_thr else "not run",
-         f"{two_ratio}× stock" if two_ratio else "—",
-         f"≥ 1.5× — {verdict(None if two_ratio is None else two_ratio >= TARGETS['two_instances_ratio'])}"),
-        ("20 concurrent conversations", f"{l20['errors']} errors, p95 {l20['p95_ms']} ms, p99 {l20['p99_ms']} ms",
-         "", f"0 errors — {verdict(l20['errors'] == 0)}"),
-        ("Rasa server memory (RSS after load)",
-         f"{data['hortense']['rss_mb']['after']['rasa']} MB vs stock "
-         f"{data['stock']['rss_mb']['after']['stock-rasa']} MB", f"{mem}×",
-         f"≤ 1.3× — {verdict(mem is not None and mem <= TARGETS['memory_ratio'])}"),
-        ("full training (2 cores)", f"{train} s" if train else "not run", "",
-         f"≤ 180 s — {verdict(None if not train else train <= TARGETS['training_s'])}"),
+        (
+            "one user, p50 latency",
+            f"{h[0]['p50_ms']} ms vs stock {s[0]['p50_ms']} ms",
+            f"{p50}×",
+            f"≤ 1.5× — {verdict(p50 is not None and p50 <= TARGETS['p50_ratio'])}",
+        ),
+        (
+            "saturated throughput, 1 Rasa + 1 action server",
+            f"{saturated(h)} vs stock {saturated(s)} turns/s",
+            f"{sat}×",
+            f"≥ 0.8× — {verdict(sat is not None and sat >= TARGETS['saturated_ratio'])}",
+        ),
+        (
+            "saturated throughput, 2 Rasa instances (same 2 cores)",
+            f"{two_thr} turns/s (1 instance, same config: {one_thr})" if two_thr else "not run",
+            f"{two_ratio}× stock" if two_ratio else "—",
+            f"≥ 1.5× — {verdict(None if two_ratio is None else two_ratio >= TARGETS['two_instances_ratio'])}",
+        ),
+        (
+            "20 concurrent conversations",
+            f"{l20['errors']} errors, p95 {l20['p95_ms']} ms, p99 {l20['p99_ms']} ms",
+            "",
+            f"0 errors — {verdict(l20['errors'] == 0)}",
+        ),
+        (
+            "Rasa server memory (RSS after load)",
+            f"{data['hortense']['rss_mb']['after']['rasa']} MB vs stock "
+            f"{data['stock']['rss_mb']['after']['stock-rasa']} MB",
+            f"{mem}×",
+            f"≤ 1.3× — {verdict(mem is not None and mem <= TARGETS['memory_ratio'])}",
+        ),
+        (
+            "full training (2 cores)",
+            f"{train} s" if train else "not run",
+            "",
+            f"≤ 180 s — {verdict(None if not train else train <= TARGETS['training_s'])}",
+        ),
     ]
     if cv:
         worst = min(cv["per_intent_f1"].items(), key=lambda kv: kv[1])
-        rows.append((f"NLU {nlu.get('folds')}-fold cross-validation", f"accuracy {cv['accuracy']:.3f}, macro F1 {cv['macro_f1']:.3f}",
-                     f"lowest F1 {worst[0]} {worst[1]:.2f}", ""))
+        rows.append(
+            (
+                f"NLU {nlu.get('folds')}-fold cross-validation",
+                f"accuracy {cv['accuracy']:.3f}, macro F1 {cv['macro_f1']:.3f}",
+                f"lowest F1 {worst[0]} {worst[1]:.2f}",
+                "",
+            )
+        )
     if held:
         worst = min(held["per_intent_f1"].items(), key=lambda kv: kv[1])
-        rows.append(("NLU held-out evaluation set", f"accuracy {held['accuracy']:.3f}",
-                     f"lowest F1 {worst[0]} {worst[1]:.2f}",
-                     f"≥ 95 %, none < 85 % — {verdict(held['accuracy'] >= 0.95 and worst[1] >= 0.85)}"))
+        rows.append(
+            (
+                "NLU held-out evaluation set",
+                f"accuracy {held['accuracy']:.3f}",
+                f"lowest F1 {worst[0]} {worst[1]:.2f}",
+                f"≥ 95 %, none < 85 % — {verdict(held['accuracy'] >= 0.95 and worst[1] >= 0.85)}",
+            )
+        )
     return rows
 
 
@@ -375,58 +465,98 @@ def markdown(data: dict) -> tuple[str, str]:
     table = ["| what | measured | ratio | target |", "|---|---|---|---|"]
     table += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]
     table_text = "\n".join(table)
-    lines = [f"# Benchmark {data['date']}", "", f"Machine: {data['machine']}. Load before the run: "
-             f"{data['loadavg_before']}. Command: `{data['command']}` ({data['total_s']} s).", "",
-             "## Summary", "", table_text, ""]
+    lines = [
+        f"# Benchmark {data['date']}",
+        "",
+        f"Machine: {data['machine']}. Load before the run: "
+        f"{data['loadavg_before']}. Command: `{data['command']}` ({data['total_s']} s).",
+        "",
+        "## Summary",
+        "",
+        table_text,
+        "",
+    ]
     for name in ("hortense", "stock"):
         if name not in data:
             continue
-        lines += [f"## {name}: latency and throughput per level", "",
-                  "| conversations | turns | errors | empty answers | p50 ms | p95 ms | p99 ms | mean ms | "
-                  "turns/s |", "|---|---|---|---|---|---|---|---|---|"]
+        lines += [
+            f"## {name}: latency and throughput per level",
+            "",
+            "| conversations | turns | errors | empty answers | p50 ms | p95 ms | p99 ms | mean ms | turns/s |",
+            "|---|---|---|---|---|---|---|---|---|",
+        ]
         for r in data[name]["levels"]:
-            lines.append(f"| {r['concurrency']} | {r['turns']} | {r['errors']} | {r['empty']} | {r['p50_ms']} | "
-                         f"{r['p95_ms']} | {r['p99_ms']} | {r['mean_ms']} | {r['throughput']} |")
+            lines.append(
+                f"| {r['concurrency']} | {r['turns']} | {r['errors']} | {r['empty']} | {r['p50_ms']} | "
+                f"{r['p95_ms']} | {r['p99_ms']} | {r['mean_ms']} | {r['throughput']} |"
+            )
         rss = data[name].get("rss_mb")
         if rss:
-            lines += ["", "RSS (MB): " + ", ".join(f"{p} {rss['rest'][p]} at rest → {rss['after'][p]} after load"
-                                                  for p in rss["rest"]), ""]
+            lines += [
+                "",
+                "RSS (MB): "
+                + ", ".join(f"{p} {rss['rest'][p]} at rest → {rss['after'][p]} after load" for p in rss["rest"]),
+                "",
+            ]
         errors = [e for r in data[name]["levels"] for e in r["error_samples"]]
         if errors:
             lines += ["Error samples: " + "; ".join(errors[:5]), ""]
     two = data.get("two_instances")
     if two:
-        lines += ["## Several Rasa instances on the same cores", "", f"Mode: {two['two']['mode']}.", "",
-                  "| Rasa instances | turns | errors | p50 ms | p95 ms | turns/s | RSS MB |", "|---|---|---|---|---|---|---|"]
+        lines += [
+            "## Several Rasa instances on the same cores",
+            "",
+            f"Mode: {two['two']['mode']}.",
+            "",
+            "| Rasa instances | turns | errors | p50 ms | p95 ms | turns/s | RSS MB |",
+            "|---|---|---|---|---|---|---|",
+        ]
         for key in ("one", "two"):
             r = two[key]["result"]
-            lines.append(f"| {two[key]['instances']} | {r['turns']} | {r['errors']} | {r['p50_ms']} | {r['p95_ms']} |"
-                         f" {r['throughput']} | {', '.join(f'{k} {v}' for k, v in two[key]['rss_mb'].items())} |")
+            lines.append(
+                f"| {two[key]['instances']} | {r['turns']} | {r['errors']} | {r['p50_ms']} | {r['p95_ms']} |"
+                f" {r['throughput']} | {', '.join(f'{k} {v}' for k, v in two[key]['rss_mb'].items())} |"
+            )
         lines.append("")
     nlu = data.get("nlu") or {}
-    for key, title in (("cross_validation", f"NLU: {nlu.get('folds', '')}-fold cross-validation"),
-                       ("evaluation_set", "NLU: held-out set")):
+    for key, title in (
+        ("cross_validation", f"NLU: {nlu.get('folds', '')}-fold cross-validation"),
+        ("evaluation_set", "NLU: held-out set"),
+    ):
         if nlu.get(key):
             f1 = nlu[key]["per_intent_f1"]
-            lines += [f"## {title}", "", f"accuracy {nlu[key]['accuracy']:.3f}, macro F1 {nlu[key]['macro_f1']:.3f}",
-                      "", "| intent | F1 |", "|---|---|"]
+            lines += [
+                f"## {title}",
+                "",
+                f"accuracy {nlu[key]['accuracy']:.3f}, macro F1 {nlu[key]['macro_f1']:.3f}",
+                "",
+                "| intent | F1 |",
+                "|---|---|",
+            ]
             lines += [f"| {k} | {v:.3f} |" for k, v in sorted(f1.items(), key=lambda kv: kv[1])]
             lines.append("")
     if nlu.get("error"):
         lines += ["## NLU report failed", "", "```", nlu["error"][-1500:], "```", ""]
-    lines += ["## Method", "", (
-        "Closed loop over loopback: each conversation sends its next message when the previous answer arrives. "
-        "All bots are up at once and the levels are run bot after bot, repeated "
-        f"{REPETITIONS} times in alternating order (figures pool the repetitions), so that the shared "
-        "machine's noise hits every bot alike. "
-        "Hortense is driven over its secure endpoint (`POST /webhooks/web/message`, portal JWT), the stock bot "
-        "over its REST channel; each level uses its own conversations. Percentiles are nearest-rank. RSS is "
-        "VmRSS from /proc (process and children). Per-conversation rate limiting is switched off for the run. "
-        f"Levels: {', '.join(f'{c} conversation(s) × {t} turns' for c, t in LEVELS)}."), ""]
+    lines += [
+        "## Method",
+        "",
+        (
+            "Closed loop over loopback: each conversation sends its next message when the previous answer arrives. "
+            "All bots are up at once and the levels are run bot after bot, repeated "
+            f"{REPETITIONS} times in alternating order (figures pool the repetitions), so that the shared "
+            "machine's noise hits every bot alike. "
+            "Hortense is driven over its secure endpoint (`POST /webhooks/web/message`, portal JWT), the stock bot "
+            "over its REST channel; each level uses its own conversations. Percentiles are nearest-rank. RSS is "
+            "VmRSS from /proc (process and children). Per-conversation rate limiting is switched off for the run. "
+            f"Levels: {', '.join(f'{c} conversation(s) × {t} turns' for c, t in LEVELS)}."
+        ),
+        "",
+    ]
     return "\n".join(lines), table_text
 
 
 # --- main -----------------------------------------------------------------------------------------------------
+
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
@@ -436,10 +566,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="skip the forced training and the cross-validation")
     parser.add_argument("--no-instances", action="store_true", help="skip the two-instance measurement")
     parser.add_argument("--fresh-stock", action="store_true", help="re-create the stock bot (and time its training)")
-    parser.add_argument("--folds", type=int, default=3, help="cross-validation folds (default 3: keeps the run "
-                        "under 15 minutes on 2 cores; `make nlu-report` does 5)")
-    parser.add_argument("--smoke", action="store_true", help="tiny levels, no training, NLU or instances (checks "
-                        "the harness; results go to bench/tmp)")
+    parser.add_argument(
+        "--folds",
+        type=int,
+        default=3,
+        help="cross-validation folds (default 3: keeps the run under 15 minutes on 2 cores; `make nlu-report` does 5)",
+    )
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help="tiny levels, no training, NLU or instances (checks the harness; results go to bench/tmp)",
+    )
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     global LEVELS, REPETITIONS
@@ -449,9 +586,12 @@ def main(argv: list[str] | None = None) -> int:
         args.quick, args.no_instances, args.out = True, True, CACHE / "smoke-results"
 
     started = time.monotonic()
-    data: dict = {"date": dt.date.today().isoformat(), "command": "make bench" + (" QUICK=1" if args.quick else ""),
-                  "machine": f"{os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}",
-                  "loadavg_before": " ".join(Path("/proc/loadavg").read_text().split()[:3])}
+    data: dict = {
+        "date": dt.date.today().isoformat(),
+        "command": "make bench" + (" QUICK=1" if args.quick else ""),
+        "machine": f"{os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}",
+        "loadavg_before": " ".join(Path("/proc/loadavg").read_text().split()[:3]),
+    }
     secrets = {n: secrets_mod.token_urlsafe(32) for n in SECRET_NAMES}  # the run's own
     work = Path(tempfile.mkdtemp(prefix="hortense-bench-"))
     try:
@@ -465,8 +605,10 @@ def main(argv: list[str] | None = None) -> int:
             data["training"]["hortense_s"] = round(seconds, 1)
             log(f"  trained in {seconds:.0f} s")
         if not args.smoke:
-            log("NLU report" + (" (held-out set only)" if args.quick else
-                                f" ({args.folds}-fold cross-validation + held-out set)"))
+            log(
+                "NLU report"
+                + (" (held-out set only)" if args.quick else f" ({args.folds}-fold cross-validation + held-out set)")
+            )
             data["nlu"] = nlu_report(work / "nlu.json", args.quick, args.folds)
         log("stock bot (rasa init)")
         stock_path, stock_train = stock_bot(args.fresh_stock)
@@ -481,10 +623,15 @@ def main(argv: list[str] | None = None) -> int:
             servers["stock"] = [start_stock(stock_path, work / "stock")]
             rest = {name: {p.name: rss_mb(p.pid) for p in procs} for name, procs in servers.items()}
             senders = [f"bench-{i}" for i in range(len(customers))]
-            bots = {name: ((lambda ids, url=procs[0].url: stock_convs([url], ids)) if name == "stock" else
-                           (lambda ids, url=procs[0].url: hortense_convs([url], ids, secrets)),
-                           senders if name == "stock" else customers)
-                    for name, procs in servers.items()}
+            bots = {
+                name: (
+                    (lambda ids, url=procs[0].url: stock_convs([url], ids))
+                    if name == "stock"
+                    else (lambda ids, url=procs[0].url: hortense_convs([url], ids, secrets)),
+                    senders if name == "stock" else customers,
+                )
+                for name, procs in servers.items()
+            }
             log(f"levels {LEVELS}, {REPETITIONS} repetitions, bots interleaved")
             levels = run_interleaved(bots)
             after = {name: {p.name: rss_mb(p.pid) for p in procs} for name, procs in servers.items()}
@@ -506,8 +653,9 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / f"{data['date']}.md").write_text(report + "\n")
     (args.out / f"{data['date']}.json").write_text(json.dumps(data, indent=2) + "\n")
-    (args.out / "summary.md").write_text(f"Measured by `make bench` on {data['date']} "
-                                         f"(see bench/results/{data['date']}.md).\n\n{table}\n")
+    (args.out / "summary.md").write_text(
+        f"Measured by `make bench` on {data['date']} (see bench/results/{data['date']}.md).\n\n{table}\n"
+    )
     print("\n" + table)
     print(f"\nresults: {args.out / (data['date'] + '.md')} (+ .json), table: {args.out / 'summary.md'}")
     return 0

@@ -4,6 +4,7 @@ Each connector authenticates the platform's webhook itself, then hands Rasa a me
 is the signed identity assertion (channel, sender, no customer: the account-link table decides who the
 sender is). Conversation ids carry the channel name, so two platforms never share a conversation.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -22,10 +23,17 @@ HTTP_TIMEOUT = aiohttp.ClientTimeout(total=15)
 # The variables credentials.yml reads for the messaging channels. Rasa refuses to start when one is unset, so
 # scripts/env.sh defines them all (empty = channel disabled: its webhook answers 403 to everything).
 CHANNEL_ENV_VARS = (
-    "HORTENSE_TWILIO_ACCOUNT_SID", "HORTENSE_TWILIO_AUTH_TOKEN", "HORTENSE_WHATSAPP_NUMBER",
-    "HORTENSE_WHATSAPP_WEBHOOK_URL", "HORTENSE_TWILIO_API_BASE",
-    "HORTENSE_TELEGRAM_BOT_TOKEN", "HORTENSE_TELEGRAM_WEBHOOK_SECRET", "HORTENSE_TELEGRAM_API_BASE",
-    "HORTENSE_MESSENGER_APP_SECRET", "HORTENSE_MESSENGER_PAGE_ACCESS_TOKEN", "HORTENSE_MESSENGER_VERIFY_TOKEN",
+    "HORTENSE_TWILIO_ACCOUNT_SID",
+    "HORTENSE_TWILIO_AUTH_TOKEN",
+    "HORTENSE_WHATSAPP_NUMBER",
+    "HORTENSE_WHATSAPP_WEBHOOK_URL",
+    "HORTENSE_TWILIO_API_BASE",
+    "HORTENSE_TELEGRAM_BOT_TOKEN",
+    "HORTENSE_TELEGRAM_WEBHOOK_SECRET",
+    "HORTENSE_TELEGRAM_API_BASE",
+    "HORTENSE_MESSENGER_APP_SECRET",
+    "HORTENSE_MESSENGER_PAGE_ACCESS_TOKEN",
+    "HORTENSE_MESSENGER_VERIFY_TOKEN",
     "HORTENSE_MESSENGER_API_BASE",
 )
 CHOOSE_BY_NUMBER = "Répondez par le numéro de votre choix."
@@ -48,15 +56,24 @@ class PlatformError(RuntimeError):
     `status` is the HTTP status (None: no answer at all), `answer` the platform's JSON error body; `code` is the
     platform's error code when a connector recognised one, and `permanent` says whether retrying can help."""
 
-    def __init__(self, message: str, status: int | None = None, answer: Any = None, code: str | None = None,
-                 permanent: bool | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        status: int | None = None,
+        answer: Any = None,
+        code: str | None = None,
+        permanent: bool | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.answer = answer if isinstance(answer, dict) else {}
         self.code = code or (f"http_{status}" if status else "unreachable")
         # By default: a refusal (4xx) is repeated if retried; throttling (429), 5xx and no answer are not.
-        self.permanent = permanent if permanent is not None else (
-            status is not None and 400 <= status < 500 and status not in (408, 429))
+        self.permanent = (
+            permanent
+            if permanent is not None
+            else (status is not None and 400 <= status < 500 and status not in (408, 429))
+        )
 
 
 async def post(url: str, *, what: str, strict: bool = False, **kwargs: Any) -> Any | None:
@@ -107,7 +124,7 @@ def link_title(button: dict, limit: int | None = None) -> str:
     if limit is None or len(title) <= limit:
         return title
     short = str(button.get("short_title") or "")
-    return short if short and len(short) <= limit else title[:limit - 1] + "…"
+    return short if short and len(short) <= limit else title[: limit - 1] + "…"
 
 
 def split_caption(caption: str, limit: int) -> tuple[str, str]:
@@ -133,7 +150,7 @@ def looks_like_choice(text: str) -> bool:
 
 
 def chosen_payload(text: str, offered: list) -> str | None:
-    """"2" answers the second numbered choice of the bot's last message(s): the payload of that button."""
+    """ "2" answers the second numbered choice of the bot's last message(s): the payload of that button."""
     match = _CHOICE.match(text or "")
     if not match:
         return None

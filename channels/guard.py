@@ -17,6 +17,7 @@
 
 The guard also refuses messages when the tracker store in use would write secrets in clear.
 """
+
 from __future__ import annotations
 
 import logging
@@ -40,12 +41,18 @@ WINDOW_SECONDS = 60.0
 # (a family, an office) gets two conversations' worth, all visitors together twenty (600 messages a minute).
 VISITOR_ADDRESS_CONVERSATIONS = 2
 VISITORS_CONVERSATIONS = 20
-RATE_LIMITED_TEXT = ("Vous m'envoyez beaucoup de messages en peu de temps : je marque une petite pause. "
-                     "Réessayez dans une minute, s'il vous plaît.")
-BUSY_TEXT = ("Je reçois beaucoup de messages en ce moment : merci de réessayer dans une minute. Si vous êtes "
-             "client, connectez-vous à votre espace client pour me parler sans attendre.")
-UNAVAILABLE_TEXT = ("Je suis momentanément indisponible, désolée. Merci de réessayer un peu plus tard ; pour une "
-                    "urgence, nos conseillers restent joignables par téléphone.")
+RATE_LIMITED_TEXT = (
+    "Vous m'envoyez beaucoup de messages en peu de temps : je marque une petite pause. "
+    "Réessayez dans une minute, s'il vous plaît."
+)
+BUSY_TEXT = (
+    "Je reçois beaucoup de messages en ce moment : merci de réessayer dans une minute. Si vous êtes "
+    "client, connectez-vous à votre espace client pour me parler sans attendre."
+)
+UNAVAILABLE_TEXT = (
+    "Je suis momentanément indisponible, désolée. Merci de réessayer un peu plus tard ; pour une "
+    "urgence, nos conseillers restent joignables par téléphone."
+)
 _LEADING_SLASHES = re.compile(r"^[\s/]+")
 _store_verdicts: dict[int, bool] = {}
 
@@ -80,9 +87,14 @@ def offered_buttons(events: Iterable[Any]) -> list[OfferedButton]:
         if kind != "bot":
             continue
         data = (event.get("data") if isinstance(event, dict) else getattr(event, "data", None)) or {}
-        found.append([OfferedButton(str(b.get("title") or ""), b["payload"])
-                      for key in ("buttons", "quick_replies") for b in (data.get(key) or [])
-                      if isinstance(b, dict) and isinstance(b.get("payload"), str)])
+        found.append(
+            [
+                OfferedButton(str(b.get("title") or ""), b["payload"])
+                for key in ("buttons", "quick_replies")
+                for b in (data.get(key) or [])
+                if isinstance(b, dict) and isinstance(b.get("payload"), str)
+            ]
+        )
     return [button for message in reversed(found) for button in message]
 
 
@@ -100,15 +112,23 @@ class ConnectorGuard:
     """One per input channel: made with `for_blueprint` in the channel's `blueprint()`, then every incoming
     message goes through `admit` before `on_new_message`."""
 
-    def __init__(self, channel: str, per_minute: int | None = None, *, per_address: int | None = None,
-                 visitors_per_minute: int | None = None) -> None:
+    def __init__(
+        self,
+        channel: str,
+        per_minute: int | None = None,
+        *,
+        per_address: int | None = None,
+        visitors_per_minute: int | None = None,
+    ) -> None:
         self.channel = channel
         per_minute = per_minute or get_settings().message_rate_per_minute
         self.limiter = RateLimit("messages", per_minute, WINDOW_SECONDS)
-        self.address_limiter = RateLimit("visitor-messages-address",
-                                         per_address or VISITOR_ADDRESS_CONVERSATIONS * per_minute, WINDOW_SECONDS)
-        self.visitors_limiter = RateLimit("visitor-messages", visitors_per_minute or VISITORS_CONVERSATIONS * per_minute,
-                                          WINDOW_SECONDS)
+        self.address_limiter = RateLimit(
+            "visitor-messages-address", per_address or VISITOR_ADDRESS_CONVERSATIONS * per_minute, WINDOW_SECONDS
+        )
+        self.visitors_limiter = RateLimit(
+            "visitor-messages", visitors_per_minute or VISITORS_CONVERSATIONS * per_minute, WINDOW_SECONDS
+        )
         self.told = RateLimit("visitor-messages-told", 1, WINDOW_SECONDS)  # one answer per conversation a minute
         self.app: Sanic | None = None
         self.store_ok: bool | None = None
@@ -132,8 +152,17 @@ class ConnectorGuard:
                 _store_verdicts[id(store)] = check_store(store)
             self.store_ok = _store_verdicts[id(store)]
 
-    async def admit(self, sender_id: str, text: Any, output: OutputChannel | None, app: Sanic | None = None, *,
-                    address: str | None = None, visitor: bool = False, limited: bool = True) -> str | None:
+    async def admit(
+        self,
+        sender_id: str,
+        text: Any,
+        output: OutputChannel | None,
+        app: Sanic | None = None,
+        *,
+        address: str | None = None,
+        visitor: bool = False,
+        limited: bool = True,
+    ) -> str | None:
         """The text Rasa may see for this message, or None when it must not reach Rasa (the guard has
         then answered the sender through `output` when an answer is due). `visitor`: an anonymous website
         conversation, also limited per `address` and with all visitors; `limited=False`: the caller has
@@ -145,8 +174,11 @@ class ConnectorGuard:
         if not text:
             return None
         if text.startswith("/"):
-            if text in ENTRY_PAYLOADS or text in await self.offered_payloads(sender_id, app) \
-                    or text in await self.offered_payloads(sender_id, app, after_current_turn=True):
+            if (
+                text in ENTRY_PAYLOADS
+                or text in await self.offered_payloads(sender_id, app)
+                or text in await self.offered_payloads(sender_id, app, after_current_turn=True)
+            ):
                 return text
             logger.info("%s: unsolicited /intent message read as text", self.channel)
             text = unslash(text)
@@ -158,8 +190,15 @@ class ConnectorGuard:
             await _say(output, sender_id, secret_warning(kinds))
         return clean
 
-    async def may_answer(self, sender_id: str, output: OutputChannel | None, *, address: str | None = None,
-                         visitor: bool = False, limited: bool = True) -> bool:
+    async def may_answer(
+        self,
+        sender_id: str,
+        output: OutputChannel | None,
+        *,
+        address: str | None = None,
+        visitor: bool = False,
+        limited: bool = True,
+    ) -> bool:
         """Whether this sender may be answered now (store safe, under the rate limits); when not, the sender
         is told why through `output` (once per run of refusals for the rate limits)."""
         if self.store_ok is False:
@@ -181,15 +220,18 @@ class ConnectorGuard:
             return Refusal(RATE_LIMITED_TEXT, first_refusal)
         if not visitor:
             return None
-        for limiter, key, text in ((self.address_limiter, f"{self.channel}:{address or 'unknown'}", RATE_LIMITED_TEXT),
-                                   (self.visitors_limiter, f"{self.channel}:all", BUSY_TEXT)):
+        for limiter, key, text in (
+            (self.address_limiter, f"{self.channel}:{address or 'unknown'}", RATE_LIMITED_TEXT),
+            (self.visitors_limiter, f"{self.channel}:all", BUSY_TEXT),
+        ):
             if not limiter.hit(key).allowed:
                 logger.info("%s: %s limit reached for visitors", self.channel, limiter.name)
                 return Refusal(text, self.told.hit(f"{self.channel}:{sender_id}").allowed)
         return None
 
-    async def offered(self, sender_id: str, app: Sanic | None = None,
-                      after_current_turn: bool = False) -> list[OfferedButton]:
+    async def offered(
+        self, sender_id: str, app: Sanic | None = None, after_current_turn: bool = False
+    ) -> list[OfferedButton]:
         """The buttons of the bot's last message(s) in this conversation ([] when unknown: fail closed).
 
         The platform shows a button as soon as the bot sends it, before Rasa has saved the turn: a quick
@@ -210,8 +252,9 @@ class ConnectorGuard:
             return []
         return offered_buttons(tracker.events) if tracker is not None else []
 
-    async def offered_payloads(self, sender_id: str, app: Sanic | None = None,
-                               after_current_turn: bool = False) -> set[str]:
+    async def offered_payloads(
+        self, sender_id: str, app: Sanic | None = None, after_current_turn: bool = False
+    ) -> set[str]:
         return {b.payload.strip() for b in await self.offered(sender_id, app, after_current_turn)}
 
 

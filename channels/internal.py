@@ -15,6 +15,7 @@ code, so that the scheduler gives up at once instead of retrying.
 Limit: the website output reaches only browsers connected to *this* Rasa instance (socket.io rooms are
 per process unless a shared socket.io manager is configured).
 """
+
 from __future__ import annotations
 
 import hmac
@@ -107,7 +108,13 @@ class InternalNotifyInput(InputChannel):
             except Exception as exc:  # PlatformError or anything else: the scheduler retries later
                 logger.warning("internal notify to %s failed: %s", channel_name, exc)
                 return response.json({"error": "send_failed"}, status=502)
-            return response.json({"status": "sent", "message_id": result.message_id,
-                                  "delivery_status": result.status, "sent_as": result.sent_as})
+            return response.json(
+                {
+                    "status": "sent",
+                    "message_id": result.message_id,
+                    "delivery_status": result.status,
+                    "sent_as": result.sent_as,
+                }
+            )
 
         return bp

@@ -16,6 +16,7 @@ a URL button where the platform has them (Telegram, Messenger), a short labelled
 with text is a picture and its caption, in one platform message where the platform allows it. Notifications (`notify`, used by the scheduler through `channels.internal`) follow the
 scheduler's `Notice`: each platform says how it writes outside the window, and which refusals are final.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -47,8 +48,10 @@ from hortense.security.replay import SeenIds
 
 logger = logging.getLogger(__name__)
 
-TEXT_ONLY_TEXT = ("Je ne sais lire que les messages écrits : les photos, messages vocaux, localisations et "
-                  "fichiers ne me parviennent pas. Pouvez-vous m'écrire votre demande en quelques mots ?")
+TEXT_ONLY_TEXT = (
+    "Je ne sais lire que les messages écrits : les photos, messages vocaux, localisations et "
+    "fichiers ne me parviennent pas. Pouvez-vous m'écrire votre demande en quelques mots ?"
+)
 
 OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
 
@@ -166,8 +169,9 @@ class MessagingInput(InputChannel):
 
     @classmethod
     def from_credentials(cls, credentials: dict | None) -> MessagingInput:
-        return cls(**{f.name: credential(credentials, f.name, "" if f.default is MISSING else f.default)
-                      for f in fields(cls)})
+        return cls(
+            **{f.name: credential(credentials, f.name, "" if f.default is MISSING else f.default) for f in fields(cls)}
+        )
 
     def __post_init__(self) -> None:
         self.seen = SeenIds(self.channel)
@@ -196,8 +200,7 @@ class MessagingInput(InputChannel):
     def add_routes(self, bp: Blueprint) -> None:
         """Routes of this platform only (Messenger's verification handshake)."""
 
-    async def prepare(self, message: Incoming, output: MessagingOutput, guard: ConnectorGuard,
-                      request: Request) -> str:
+    async def prepare(self, message: Incoming, output: MessagingOutput, guard: ConnectorGuard, request: Request) -> str:
         """The text to pass on: by default a numbered choice ("2") becomes that button's payload."""
         if looks_like_choice(message.text):
             return await self.chosen(message.sender, message.text, guard, request) or message.text
@@ -255,8 +258,9 @@ class MessagingInput(InputChannel):
         except Exception as exc:  # noqa: BLE001 (the answer matters more; a notification goes as a template)
             logger.warning("%s: could not record the last inbound message (%s)", self.channel, type(exc).__name__)
 
-    async def handle(self, message: Incoming, guard: ConnectorGuard, request: Request,
-                     on_new_message: OnNewMessage) -> None:
+    async def handle(
+        self, message: Incoming, guard: ConnectorGuard, request: Request, on_new_message: OnNewMessage
+    ) -> None:
         output = self._reply_output()
         if message.media and not message.text.strip():
             if await guard.may_answer(message.sender, output):
@@ -267,8 +271,15 @@ class MessagingInput(InputChannel):
             return
         admitted = await guard.admit(message.sender, text, output, request.app)
         if admitted is not None:
-            await on_new_message(UserMessage(admitted, output, message.sender, input_channel=self.channel,
-                                             metadata=trusted_metadata(self.channel, message.sender)))
+            await on_new_message(
+                UserMessage(
+                    admitted,
+                    output,
+                    message.sender,
+                    input_channel=self.channel,
+                    metadata=trusted_metadata(self.channel, message.sender),
+                )
+            )
 
     def header_is(self, request: Request, header: str, expected: Callable[[], str]) -> bool:
         """Authentication by a header: the channel is enabled and the header equals `expected()` (computed

@@ -19,6 +19,7 @@ Differences from Rasa's stock `facebook` channel, each on purpose:
   is configurable, so tests talk to a local fake.
 The GET handshake answers `hub.challenge` only for the configured verify token.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -100,8 +101,13 @@ class MessengerOutput(MessagingOutput):
         self.messaging = {"messaging_type": "RESPONSE"}  # an answer to the user's message
 
     async def _send(self, recipient_id: str, message: dict) -> Any:
-        answer = await post(self.url, what="messenger", strict=self.strict, params={"access_token": self.token},
-                            json={"recipient": {"id": psid_of(recipient_id)}, **self.messaging, "message": message})
+        answer = await post(
+            self.url,
+            what="messenger",
+            strict=self.strict,
+            params={"access_token": self.token},
+            json={"recipient": {"id": psid_of(recipient_id)}, **self.messaging, "message": message},
+        )
         self.last_answer = answer
         return answer
 
@@ -133,13 +139,21 @@ class MessengerOutput(MessagingOutput):
         parts = split_with_tail(text, tail, MAX_TEMPLATE_TEXT_CHARS)
         for part in parts[:-1]:
             await self.send_chunk(recipient_id, part)
-        groups = [links[i:i + MAX_TEMPLATE_BUTTONS] for i in range(0, len(links), MAX_TEMPLATE_BUTTONS)]
+        groups = [links[i : i + MAX_TEMPLATE_BUTTONS] for i in range(0, len(links), MAX_TEMPLATE_BUTTONS)]
         for index, group in enumerate(groups):
-            message: dict = {"attachment": {"type": "template", "payload": {
-                "template_type": "button",
-                "text": (parts[-1] or "…") if index == 0 else MORE_LINKS_TEXT,
-                "buttons": [{"type": "web_url", "url": link["url"], "title": link_title(link, MAX_TITLE_CHARS)}
-                            for link in group]}}}
+            message: dict = {
+                "attachment": {
+                    "type": "template",
+                    "payload": {
+                        "template_type": "button",
+                        "text": (parts[-1] or "…") if index == 0 else MORE_LINKS_TEXT,
+                        "buttons": [
+                            {"type": "web_url", "url": link["url"], "title": link_title(link, MAX_TITLE_CHARS)}
+                            for link in group
+                        ],
+                    },
+                }
+            }
             if index == len(groups) - 1 and replies:
                 message["quick_replies"] = replies
             await self._send(recipient_id, message)
@@ -147,8 +161,9 @@ class MessengerOutput(MessagingOutput):
     async def send_notification(self, recipient_id: str, text: str, notice: Notice | None) -> SendResult:
         """Proactive: `UPDATE` inside the 24-hour window, a `CONFIRMED_EVENT_UPDATE` tagged message outside."""
         outside = notice is not None and notice.outside_window
-        self.messaging = ({"messaging_type": "MESSAGE_TAG", "tag": NOTIFICATION_TAG} if outside
-                          else {"messaging_type": "UPDATE"})
+        self.messaging = (
+            {"messaging_type": "MESSAGE_TAG", "tag": NOTIFICATION_TAG} if outside else {"messaging_type": "UPDATE"}
+        )
         await self.send_text_message(recipient_id, text)
         return SendResult(message_id=self.message_id(self.last_answer), sent_as="tagged" if outside else "text")
 
@@ -184,8 +199,15 @@ class MessengerOutput(MessagingOutput):
                 await self.send_text_message(recipient_id, caption)
             return
         element = {"title": title, "image_url": image, **({"subtitle": subtitle} if subtitle else {})}
-        await self._send(recipient_id, {"attachment": {"type": "template", "payload": {
-            "template_type": "generic", "image_aspect_ratio": "horizontal", "elements": [element]}}})
+        await self._send(
+            recipient_id,
+            {
+                "attachment": {
+                    "type": "template",
+                    "payload": {"template_type": "generic", "image_aspect_ratio": "horizontal", "elements": [element]},
+                }
+            },
+        )
 
 
 def _quick_replies(choices: list[dict]) -> list[dict]:
@@ -194,7 +216,7 @@ def _quick_replies(choices: list[dict]) -> list[dict]:
 
 def _title(button: dict) -> str:
     title = str(button.get("title") or button.get("payload") or "")
-    return title if len(title) <= MAX_TITLE_CHARS else title[:MAX_TITLE_CHARS - 1] + "…"
+    return title if len(title) <= MAX_TITLE_CHARS else title[: MAX_TITLE_CHARS - 1] + "…"
 
 
 def _read_event(event: dict) -> tuple[str | None, str, bool] | None:
@@ -260,8 +282,11 @@ class MessengerInput(MessagingInput):
         async def handshake(request: Request) -> HTTPResponse:
             """Meta's subscription check: `hub.challenge` is echoed for our verify token only."""
             given = request.args.get("hub.verify_token") or ""
-            if (request.args.get("hub.mode") == "subscribe" and self.verify_token
-                    and hmac.compare_digest(given.encode(), self.verify_token.encode())):
+            if (
+                request.args.get("hub.mode") == "subscribe"
+                and self.verify_token
+                and hmac.compare_digest(given.encode(), self.verify_token.encode())
+            ):
                 return response.text(request.args.get("hub.challenge") or "")
             return response.text("forbidden", status=403)
 

@@ -13,6 +13,7 @@ choices); a text longer than 4096 characters is split, the keyboard on its last 
 `sendPhoto` with its caption (up to 1024 characters). Telegram has no 24-hour window: notifications go as plain text at any time. The API base URL is
 configurable for a local fake.
 """
+
 from __future__ import annotations
 
 import logging
@@ -39,8 +40,19 @@ MAX_CAPTION_CHARS = 1024  # a photo's caption
 MAX_BUTTON_TEXT_CHARS = 64  # what we show on a button (Telegram shows a line at most anyway)
 GREETING_TEXT = "Bonjour"  # what "/start" (sent by Telegram when a user opens the bot) means
 # A message with one of these and no text is a photo, voice note, location…: answered "text only".
-MEDIA_KEYS = ("photo", "voice", "audio", "video", "video_note", "animation", "document", "sticker", "location",
-              "venue", "contact")
+MEDIA_KEYS = (
+    "photo",
+    "voice",
+    "audio",
+    "video",
+    "video_note",
+    "animation",
+    "document",
+    "sticker",
+    "location",
+    "venue",
+    "contact",
+)
 
 
 def sender_for(chat_id: Any) -> str:
@@ -75,15 +87,18 @@ class TelegramOutput(MessagingOutput):
     async def send_text_with_buttons(self, recipient_id: str, text: str, buttons: list, **kwargs: Any) -> None:
         last = await self.send_leading_parts(recipient_id, text)
         links, choices = link_buttons(buttons)
-        rows: list[list[dict]] = [[{"text": link_title(link, MAX_BUTTON_TEXT_CHARS), "url": link["url"]}]
-                                  for link in links]
+        rows: list[list[dict]] = [
+            [{"text": link_title(link, MAX_BUTTON_TEXT_CHARS), "url": link["url"]}] for link in links
+        ]
         for button in choices:
             self.numbered += 1
             payload = str(button.get("payload") or "")
             data = payload if len(payload.encode()) <= MAX_CALLBACK_BYTES else f"#{self.numbered}"
             rows.append([{"text": str(button.get("title") or payload)[:MAX_BUTTON_TEXT_CHARS], "callback_data": data}])
-        self.last_answer = await self.call("sendMessage", {
-            "chat_id": chat_of(recipient_id), "text": last or "…", "reply_markup": {"inline_keyboard": rows}})
+        self.last_answer = await self.call(
+            "sendMessage",
+            {"chat_id": chat_of(recipient_id), "text": last or "…", "reply_markup": {"inline_keyboard": rows}},
+        )
 
     async def send_image_url(self, recipient_id: str, image: str, **kwargs: Any) -> None:
         await self.call("sendPhoto", {"chat_id": chat_of(recipient_id), "photo": image})
@@ -93,8 +108,9 @@ class TelegramOutput(MessagingOutput):
         if not caption or len(caption) > MAX_CAPTION_CHARS:
             await super().send_image_with_caption(recipient_id, image, caption)
             return
-        self.last_answer = await self.call("sendPhoto", {"chat_id": chat_of(recipient_id), "photo": image,
-                                                         "caption": caption})
+        self.last_answer = await self.call(
+            "sendPhoto", {"chat_id": chat_of(recipient_id), "photo": image, "caption": caption}
+        )
 
     async def answer_callback(self, callback_id: str) -> None:
         await self.call("answerCallbackQuery", {"callback_query_id": callback_id})
@@ -151,8 +167,7 @@ class TelegramInput(MessagingInput):
     def ack(self) -> HTTPResponse:
         return response.json({"ok": True})
 
-    async def prepare(self, message: Incoming, output: MessagingOutput, guard: ConnectorGuard,
-                      request: Request) -> str:
+    async def prepare(self, message: Incoming, output: MessagingOutput, guard: ConnectorGuard, request: Request) -> str:
         """A tap is acknowledged to Telegram; "#3" (a payload too long for Telegram) is the third button."""
         if not isinstance(message, TelegramIncoming) or message.callback_id is None:
             return message.text
@@ -180,8 +195,11 @@ def set_webhook(url: str, environ: dict | None = None) -> dict:
     if not token or not secret:
         raise SystemExit("HORTENSE_TELEGRAM_BOT_TOKEN and HORTENSE_TELEGRAM_WEBHOOK_SECRET must be set")
     base = (env.get("HORTENSE_TELEGRAM_API_BASE") or DEFAULT_API_BASE).rstrip("/")
-    answer = requests.post(f"{base}/bot{token}/setWebhook", timeout=30, json={
-        "url": url, "secret_token": secret, "allowed_updates": ["message", "callback_query"]})
+    answer = requests.post(
+        f"{base}/bot{token}/setWebhook",
+        timeout=30,
+        json={"url": url, "secret_token": secret, "allowed_updates": ["message", "callback_query"]},
+    )
     return {"status": answer.status_code, "ok": bool(answer.ok and answer.json().get("ok"))}
 
 

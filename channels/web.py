@@ -15,6 +15,7 @@ together (`channels.guard`), while a logged-in customer is limited per customer.
 a token, limits its refused (unauthenticated) requests per address. A refused message is answered in French:
 on the socket by the guard, over HTTP by a 429 with the same text.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -46,10 +47,13 @@ logger = logging.getLogger(__name__)
 
 CHANNEL = "web"
 MAX_MESSAGE_CHARS = 2000
-TECHNICAL_TEXT = ("Désolée, je rencontre un souci technique et ne peux pas vous répondre pour le moment. "
-                  "Réessayez dans quelques instants.")
-EXPIRED_TEXT = ("Votre session a expiré. Rechargez la page de votre espace client pour continuer la conversation "
-                "avec Hortense.")
+TECHNICAL_TEXT = (
+    "Désolée, je rencontre un souci technique et ne peux pas vous répondre pour le moment. "
+    "Réessayez dans quelques instants."
+)
+EXPIRED_TEXT = (
+    "Votre session a expiré. Rechargez la page de votre espace client pour continuer la conversation avec Hortense."
+)
 HTTP_REFUSED_PER_MINUTE = 20  # unauthenticated requests to the HTTP endpoint, per address
 TOO_MANY_REFUSED_TEXT = "Trop de requêtes refusées depuis votre adresse. Réessayez dans une minute."
 
@@ -73,7 +77,7 @@ def _valid_visitor_id(value: Any) -> bool:
     """A visitor keeps its conversation across reloads only with an id this server issued."""
     if not isinstance(value, str) or not value.startswith("visitor-") or "." not in value:
         return False
-    raw, _, mac = value[len("visitor-"):].partition(".")
+    raw, _, mac = value[len("visitor-") :].partition(".")
     return len(raw) == 32 and hmac.compare_digest(mac, _visitor_mac(raw))
 
 
@@ -147,18 +151,32 @@ async def health(_: Request) -> HTTPResponse:
 class WebChat:
     """The conversations of one mounted website channel: the HTTP endpoint and the socket.io events."""
 
-    def __init__(self, sio: AsyncServer, guard: ConnectorGuard, on_new_message: Callable[[UserMessage], Awaitable[Any]],
-                 bot_message_evt: str) -> None:
+    def __init__(
+        self,
+        sio: AsyncServer,
+        guard: ConnectorGuard,
+        on_new_message: Callable[[UserMessage], Awaitable[Any]],
+        bot_message_evt: str,
+    ) -> None:
         self.sio, self.guard, self.on_new_message, self.bot_message_evt = sio, guard, on_new_message, bot_message_evt
         self.http_refused = RateLimit("web-http-refused-address", HTTP_REFUSED_PER_MINUTE, WINDOW_SECONDS)
 
-    async def handle(self, text: str, sender_id: str, customer: str | None, output: OutputChannel, *,
-                     address: str | None = None, limited: bool = True) -> None:
+    async def handle(
+        self,
+        text: str,
+        sender_id: str,
+        customer: str | None,
+        output: OutputChannel,
+        *,
+        address: str | None = None,
+        limited: bool = True,
+    ) -> None:
         """Pass the message to Rasa; if nothing at all came back (action server down, internal error),
         the customer still gets an answer instead of silence. A visitor (no `customer`) is also limited per
         `address` and with all visitors; `limited=False`: the caller has applied the limits."""
-        admitted = await self.guard.admit(sender_id, text, output, address=address, visitor=customer is None,
-                                          limited=limited)
+        admitted = await self.guard.admit(
+            sender_id, text, output, address=address, visitor=customer is None, limited=limited
+        )
         if admitted is None:  # refused (rate limit, unsafe store): the guard has answered if due
             return
         text = admitted
@@ -166,8 +184,9 @@ class WebChat:
         counting = CountingOutput(output)
         with metrics.turn_timer(CHANNEL) as turn:
             try:
-                await self.on_new_message(UserMessage(text, counting, sender_id, input_channel=CHANNEL,
-                                                      metadata=metadata))
+                await self.on_new_message(
+                    UserMessage(text, counting, sender_id, input_channel=CHANNEL, metadata=metadata)
+                )
             except Exception:  # noqa: BLE001 - the customer must get an answer whatever failed
                 logger.exception("message handling failed for %s", sender_id)
             if counting.sent == 0:
@@ -236,8 +255,11 @@ class WebChat:
         session = await self.sio.get_session(sid)
         if "sender" not in session:
             requested = (data or {}).get("session_id") if isinstance(data, dict) else None
-            session = {**session, "claims": None,
-                       "sender": requested if _valid_visitor_id(requested) else _visitor_id()}
+            session = {
+                **session,
+                "claims": None,
+                "sender": requested if _valid_visitor_id(requested) else _visitor_id(),
+            }
             await self.sio.save_session(sid, session)
         await self.sio.enter_room(sid, session["sender"])
         await self.sio.emit("session_confirm", session["sender"], room=sid)
@@ -260,13 +282,15 @@ class WebChat:
         if not text:
             return
         output = SocketIOOutput(self.sio, self.bot_message_evt)
-        await self.handle(text, session["sender"], claims.customer_number if claims else None, output,
-                          address=session.get("address"))
+        await self.handle(
+            text, session["sender"], claims.customer_number if claims else None, output, address=session.get("address")
+        )
 
 
 def _too_many(text: str) -> HTTPResponse:
-    return response.json({"error": "rate_limited", "message": text}, status=429,
-                         headers={"Retry-After": str(int(WINDOW_SECONDS))})
+    return response.json(
+        {"error": "rate_limited", "message": text}, status=429, headers={"Retry-After": str(int(WINDOW_SECONDS))}
+    )
 
 
 class HortenseWebInput(SocketIOInput):
@@ -300,7 +324,10 @@ class HortenseWebInput(SocketIOInput):
 
         bp.add_route(health, "/", methods=["GET"])
         bp.add_route(http_message, "/message", methods=["POST"])
-        for event, handler in (("connect", chat.connect), ("session_request", chat.session_request),
-                               (self.user_message_evt, chat.user_message)):
+        for event, handler in (
+            ("connect", chat.connect),
+            ("session_request", chat.session_request),
+            (self.user_message_evt, chat.user_message),
+        ):
             self.sio.on(event, namespace=self.namespace)(handler)
         return bp

@@ -20,6 +20,7 @@ Differences from Rasa's stock `twilio` channel, each on purpose:
   like the webhook, and the notification's delivery status is updated from it;
 - the API base URL is configurable, so tests talk to a local fake Twilio.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -60,9 +61,16 @@ LINK_UNAVAILABLE = "lien momentanément indisponible, retrouvez ce document dans
 STATUS_PATH = "status"  # /webhooks/whatsapp/status: Twilio's StatusCallback for notifications
 # Twilio's MessageStatus values → ours.
 TWILIO_STATUSES = {
-    "accepted": DELIVERY_QUEUED, "scheduled": DELIVERY_QUEUED, "queued": DELIVERY_QUEUED,
-    "sending": DELIVERY_QUEUED, "sent": DELIVERY_SENT, "delivered": DELIVERY_DELIVERED, "read": DELIVERY_READ,
-    "undelivered": DELIVERY_FAILED, "failed": DELIVERY_FAILED, "canceled": DELIVERY_FAILED,
+    "accepted": DELIVERY_QUEUED,
+    "scheduled": DELIVERY_QUEUED,
+    "queued": DELIVERY_QUEUED,
+    "sending": DELIVERY_QUEUED,
+    "sent": DELIVERY_SENT,
+    "delivered": DELIVERY_DELIVERED,
+    "read": DELIVERY_READ,
+    "undelivered": DELIVERY_FAILED,
+    "failed": DELIVERY_FAILED,
+    "canceled": DELIVERY_FAILED,
 }
 
 
@@ -86,8 +94,15 @@ class WhatsAppOutput(MessagingOutput):
     channel = CHANNEL
     max_text_chars = MAX_BODY_CHARS
 
-    def __init__(self, api_base: str, account_sid: str, auth_token: str, from_number: str,
-                 strict: bool = False, status_url: str = "") -> None:
+    def __init__(
+        self,
+        api_base: str,
+        account_sid: str,
+        auth_token: str,
+        from_number: str,
+        strict: bool = False,
+        status_url: str = "",
+    ) -> None:
         super().__init__(strict)
         self.url = f"{api_base.rstrip('/')}/2010-04-01/Accounts/{account_sid}/Messages.json"
         self.auth = aiohttp.BasicAuth(account_sid, auth_token)
@@ -96,8 +111,13 @@ class WhatsAppOutput(MessagingOutput):
         self.extra: dict[str, str] = {}  # StatusCallback, for notifications
 
     async def _send(self, recipient_id: str, **fields: str) -> Any:
-        self.last_answer = await post(self.url, what="whatsapp", strict=self.strict, auth=self.auth,
-                                      data={"From": self.from_number, "To": recipient_id, **fields, **self.extra})
+        self.last_answer = await post(
+            self.url,
+            what="whatsapp",
+            strict=self.strict,
+            auth=self.auth,
+            data={"From": self.from_number, "To": recipient_id, **fields, **self.extra},
+        )
         return self.last_answer
 
     async def send_chunk(self, recipient_id: str, text: str) -> Any:
@@ -112,15 +132,19 @@ class WhatsAppOutput(MessagingOutput):
             template = get_settings().whatsapp_template(notice.kind)
             if not template:
                 raise PermanentFailure("no_template", f"no WhatsApp template configured for {notice.kind!r}")
-            await self._send(recipient_id, ContentSid=template,
-                             ContentVariables=json.dumps(notice.variables, ensure_ascii=False))
+            await self._send(
+                recipient_id, ContentSid=template, ContentVariables=json.dumps(notice.variables, ensure_ascii=False)
+            )
             sent_as = "template"
         else:
             await self.send_text_message(recipient_id, text)
             sent_as = "text"
         answer = self.last_answer if isinstance(self.last_answer, dict) else {}
-        return SendResult(message_id=self.message_id(answer),
-                          status=TWILIO_STATUSES.get(str(answer.get("status")), DELIVERY_QUEUED), sent_as=sent_as)
+        return SendResult(
+            message_id=self.message_id(answer),
+            status=TWILIO_STATUSES.get(str(answer.get("status")), DELIVERY_QUEUED),
+            sent_as=sent_as,
+        )
 
     @staticmethod
     def message_id(answer: Any) -> str | None:
@@ -152,7 +176,7 @@ class WhatsAppOutput(MessagingOutput):
 
 
 def short_link_lines(links: list[dict]) -> list[str]:
-    """"<label> : <short URL>" for each link (written to the database: run off the event loop). A link that
+    """ "<label> : <short URL>" for each link (written to the database: run off the event loop). A link that
     cannot be shortened is named without any URL: the signed one never goes in the text."""
     from hortense.db.session import session_scope
     from hortense.documents.short_links import shorten
@@ -187,16 +211,23 @@ class WhatsAppInput(MessagingInput):
         return status_url_for(self.webhook_url) if self.webhook_url else ""
 
     def output(self, strict: bool = False) -> WhatsAppOutput:
-        return WhatsAppOutput(self.api_base, self.account_sid, self.auth_token, self.whatsapp_number, strict=strict,
-                              status_url=self.status_url)
+        return WhatsAppOutput(
+            self.api_base,
+            self.account_sid,
+            self.auth_token,
+            self.whatsapp_number,
+            strict=strict,
+            status_url=self.status_url,
+        )
 
     def authentic(self, request: Request, url: str | None = None) -> bool:
         """Twilio signs the public URL it called plus every POST parameter with our auth token."""
         signature = request.headers.get("X-Twilio-Signature")
         if not self.enabled or not signature:
             return False
-        return RequestValidator(self.auth_token).validate(url or self.webhook_url, signed_fields(request.body),
-                                                          signature)
+        return RequestValidator(self.auth_token).validate(
+            url or self.webhook_url, signed_fields(request.body), signature
+        )
 
     def add_routes(self, bp: Blueprint) -> None:
         async def status(request: Request) -> HTTPResponse:
@@ -210,8 +241,9 @@ class WhatsAppInput(MessagingInput):
             state = TWILIO_STATUSES.get(fields.get("MessageStatus") or "")
             if notification.isdigit() and state:
                 code = fields.get("ErrorCode") or ""
-                await self.record_status(int(notification), state, fields.get("MessageSid") or None,
-                                         f"twilio:{code}" if code else None)
+                await self.record_status(
+                    int(notification), state, fields.get("MessageSid") or None, f"twilio:{code}" if code else None
+                )
             return response.text(EMPTY_TWIML, content_type="text/xml")
 
         bp.add_route(status, f"/{STATUS_PATH}", methods=["POST"])

@@ -1,4 +1,5 @@
 """The `hortense` command line: environment, database, demo tokens and a terminal chat over the secure endpoint."""
+
 from __future__ import annotations
 
 import argparse
@@ -44,8 +45,11 @@ def cmd_import_reviewed(args: argparse.Namespace) -> int:
     target = Path(args.out) if args.out else REVIEWED
     with session_scope(args.url) as session:
         report = import_reviewed(session, target)
-    print(f"{target}: {report.written} examples ({report.added} new; {report.skipped_known} already in the "
-          f"training data)" if report.written else "no labelled example to write")
+    print(
+        f"{target}: {report.written} examples ({report.added} new; {report.skipped_known} already in the training data)"
+        if report.written
+        else "no labelled example to write"
+    )
     return 0
 
 
@@ -104,8 +108,9 @@ def cmd_privacy_export(args: argparse.Namespace) -> int:
 
     try:
         with session_scope(args.url) as session:
-            data = rights.export_customer(session, get_settings().tracker_url, args.customer, actor=_cli_actor(),
-                                          now=clock.now())
+            data = rights.export_customer(
+                session, get_settings().tracker_url, args.customer, actor=_cli_actor(), now=clock.now()
+            )
     except rights.UnknownCustomer:
         print(f"unknown customer {args.customer}", file=sys.stderr)
         return 1
@@ -131,13 +136,16 @@ def cmd_privacy_erase(args: argparse.Namespace) -> int:
     from hortense.settings import get_settings
 
     if not args.yes:
-        print(f"this erases {args.customer}'s conversations and personal data for good: add --yes to confirm",
-              file=sys.stderr)
+        print(
+            f"this erases {args.customer}'s conversations and personal data for good: add --yes to confirm",
+            file=sys.stderr,
+        )
         return 2
     try:
         with session_scope(args.url) as session:
-            report = rights.erase_customer(session, get_settings().tracker_url, args.customer, actor=_cli_actor(),
-                                           now=clock.now())
+            report = rights.erase_customer(
+                session, get_settings().tracker_url, args.customer, actor=_cli_actor(), now=clock.now()
+            )
     except rights.UnknownCustomer:
         print(f"unknown customer {args.customer}", file=sys.stderr)
         return 1
@@ -188,8 +196,10 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("init-env", help="create .env with random secrets").set_defaults(func=cmd_init_env)
     db = sub.add_parser("db", help="database schema and demo data").add_subparsers(dest="db_command", required=True)
-    for name, func, text in (("upgrade", cmd_db_upgrade, "create or migrate the schema (Alembic)"),
-                             ("seed", cmd_db_seed, "insert the demo customers if the database is empty")):
+    for name, func, text in (
+        ("upgrade", cmd_db_upgrade, "create or migrate the schema (Alembic)"),
+        ("seed", cmd_db_seed, "insert the demo customers if the database is empty"),
+    ):
         p = db.add_parser(name, help=text)
         p.add_argument("--url", help="database URL (default: HORTENSE_DATABASE_URL)")
         p.set_defaults(func=func)

@@ -4,6 +4,7 @@ Every process (Rasa, action server, web app, scheduler, CLI) reads its configura
 one rule has one place. A `.env` file at the project root is read too (the environment wins), so
 `make run` can generate secrets once and every process agrees on them.
 """
+
 from __future__ import annotations
 
 import logging
@@ -153,8 +154,9 @@ def _retention_days(file_values: dict[str, str]) -> int:
     try:
         days = int(raw)
     except ValueError:
-        logger.warning("HORTENSE_TRANSCRIPT_RETENTION_DAYS=%r is not a whole number of days: %s kept", raw,
-                       DEFAULT_RETENTION_DAYS)
+        logger.warning(
+            "HORTENSE_TRANSCRIPT_RETENTION_DAYS=%r is not a whole number of days: %s kept", raw, DEFAULT_RETENTION_DAYS
+        )
         return DEFAULT_RETENTION_DAYS
     if days < 1:
         logger.warning("HORTENSE_TRANSCRIPT_RETENTION_DAYS=%r must be at least 1: %s kept", raw, DEFAULT_RETENTION_DAYS)
@@ -192,7 +194,8 @@ def get_settings() -> Settings:
         action_host=_get("HORTENSE_ACTION_HOST", "127.0.0.1", f) or "127.0.0.1",
         action_port=int(_get("HORTENSE_ACTION_PORT", "5055", f) or 5055),
         tracker_url=_tracker_url(f),
-        lock_lifetime_seconds=_positive_float("HORTENSE_LOCK_LIFETIME", f) or _positive_float("TICKET_LOCK_LIFETIME", f),
+        lock_lifetime_seconds=_positive_float("HORTENSE_LOCK_LIFETIME", f)
+        or _positive_float("TICKET_LOCK_LIFETIME", f),
         lock_poll_seconds=_positive_float("HORTENSE_LOCK_POLL_SECONDS", f),
         log_format="json" if (_get("HORTENSE_LOG_FORMAT", "text", f) or "").strip().lower() == "json" else "text",
         log_level=(_get("HORTENSE_LOG_LEVEL", "INFO", f) or "INFO").upper(),
@@ -204,8 +207,11 @@ def get_settings() -> Settings:
         redis_url=(_get("HORTENSE_REDIS_URL", "", f) or "").strip(),
         review_confidence=min(_positive_float("HORTENSE_REVIEW_CONFIDENCE", f) or 0.7, 1.0),
         messenger_graph_version=(_get("HORTENSE_MESSENGER_GRAPH_VERSION", "", f) or "").strip() or GRAPH_API_VERSION,
-        whatsapp_templates=tuple((kind, (_get(name, "", f) or "").strip()) for kind, name in
-                                 WHATSAPP_TEMPLATE_VARS.items() if (_get(name, "", f) or "").strip()),
+        whatsapp_templates=tuple(
+            (kind, (_get(name, "", f) or "").strip())
+            for kind, name in WHATSAPP_TEMPLATE_VARS.items()
+            if (_get(name, "", f) or "").strip()
+        ),
         transcript_retention_days=_retention_days(f),
     )
 

@@ -11,6 +11,7 @@ create databases) and Redis (--redis, or HORTENSE_MULTI_REDIS_URL / HORTENSE_TES
 `<name>` and `<name>_tracker` are created on that server (default name: hortense_multi); `--fresh` drops
 them first.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -47,8 +48,11 @@ def _first_env(*names: str) -> str | None:
 def _secrets_from_env() -> dict:
     missing = [n for n in SECRET_NAMES if not os.environ.get(n)]
     if missing:
-        print(f"note: {', '.join(missing)} not set (run through `make multi-instance`, which reads .env); "
-              "random values used for this run", file=sys.stderr)
+        print(
+            f"note: {', '.join(missing)} not set (run through `make multi-instance`, which reads .env); "
+            "random values used for this run",
+            file=sys.stderr,
+        )
     return {n: os.environ.get(n) or secrets_mod.token_urlsafe(32) for n in SECRET_NAMES}
 
 
@@ -61,11 +65,18 @@ def _check(cluster: Cluster, secrets: dict) -> int:
 
     settings = replace(get_settings(), portal_jwt_secret=secrets["HORTENSE_PORTAL_JWT_SECRET"])
     ok = True
-    for customer, text in [("C1001", "bonjour"), ("C1003", "quel est mon numéro de PDL ?"),
-                           ("C1001", "mes heures creuses ?")]:
+    for customer, text in [
+        ("C1001", "bonjour"),
+        ("C1003", "quel est mon numéro de PDL ?"),
+        ("C1001", "mes heures creuses ?"),
+    ]:
         token = mint_portal_token(customer, settings=settings)
-        r = requests.post(f"{cluster.chat_url}/webhooks/web/message", json={"message": text},
-                          headers={"Authorization": f"Bearer {token}"}, timeout=60)
+        r = requests.post(
+            f"{cluster.chat_url}/webhooks/web/message",
+            json={"message": text},
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=60,
+        )
         answer = " | ".join(m.get("text") or "" for m in r.json()) if r.ok else r.text
         print(f"{customer} > {text}\n  {r.status_code} {answer[:160]}")
         ok = ok and r.ok and bool(answer.strip())
@@ -88,20 +99,32 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="send a few messages through nginx, then stop")
     args = parser.parse_args(argv)
     if not args.postgres or not args.redis:
-        parser.error("PostgreSQL and Redis URLs are needed (--postgres/--redis or HORTENSE_TEST_POSTGRES_URL/"
-                     "HORTENSE_TEST_REDIS_URL); see deploy/README.md")
+        parser.error(
+            "PostgreSQL and Redis URLs are needed (--postgres/--redis or HORTENSE_TEST_POSTGRES_URL/"
+            "HORTENSE_TEST_REDIS_URL); see deploy/README.md"
+        )
     secrets = _secrets_from_env()
     data_url = create_database(args.postgres, args.name, drop_first=args.fresh)
     tracker_url = create_database(args.postgres, f"{args.name}_tracker", drop_first=args.fresh)
     prepare_data_database(data_url, env=secrets)
     prepare_tracker_database(tracker_url)
-    print(f"starting {args.actions} action server(s), {args.instances} Rasa server(s) and nginx; logs in "
-          f"{args.workdir}")
-    cluster = start_cluster(args.workdir, data_url=data_url, tracker_url=tracker_url, redis_url=args.redis,
-                            secrets=secrets, rasa_count=args.instances, action_count=args.actions)
+    print(
+        f"starting {args.actions} action server(s), {args.instances} Rasa server(s) and nginx; logs in {args.workdir}"
+    )
+    cluster = start_cluster(
+        args.workdir,
+        data_url=data_url,
+        tracker_url=tracker_url,
+        redis_url=args.redis,
+        secrets=secrets,
+        rasa_count=args.instances,
+        action_count=args.actions,
+    )
     try:
-        print(f"\nchat entry point (nginx): {cluster.chat_url}/webhooks/web/message  "
-              "(Authorization: Bearer <portal JWT>; socket.io at /socket.io/)")
+        print(
+            f"\nchat entry point (nginx): {cluster.chat_url}/webhooks/web/message  "
+            "(Authorization: Bearer <portal JWT>; socket.io at /socket.io/)"
+        )
         for proc in cluster.rasa:
             print(f"  {proc.name}: {proc.url}  pid {proc.pid}")
         for proc in cluster.actions:

@@ -1,5 +1,6 @@
 """NLU quality report: 5-fold cross-validation on the training data, plus the trained model on the separate
 evaluation set (tests/data/nlu_eval.yml, phrasings never used for training). Prints per-intent F1."""
+
 from __future__ import annotations
 
 import argparse
@@ -22,18 +23,26 @@ def run(args: list[str]) -> None:
 
 def table(title: str, report_path: Path) -> dict:
     report = json.loads(report_path.read_text())
-    intents = {k: v for k, v in report.items() if isinstance(v, dict) and "f1-score" in v
-               and k not in ("micro avg", "macro avg", "weighted avg")}
+    intents = {
+        k: v
+        for k, v in report.items()
+        if isinstance(v, dict) and "f1-score" in v and k not in ("micro avg", "macro avg", "weighted avg")
+    }
     print(f"\n{title}")
     print(f"{'intent':28} {'F1':>6} {'precision':>10} {'recall':>7} {'support':>8}")
     for name, v in sorted(intents.items(), key=lambda kv: kv[1]["f1-score"]):
         print(f"{name:28} {v['f1-score']:6.3f} {v['precision']:10.3f} {v['recall']:7.3f} {v['support']:8.0f}")
     accuracy = report.get("accuracy")
     worst = min(intents.items(), key=lambda kv: kv[1]["f1-score"])
-    print(f"accuracy {accuracy:.3f}   macro F1 {report['macro avg']['f1-score']:.3f}   "
-          f"lowest: {worst[0]} {worst[1]['f1-score']:.3f}")
-    return {"accuracy": accuracy, "macro_f1": report["macro avg"]["f1-score"],
-            "per_intent_f1": {k: round(v["f1-score"], 4) for k, v in intents.items()}}
+    print(
+        f"accuracy {accuracy:.3f}   macro F1 {report['macro avg']['f1-score']:.3f}   "
+        f"lowest: {worst[0]} {worst[1]['f1-score']:.3f}"
+    )
+    return {
+        "accuracy": accuracy,
+        "macro_f1": report["macro avg"]["f1-score"],
+        "per_intent_f1": {k: round(v["f1-score"], 4) for k, v in intents.items()},
+    }
 
 
 def main() -> int:
@@ -48,18 +57,33 @@ def main() -> int:
     figures = {}
     if not args.skip_cv:
         cv = OUT / "cross-validation"
-        run(["test", "nlu", "--nlu", "data/nlu", "--config", "config.yml", "--cross-validation",
-             "--folds", str(args.folds), "--out", str(cv), "--no-plot"])
-        figures["cross_validation"] = table(f"{args.folds}-fold cross-validation (training data)",
-                                            cv / "intent_report.json")
+        run(
+            [
+                "test",
+                "nlu",
+                "--nlu",
+                "data/nlu",
+                "--config",
+                "config.yml",
+                "--cross-validation",
+                "--folds",
+                str(args.folds),
+                "--out",
+                str(cv),
+                "--no-plot",
+            ]
+        )
+        figures["cross_validation"] = table(
+            f"{args.folds}-fold cross-validation (training data)", cv / "intent_report.json"
+        )
     model = model_path()
     if not model.exists():
         raise SystemExit("no trained model: run `make train`")
     held = OUT / "evaluation-set"
-    run(["test", "nlu", "--nlu", "tests/data/nlu_eval.yml", "--model", str(model), "--out", str(held),
-         "--no-plot"])
-    figures["evaluation_set"] = table("Trained model on the separate evaluation set (tests/data/nlu_eval.yml)",
-                                      held / "intent_report.json")
+    run(["test", "nlu", "--nlu", "tests/data/nlu_eval.yml", "--model", str(model), "--out", str(held), "--no-plot"])
+    figures["evaluation_set"] = table(
+        "Trained model on the separate evaluation set (tests/data/nlu_eval.yml)", held / "intent_report.json"
+    )
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2))
     return 0

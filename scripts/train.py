@@ -1,4 +1,5 @@
 """Train the Rasa model only when its inputs changed: the model file is named after a hash of them."""
+
 from __future__ import annotations
 
 import hashlib
@@ -34,8 +35,20 @@ def main() -> int:
         print(f"model up to date: {target.relative_to(ROOT)}")
         return 0
     MODELS.mkdir(exist_ok=True)
-    cmd = [str(Path(sys.executable).parent / "rasa"), "train", "--fixed-model-name", target.name[:-len(".tar.gz")],
-           "--out", str(MODELS), "--data", "data", "--config", "config.yml", "--domain", "domain.yml"]
+    cmd = [
+        str(Path(sys.executable).parent / "rasa"),
+        "train",
+        "--fixed-model-name",
+        target.name[: -len(".tar.gz")],
+        "--out",
+        str(MODELS),
+        "--data",
+        "data",
+        "--config",
+        "config.yml",
+        "--domain",
+        "domain.yml",
+    ]
     result = subprocess.run(cmd, cwd=ROOT)
     if result.returncode != 0 or not target.exists():
         print("training failed", file=sys.stderr)

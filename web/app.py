@@ -4,6 +4,7 @@ the public document verification page and, when present, the advisors' console.
 `create_app()` builds a fresh app (tests build several); `python -m web.app` serves it on
 HORTENSE_WEB_HOST:HORTENSE_WEB_PORT (127.0.0.1:8000 by default).
 """
+
 from __future__ import annotations
 
 import itertools
@@ -43,6 +44,7 @@ def webchat_bundle_bytes(mtime_ns: int) -> bytes:
     """The installed rasa-webchat bundle without its Google Fonts import (cached per file version)."""
     return _GOOGLE_FONTS_IMPORT.sub(b"", WEBCHAT_BUNDLE.read_bytes())
 
+
 # French titles of the error pages Sanic itself raises (unknown route, wrong method, oversized body…).
 _STATUS_PAGES = {
     400: ("Requête invalide", "Votre demande n'a pas pu être comprise. Revenez à votre espace client et réessayez."),
@@ -50,9 +52,11 @@ _STATUS_PAGES = {
     405: ("Action impossible", "Cette action n'est pas possible sur cette page."),
     413: ("Envoi trop volumineux", "Les informations envoyées sont trop volumineuses."),
 }
-_SERVER_ERROR = ("Service momentanément indisponible",
-                 "Une erreur est survenue de notre côté. Réessayez dans quelques minutes ; si le problème persiste, "
-                 "contactez notre service clients.")
+_SERVER_ERROR = (
+    "Service momentanément indisponible",
+    "Une erreur est survenue de notre côté. Réessayez dans quelques minutes ; si le problème persiste, "
+    "contactez notre service clients.",
+)
 
 
 @dataclass(frozen=True)
@@ -83,8 +87,12 @@ class Pages:
 
     def __init__(self, config: WebConfig) -> None:
         self.config = config
-        self.env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(["html"]),
-                               trim_blocks=True, lstrip_blocks=True)
+        self.env = Environment(
+            loader=FileSystemLoader(str(TEMPLATES)),
+            autoescape=select_autoescape(["html"]),
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
 
     def content_security_policy(self) -> str:
         """Scripts from this origin only; the widget talks to Rasa (http + websocket); charts may come from the
@@ -92,9 +100,11 @@ class Pages:
         rasa = _origin(self.config.rasa_public_url)
         rasa_ws = rasa.replace("http://", "ws://", 1).replace("https://", "wss://", 1)
         base = _origin(get_settings().web_base_url)
-        return ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
-                f"img-src 'self' data: {base}; connect-src 'self' {rasa} {rasa_ws}; font-src 'self' data:; "
-                "object-src 'none'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+        return (
+            "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+            f"img-src 'self' data: {base}; connect-src 'self' {rasa} {rasa_ws}; font-src 'self' data:; "
+            "object-src 'none'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+        )
 
     def render(self, name: str, status: int = 200, **context) -> HTTPResponse:
         html = self.env.get_template(name).render(**context)
@@ -113,8 +123,11 @@ HSTS = "max-age=31536000; includeSubDomains"
 
 def _security_headers(_: Request, resp: BaseHTTPResponse) -> None:
     # Signed links travel in URLs: never send them to another site as a Referer.
-    for name, value in (("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "no-referrer"),
-                        ("X-Frame-Options", "DENY")):
+    for name, value in (
+        ("X-Content-Type-Options", "nosniff"),
+        ("Referrer-Policy", "no-referrer"),
+        ("X-Frame-Options", "DENY"),
+    ):
         resp.headers.setdefault(name, value)
     if get_settings().web_base_url.startswith("https://"):  # served over https: browsers must never fall back
         resp.headers.setdefault("Strict-Transport-Security", HSTS)
@@ -141,7 +154,8 @@ def refuse_demo_login_in_production(config: WebConfig) -> None:
     if config.demo_login and not get_settings().is_sqlite:
         raise UnsafeConfiguration(
             "HORTENSE_DEMO_LOGIN is on while a production database is configured (HORTENSE_DATABASE_URL is not "
-            "SQLite): the demo customer picker would let anybody log in as any customer. Unset it (or set it to 0).")
+            "SQLite): the demo customer picker would let anybody log in as any customer. Unset it (or set it to 0)."
+        )
 
 
 def create_app() -> Sanic:
@@ -165,17 +179,23 @@ def create_app() -> Sanic:
         """The widget comes from node_modules (installed by `npm ci`), never from a CDN at run time."""
         if not WEBCHAT_BUNDLE.is_file():
             logger.error("rasa-webchat is not installed: run `npm ci` at the project root")
-            return response.text("console.error(\"Widget Hortense indisponible : rasa-webchat n'est pas installé "
-                                 "(npm ci).\");", status=503, content_type="application/javascript")
-        return response.raw(webchat_bundle_bytes(WEBCHAT_BUNDLE.stat().st_mtime_ns),
-                            content_type="application/javascript; charset=utf-8",
-                            headers={"Cache-Control": "public, max-age=3600"})
+            return response.text(
+                'console.error("Widget Hortense indisponible : rasa-webchat n\'est pas installé (npm ci).");',
+                status=503,
+                content_type="application/javascript",
+            )
+        return response.raw(
+            webchat_bundle_bytes(WEBCHAT_BUNDLE.stat().st_mtime_ns),
+            content_type="application/javascript; charset=utf-8",
+            headers={"Cache-Control": "public, max-age=3600"},
+        )
 
     app.static("/static", str(STATIC), name="static")
     for module in (portal, documents, bank, charts):
         app.blueprint(module.bp)
     _register_console(app)
     from web.privacy import bp as privacy_bp  # GDPR: policy page, customer download, console page
+
     app.blueprint(privacy_bp)
 
     app.register_middleware(sessions.load_session, "request")

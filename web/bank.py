@@ -4,6 +4,7 @@ The IBAN is checked with `hortense.billing.bank_details` (mod-97, French RIB key
 `hortense.billing.bank_changes` as a change pending the SEPA mandate signature; pages after that show the masked IBAN
 only, and nothing logged here contains the IBAN.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -33,24 +34,40 @@ CONFIRMATION_PATH = document_links.BANK_CONFIRMATION_PATH
 _REFERENCE = re.compile(r"[A-Z0-9-]{1,35}")
 
 REFUSALS = {
-    "missing": (403, "Lien invalide",
-                "Ce lien vers le formulaire de coordonnées bancaires n'est pas valide. Demandez un nouveau lien à "
-                "Hortense, ou passez par votre espace client, rubrique « Mon contrat »."),
-    "tampered": (403, "Lien invalide",
-                 "Ce lien vers le formulaire de coordonnées bancaires n'est pas valide : il a peut-être été modifié "
-                 "ou copié incomplètement. Demandez un nouveau lien à Hortense, ou passez par votre espace client."),
-    "expired": (410, "Lien expiré",
-                "Pour votre sécurité, ce lien n'était valable que 15 minutes et il a expiré. Demandez un nouveau "
-                "lien à Hortense, ou passez par votre espace client, rubrique « Mon contrat »."),
-    "wrong_customer": (403, "Lien non valable pour ce compte",
-                       "Ce lien a été créé pour un autre compte client que celui avec lequel vous êtes "
-                       "connecté(e)."),
-    "unknown": (403, "Compte introuvable",
-                "Nous ne trouvons pas de compte client actif pour ce lien. Contactez notre service clients."),
+    "missing": (
+        403,
+        "Lien invalide",
+        "Ce lien vers le formulaire de coordonnées bancaires n'est pas valide. Demandez un nouveau lien à "
+        "Hortense, ou passez par votre espace client, rubrique « Mon contrat ».",
+    ),
+    "tampered": (
+        403,
+        "Lien invalide",
+        "Ce lien vers le formulaire de coordonnées bancaires n'est pas valide : il a peut-être été modifié "
+        "ou copié incomplètement. Demandez un nouveau lien à Hortense, ou passez par votre espace client.",
+    ),
+    "expired": (
+        410,
+        "Lien expiré",
+        "Pour votre sécurité, ce lien n'était valable que 15 minutes et il a expiré. Demandez un nouveau "
+        "lien à Hortense, ou passez par votre espace client, rubrique « Mon contrat ».",
+    ),
+    "wrong_customer": (
+        403,
+        "Lien non valable pour ce compte",
+        "Ce lien a été créé pour un autre compte client que celui avec lequel vous êtes connecté(e).",
+    ),
+    "unknown": (
+        403,
+        "Compte introuvable",
+        "Nous ne trouvons pas de compte client actif pour ce lien. Contactez notre service clients.",
+    ),
 }
 MSG_CONTRACTS = "Choisissez au moins un contrat concerné par ce changement."
-MSG_FORM_EXPIRED = ("Ce formulaire a expiré ou n'est pas valide (il doit être envoyé depuis la page du formulaire, "
-                    "avec les cookies activés). Rouvrez le lien et saisissez à nouveau vos coordonnées.")
+MSG_FORM_EXPIRED = (
+    "Ce formulaire a expiré ou n'est pas valide (il doit être envoyé depuis la page du formulaire, "
+    "avec les cookies activés). Rouvrez le lien et saisissez à nouveau vos coordonnées."
+)
 
 
 def bank_secret() -> bytes:
@@ -69,17 +86,37 @@ def _load(customer_number: str) -> CustomerView | None:
         return load_customer(s, customer_number)
 
 
-def _form(request: Request, customer: CustomerView, link: dict, status: int = 200, errors: dict | None = None,
-          values: dict | None = None) -> HTTPResponse:
+def _form(
+    request: Request,
+    customer: CustomerView,
+    link: dict,
+    status: int = 200,
+    errors: dict | None = None,
+    values: dict | None = None,
+) -> HTTPResponse:
     today = local_now().date()
     values = values or {}
     chosen = set(values.get("contracts") or [c.contract_number for c in customer.contracts])
     return request.app.ctx.pages.render(
-        "bank_form.html", status=status, customer=customer, link=link, errors=errors or {},
-        holder=values.get("holder", ""), iban=values.get("iban", ""),
-        contracts=[{"number": c.contract_number, "label": c.short_name, "offer": c.offer_label,
-                    "checked": c.contract_number in chosen} for c in customer.contracts],
-        csrf=csrf_token(request, "rib", link["sig"]), effective=effective_date_message(today))
+        "bank_form.html",
+        status=status,
+        customer=customer,
+        link=link,
+        errors=errors or {},
+        holder=values.get("holder", ""),
+        iban=values.get("iban", ""),
+        contracts=[
+            {
+                "number": c.contract_number,
+                "label": c.short_name,
+                "offer": c.offer_label,
+                "checked": c.contract_number in chosen,
+            }
+            for c in customer.contracts
+        ],
+        csrf=csrf_token(request, "rib", link["sig"]),
+        effective=effective_date_message(today),
+    )
 
 
 @bp.get(FORM_PATH)
@@ -126,21 +163,32 @@ async def bank_submit(request: Request) -> HTTPResponse:
     if not chosen:
         errors["contracts"] = MSG_CONTRACTS
     if errors:
-        logger.info("bank form for customer %s returned for correction (%s)", customer.customer_number,
-                    ", ".join(sorted(errors)))
-        return _form(request, customer, link, status=400, errors=errors,
-                     values={"holder": holder[:70], "iban": raw_iban.strip()[:50], "contracts": wanted})
+        logger.info(
+            "bank form for customer %s returned for correction (%s)",
+            customer.customer_number,
+            ", ".join(sorted(errors)),
+        )
+        return _form(
+            request,
+            customer,
+            link,
+            status=400,
+            errors=errors,
+            values={"holder": holder[:70], "iban": raw_iban.strip()[:50], "contracts": wanted},
+        )
 
     now = local_now()
 
     def record():
         with session_scope() as s:
-            return bank_changes.record_pending_change(s, customer, [c.id for c in chosen], iban, holder,
-                                                      bank_secret(), now)
+            return bank_changes.record_pending_change(
+                s, customer, [c.id for c in chosen], iban, holder, bank_secret(), now
+            )
 
     change = await asyncio.to_thread(record)
-    confirmation = document_links.signed_path(CONFIRMATION_PATH.format(reference=change.mandate_reference),
-                                              customer.customer_number, now)
+    confirmation = document_links.signed_path(
+        CONFIRMATION_PATH.format(reference=change.mandate_reference), customer.customer_number, now
+    )
     return response.redirect(confirmation, status=303)
 
 
@@ -159,8 +207,11 @@ async def bank_confirmation(request: Request, reference: str) -> HTTPResponse:
 
     customer, change = await asyncio.to_thread(load)
     if change is None:
-        return request.app.ctx.pages.message(404, "Demande introuvable",
-                                             "Nous ne trouvons pas cette demande de changement de coordonnées "
-                                             "bancaires sur votre compte.")
-    return request.app.ctx.pages.render("bank_done.html", customer=customer, change=change,
-                                        effective=effective_date_message(change.requested_at.date()))
+        return request.app.ctx.pages.message(
+            404,
+            "Demande introuvable",
+            "Nous ne trouvons pas cette demande de changement de coordonnées bancaires sur votre compte.",
+        )
+    return request.app.ctx.pages.render(
+        "bank_done.html", customer=customer, change=change, effective=effective_date_message(change.requested_at.date())
+    )

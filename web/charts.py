@@ -9,6 +9,7 @@ customer and the resource: kind, contract, period), for a link's lifetime, in a 
 bytes: reloading a page or opening a new link to the same chart draws nothing. Drawings themselves are limited
 per address (RENDERS_PER_MINUTE, through `hortense.security.rate_limit`): past it, a French 429 page.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -64,8 +65,13 @@ class PngCache:
     """Drawn charts by key, each for `ttl` seconds, at most `max_entries` and `max_bytes` (least recently used
     first out)."""
 
-    def __init__(self, max_entries: int = 256, max_bytes: int = 16 * 1024 * 1024, ttl: float = 900.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        max_entries: int = 256,
+        max_bytes: int = 16 * 1024 * 1024,
+        ttl: float = 900.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.max_entries, self.max_bytes, self.ttl, self.clock = max_entries, max_bytes, ttl, clock
         self._items: OrderedDict[str, tuple[float, bytes]] = OrderedDict()
         self._bytes = 0
@@ -162,8 +168,14 @@ def _empty(figure, axes, text: str) -> bytes:
     return _png(figure)
 
 
-def _bar_chart(title: str, months: list[date], empty: str, draw: Callable[[Any], tuple[Any, list[float]]],
-               legend: bool = False, floor: float = 0.0) -> bytes:
+def _bar_chart(
+    title: str,
+    months: list[date],
+    empty: str,
+    draw: Callable[[Any], tuple[Any, list[float]]],
+    legend: bool = False,
+    floor: float = 0.0,
+) -> bytes:
     """One chart of monthly bars: a message when there is nothing to draw, each month's total above its bar
     when the months fit, a scale from 0 to a little above the highest total (`floor` at least)."""
     with _draw_lock:
@@ -190,8 +202,9 @@ def render_consumption_png(history: ConsumptionHistory, title: str) -> bytes:
         bars = axes.bar(positions, offpeak, bottom=peak, color=OFFPEAK_COLOUR, width=0.62, label="Heures creuses")
         return bars, [p + o for p, o in zip(peak, offpeak, strict=True)]
 
-    return _bar_chart(title, [m.month for m in history.months], "Aucun relevé de consommation sur cette période",
-                      draw, legend=True)
+    return _bar_chart(
+        title, [m.month for m in history.months], "Aucun relevé de consommation sur cette période", draw, legend=True
+    )
 
 
 def render_surplus_png(history: SurplusHistory, title: str) -> bytes:
@@ -201,8 +214,9 @@ def render_surplus_png(history: SurplusHistory, title: str) -> bytes:
     def draw(axes) -> tuple[Any, list[float]]:
         return axes.bar(range(len(values)), values, color=SURPLUS_COLOUR, width=0.62, label="Surplus injecté"), values
 
-    return _bar_chart(title, [m.month for m in history.months], "Aucun relevé de surplus sur cette période", draw,
-                      floor=1.0)
+    return _bar_chart(
+        title, [m.month for m in history.months], "Aucun relevé de surplus sur cette période", draw, floor=1.0
+    )
 
 
 def parse_month(value: str | None) -> date | None:
@@ -215,7 +229,11 @@ def build_chart(kind: str, contract_number: str, period: Period, customer_number
     with session_scope() as s:
         customer = load_customer(s, customer_number)
         contract = customer.contract_by_number(contract_number) if customer else None
-        if customer is None or contract is None or not access(contract.offer, CHART_KINDS[kind], contract.monthly_payment).allowed:
+        if (
+            customer is None
+            or contract is None
+            or not access(contract.offer, CHART_KINDS[kind], contract.monthly_payment).allowed
+        ):
             return None
         site = f" — {contract.short_name}" if len(customer.contracts) > 1 else ""
         if kind == "consumption":
@@ -231,8 +249,14 @@ async def chart(request: Request, filename: str) -> HTTPResponse:
     kind = filename[:-4] if filename.endswith(".png") else ""
     contract_number = request.args.get("contrat") or ""
     start, end = parse_month(request.args.get("du")), parse_month(request.args.get("au"))
-    if kind not in CHART_KINDS or not contract_number or start is None or end is None or end < start \
-            or (end.year - start.year) * 12 + end.month - start.month >= MAX_CHART_MONTHS:
+    if (
+        kind not in CHART_KINDS
+        or not contract_number
+        or start is None
+        or end is None
+        or end < start
+        or (end.year - start.year) * 12 + end.month - start.month >= MAX_CHART_MONTHS
+    ):
         return pages.message(404, "Graphique introuvable", "Ce graphique n'existe pas.")
     resource = chart_resource(kind, contract_number, start, end)
     check = check_link(request, resource)
@@ -244,14 +268,17 @@ async def chart(request: Request, filename: str) -> HTTPResponse:
     if png is None:
         if not render_limiter.hit(client_address(request)).allowed:
             logger.info("chart %s %s refused: too many drawings from one address", kind, contract_number)
-            return too_many(request, "Vous avez demandé beaucoup de graphiques en peu de temps. Réessayez dans une "
-                                     "minute, s'il vous plaît.")
-        png = await asyncio.to_thread(build_chart, kind, contract_number, Period(start, end, True),
-                                      check.verified_customer)
+            return too_many(
+                request,
+                "Vous avez demandé beaucoup de graphiques en peu de temps. Réessayez dans une minute, s'il vous plaît.",
+            )
+        png = await asyncio.to_thread(
+            build_chart, kind, contract_number, Period(start, end, True), check.verified_customer
+        )
         if png is None:
-            logger.warning("chart %s %s refused: not available to customer %s", kind, contract_number,
-                           check.customer_number)
+            logger.warning(
+                "chart %s %s refused: not available to customer %s", kind, contract_number, check.customer_number
+            )
             return refusal(request, "not_owned")
         png_cache.put(key, png)
     return response.raw(png, content_type="image/png", headers={"Cache-Control": "private, max-age=900"})
-

@@ -12,6 +12,7 @@ Access rules, each enforced here on every request (never by hiding a link):
   through Redis when it is configured, `hortense.security.rate_limit`);
 - the feed `/console/ical/<token>.ics` needs no login: its token is secret, stored hashed and revocable.
 """
+
 from __future__ import annotations
 
 import json
@@ -78,7 +79,7 @@ SECURITY_HEADERS = {
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "no-referrer",
     "Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
-                               "frame-ancestors 'none'; base-uri 'none'",
+    "frame-ancestors 'none'; base-uri 'none'",
 }
 
 
@@ -89,10 +90,12 @@ def now() -> datetime:
 
 # --------------------------------------------------------------------------- templates
 
+
 @lru_cache(maxsize=1)
 def _templates() -> Environment:
-    env = Environment(loader=FileSystemLoader(str(HERE / "templates")), autoescape=True, trim_blocks=True,
-                      lstrip_blocks=True)
+    env = Environment(
+        loader=FileSystemLoader(str(HERE / "templates")), autoescape=True, trim_blocks=True, lstrip_blocks=True
+    )
     env.filters["hour"] = lambda dt: formatting.hour(dt.time())
     env.filters["long_date"] = formatting.long_date
     env.filters["short_date"] = formatting.short_date
@@ -106,8 +109,7 @@ def _page(name: str, status: int = 200, **context) -> HTTPResponse:
     return response.html(_templates().get_template(f"console/{name}").render(**context), status=status)
 
 
-def _message(title: str, text_: str, status: int, advisor: AdvisorView | None = None,
-             csrf: str = "") -> HTTPResponse:
+def _message(title: str, text_: str, status: int, advisor: AdvisorView | None = None, csrf: str = "") -> HTTPResponse:
     return _page("message.html", status=status, title=title, message=text_, advisor=advisor, csrf=csrf)
 
 
@@ -152,6 +154,7 @@ def advisor_form(handler: Handler) -> Handler:
 
 # --------------------------------------------------------------------------- transcripts
 
+
 @dataclass(frozen=True)
 class TranscriptLine:
     speaker: str  # 'user' or 'bot'
@@ -181,8 +184,10 @@ def read_transcript(sender_id: str, limit: int = TRANSCRIPT_LIMIT) -> list[Trans
     url = tracker_url()
     if url is None:
         return None
-    query = text("SELECT type_name, timestamp, data FROM events WHERE sender_id = :sender "
-                 "AND type_name IN ('user', 'bot') ORDER BY id DESC LIMIT :limit")
+    query = text(
+        "SELECT type_name, timestamp, data FROM events WHERE sender_id = :sender "
+        "AND type_name IN ('user', 'bot') ORDER BY id DESC LIMIT :limit"
+    )
     try:
         with _tracker_engine(url).connect() as conn:
             rows = conn.execute(query, {"sender": sender_id, "limit": limit}).all()
@@ -204,6 +209,7 @@ def read_transcript(sender_id: str, limit: int = TRANSCRIPT_LIMIT) -> list[Trans
 
 
 # --------------------------------------------------------------------------- pages
+
 
 def _day_from(request: Request) -> date:
     raw = request.args.get("day") if request.args else None
@@ -242,22 +248,32 @@ async def login(request: Request) -> HTTPResponse:
     password = (request.form.get("password") or "")[:200]
     address = client_address(request)
     if address_limiter.blocked(address):
-        return _page("login.html", status=429, csrf=csrf, email=email,
-                     error="Trop de tentatives. Réessayez dans quelques minutes.")
+        return _page(
+            "login.html",
+            status=429,
+            csrf=csrf,
+            email=email,
+            error="Trop de tentatives. Réessayez dans quelques minutes.",
+        )
     with session_scope() as db:
         attempt = attempt_login(db, email, password, address)
     advisor = attempt.advisor
     if attempt.retry_after > 0:
         seconds = whole_seconds(attempt.retry_after)
-        page = _page("login.html", status=429, csrf=csrf, email=email,
-                     error=f"Trop de tentatives pour ce compte. Réessayez dans {seconds} seconde"
-                           f"{'s' if seconds > 1 else ''}.")
+        page = _page(
+            "login.html",
+            status=429,
+            csrf=csrf,
+            email=email,
+            error=f"Trop de tentatives pour ce compte. Réessayez dans {seconds} seconde{'s' if seconds > 1 else ''}.",
+        )
         page.headers["Retry-After"] = str(seconds)
         return page
     if advisor is None:
         address_limiter.record(address)
-        return _page("login.html", status=401, csrf=csrf, email=email,
-                     error="Adresse e-mail ou mot de passe incorrect.")
+        return _page(
+            "login.html", status=401, csrf=csrf, email=email, error="Adresse e-mail ou mot de passe incorrect."
+        )
     fresh = sessions.new(advisor)  # a new nonce at login: a session fixed before login is useless
     return sessions.write(response.redirect("/console/calls", status=303), request, fresh)
 
@@ -303,9 +319,16 @@ async def upcoming(request: Request) -> HTTPResponse:
     by_day: dict[date, list[ConsoleCall]] = {}
     for call in coming:
         by_day.setdefault(call.start.date(), []).append(call)
-    return _page("upcoming.html", advisor=request.ctx.advisor, csrf=request.ctx.csrf, to_close=to_close,
-                 by_day=by_day, advisors=_advisor_choices(request), only=only,
-                 today=current.astimezone(PARIS).date())
+    return _page(
+        "upcoming.html",
+        advisor=request.ctx.advisor,
+        csrf=request.ctx.csrf,
+        to_close=to_close,
+        by_day=by_day,
+        advisors=_advisor_choices(request),
+        only=only,
+        today=current.astimezone(PARIS).date(),
+    )
 
 
 async def one_day(request: Request) -> HTTPResponse:
@@ -315,12 +338,19 @@ async def one_day(request: Request) -> HTTPResponse:
         rows = calls_for_day(db, advisor_id=None if advisor.is_supervisor else advisor.id, day=day)
     current = now()
     return _page(
-        "calls.html", advisor=advisor, csrf=request.ctx.csrf, day=day, calls=rows, now=current,
-        previous_day=day - timedelta(days=1), next_day=day + timedelta(days=1),
+        "calls.html",
+        advisor=advisor,
+        csrf=request.ctx.csrf,
+        day=day,
+        calls=rows,
+        now=current,
+        previous_day=day - timedelta(days=1),
+        next_day=day + timedelta(days=1),
         today=current.astimezone(PARIS).date(),
         can_mark=lambda c: c.status != STATUS_CANCELLED and c.start <= current,
         can_cancel=lambda c: c.status == STATUS_BOOKED and c.end > current,
-        STATUS_DONE=STATUS_DONE, STATUS_MISSED=STATUS_MISSED,
+        STATUS_DONE=STATUS_DONE,
+        STATUS_MISSED=STATUS_MISSED,
     )
 
 
@@ -332,9 +362,18 @@ async def week(request: Request) -> HTTPResponse:
     with session_scope() as db:
         days = desk.week(db, scope, day)
     monday = days[0].day
-    return _page("week.html", advisor=request.ctx.advisor, csrf=request.ctx.csrf, days=days, monday=monday,
-                 previous=monday - timedelta(days=7), next=monday + timedelta(days=7),
-                 advisors=_advisor_choices(request), only=only, today=now().astimezone(PARIS).date())
+    return _page(
+        "week.html",
+        advisor=request.ctx.advisor,
+        csrf=request.ctx.csrf,
+        days=days,
+        monday=monday,
+        previous=monday - timedelta(days=7),
+        next=monday + timedelta(days=7),
+        advisors=_advisor_choices(request),
+        only=only,
+        today=now().astimezone(PARIS).date(),
+    )
 
 
 @bp.get("/search")
@@ -344,8 +383,9 @@ async def search(request: Request) -> HTTPResponse:
     scope, _ = _scope(request)
     with session_scope() as db:
         found = desk.search(db, scope, query) if query else []
-    return _page("search.html", advisor=request.ctx.advisor, csrf=request.ctx.csrf, query=query, calls=found,
-                 search_query=query)
+    return _page(
+        "search.html", advisor=request.ctx.advisor, csrf=request.ctx.csrf, query=query, calls=found, search_query=query
+    )
 
 
 def _not_found(request: Request) -> HTTPResponse:
@@ -355,12 +395,14 @@ def _not_found(request: Request) -> HTTPResponse:
 def visible_call(handler: Handler) -> Handler:
     """Route decorator (under `login_required`): the call of the URL on `request.ctx.call` if this advisor may
     see it; else 404, the same answer as for a call that does not exist, so ids cannot be probed."""
+
     @wraps(handler)
     async def visible_only(request: Request, appointment_id: int) -> HTTPResponse:
         advisor = request.ctx.advisor
         with session_scope() as db:
-            request.ctx.call = call_for_advisor(db, advisor_id=advisor.id, appointment_id=appointment_id,
-                                                is_supervisor=advisor.is_supervisor)
+            request.ctx.call = call_for_advisor(
+                db, advisor_id=advisor.id, appointment_id=appointment_id, is_supervisor=advisor.is_supervisor
+            )
         if request.ctx.call is None:
             return _not_found(request)
         return await handler(request, appointment_id)
@@ -370,6 +412,7 @@ def visible_call(handler: Handler) -> Handler:
 
 def supervisor_only(handler: Handler) -> Handler:
     """Route decorator (under `login_required`): supervisors only; an advisor gets the same 404 as a wrong URL."""
+
     @wraps(handler)
     async def supervisors(request: Request, *args: Any, **kwargs: Any) -> HTTPResponse:
         if not request.ctx.advisor.is_supervisor:
@@ -406,8 +449,15 @@ async def mark(request: Request, appointment_id: int) -> HTTPResponse:
     advisor = request.ctx.advisor
     note = desk.clean_note(request.form.get("note"))
     with session_scope() as db:
-        done = desk.record_outcome(db, advisor_id=advisor.id, is_supervisor=advisor.is_supervisor,
-                                   appointment_id=appointment_id, outcome=status, note=note, now=now())
+        done = desk.record_outcome(
+            db,
+            advisor_id=advisor.id,
+            is_supervisor=advisor.is_supervisor,
+            appointment_id=appointment_id,
+            outcome=status,
+            note=note,
+            now=now(),
+        )
     if not done:
         return _answer(request, "Action impossible", "Cet appel ne peut pas (encore) être marqué ainsi.", 409)
     return response.redirect(_back(request), status=303)
@@ -415,7 +465,7 @@ async def mark(request: Request, appointment_id: int) -> HTTPResponse:
 
 RESCHEDULE_ERRORS = {
     desk.ERROR_NOT_BOOKABLE: "Ce créneau n'est pas proposable (jours ouvrés 9h-18h, au moins 2 heures à l'avance, "
-                             "au plus 3 semaines).",
+    "au plus 3 semaines).",
     desk.ERROR_SLOT_TAKEN: "Aucun conseiller n'est libre sur ce créneau : choisissez-en un autre.",
     desk.ERROR_ALREADY_BOOKED: "Le client a déjà un autre appel à venir.",
     desk.ERROR_NOT_FOUND: "Cet appel ne peut plus être reporté.",
@@ -434,11 +484,18 @@ async def reschedule(request: Request, appointment_id: int) -> HTTPResponse:
     advisor = request.ctx.advisor
     with session_scope() as db:
         result = desk.reschedule_by_advisor(
-            db, advisor_id=advisor.id, is_supervisor=advisor.is_supervisor, appointment_id=appointment_id,
-            new_start=datetime.combine(day, at, tzinfo=PARIS), note=request.form.get("note") or "", now=now())
+            db,
+            advisor_id=advisor.id,
+            is_supervisor=advisor.is_supervisor,
+            appointment_id=appointment_id,
+            new_start=datetime.combine(day, at, tzinfo=PARIS),
+            note=request.form.get("note") or "",
+            now=now(),
+        )
     if not result.ok:
-        return _answer(request, "Report impossible", RESCHEDULE_ERRORS.get(result.error or "", "Report impossible."),
-                       409)
+        return _answer(
+            request, "Report impossible", RESCHEDULE_ERRORS.get(result.error or "", "Report impossible."), 409
+        )
     return response.redirect(f"/console/calls/{appointment_id}", status=303)
 
 
@@ -448,10 +505,14 @@ async def reschedule(request: Request, appointment_id: int) -> HTTPResponse:
 async def cancel(request: Request, appointment_id: int) -> HTTPResponse:
     reason = " ".join((request.form.get("reason") or "").split())[:500]
     if not reason:
-        return _answer(request, "Motif requis",
-                       "Indiquez le motif de l'annulation : il sera transmis au client.", 400)
-    return _act_on_call(request, "Cet appel n'est plus annulable.", lambda db: advisor_cancel(
-        db, advisor_id=request.ctx.advisor.id, appointment_id=appointment_id, reason=reason, now=now()))
+        return _answer(request, "Motif requis", "Indiquez le motif de l'annulation : il sera transmis au client.", 400)
+    return _act_on_call(
+        request,
+        "Cet appel n'est plus annulable.",
+        lambda db: advisor_cancel(
+            db, advisor_id=request.ctx.advisor.id, appointment_id=appointment_id, reason=reason, now=now()
+        ),
+    )
 
 
 SLOT_TIMES = [time(h, m) for h in range(9, 18) for m in (0, 30)]
@@ -468,13 +529,22 @@ async def call_page(request: Request, appointment_id: int) -> HTTPResponse:
         history = desk.history(db, call.customer_id)
     notes = next((h.notes for h in history if h.call.id == call.id), ())
     earlier = [h for h in history if h.call.id != call.id]
-    return _page("call.html", advisor=advisor, csrf=request.ctx.csrf, call=call, notes=notes, earlier=earlier,
-                 can_mark=call.status != STATUS_CANCELLED and call.start <= current,
-                 can_reschedule=call.status in (STATUS_BOOKED, STATUS_MISSED),
-                 can_cancel=call.status == STATUS_BOOKED and call.end > current,
-                 may_open=lambda c: advisor.is_supervisor or c.advisor_id == advisor.id,
-                 slot_times=SLOT_TIMES, tomorrow=(current.astimezone(PARIS) + timedelta(days=1)).date(),
-                 STATUS_DONE=STATUS_DONE, STATUS_MISSED=STATUS_MISSED)
+    return _page(
+        "call.html",
+        advisor=advisor,
+        csrf=request.ctx.csrf,
+        call=call,
+        notes=notes,
+        earlier=earlier,
+        can_mark=call.status != STATUS_CANCELLED and call.start <= current,
+        can_reschedule=call.status in (STATUS_BOOKED, STATUS_MISSED),
+        can_cancel=call.status == STATUS_BOOKED and call.end > current,
+        may_open=lambda c: advisor.is_supervisor or c.advisor_id == advisor.id,
+        slot_times=SLOT_TIMES,
+        tomorrow=(current.astimezone(PARIS) + timedelta(days=1)).date(),
+        STATUS_DONE=STATUS_DONE,
+        STATUS_MISSED=STATUS_MISSED,
+    )
 
 
 @bp.get("/calls/<appointment_id:int>/transcript")
@@ -484,11 +554,17 @@ async def transcript(request: Request, appointment_id: int) -> HTTPResponse:
     call: ConsoleCall = request.ctx.call
     advisor = request.ctx.advisor
     with session_scope() as db:  # GDPR: every view of a transcript is audited (who, when, which conversation)
-        privacy_audit.record(db, actor=privacy_audit.advisor_actor(advisor.id, advisor.name),
-                             action=privacy_audit.TRANSCRIPT_VIEW, customer_number=call.customer_number,
-                             detail=f"appel {call.id}, conversation {call.sender_id}", now=now())
-    return _page("transcript.html", advisor=advisor, csrf=request.ctx.csrf, call=call,
-                 lines=read_transcript(call.sender_id))
+        privacy_audit.record(
+            db,
+            actor=privacy_audit.advisor_actor(advisor.id, advisor.name),
+            action=privacy_audit.TRANSCRIPT_VIEW,
+            customer_number=call.customer_number,
+            detail=f"appel {call.id}, conversation {call.sender_id}",
+            now=now(),
+        )
+    return _page(
+        "transcript.html", advisor=advisor, csrf=request.ctx.csrf, call=call, lines=read_transcript(call.sender_id)
+    )
 
 
 @bp.get("/agenda")
@@ -530,11 +606,13 @@ async def ical_feed(_request: Request, filename: str) -> HTTPResponse:
 
 @bp.get("/static/console.css")
 async def stylesheet(_request: Request) -> HTTPResponse:
-    return await response.file(HERE / "static" / "console.css", mime_type="text/css",
-                               headers={"Cache-Control": "public, max-age=3600"})
+    return await response.file(
+        HERE / "static" / "console.css", mime_type="text/css", headers={"Cache-Control": "public, max-age=3600"}
+    )
 
 
 # --------------------------------------------------------------------------- conversation review (supervisors)
+
 
 @bp.get("/review")
 @login_required
@@ -547,20 +625,34 @@ async def review_inbox(request: Request) -> HTTPResponse:
         try:
             with session_scope() as db:
                 items = review.inbox(db, url, threshold=get_settings().review_confidence, now=now(), show=show)
-            contexts = {i.message.event_id: conversations.lines_around(url, i.message.sender_id, i.message.event_id)
-                        for i in items}
+            contexts = {
+                i.message.event_id: conversations.lines_around(url, i.message.sender_id, i.message.event_id)
+                for i in items
+            }
             if items:  # GDPR: the inbox shows excerpts of conversations: audited like a transcript view
                 with session_scope() as db:
                     advisor = request.ctx.advisor
                     privacy_audit.record(
-                        db, actor=privacy_audit.advisor_actor(advisor.id, advisor.name),
-                        action=privacy_audit.REVIEW_VIEW, customer_number=None, now=now(),
-                        detail=f"{len(items)} message(s) de {len({i.message.sender_id for i in items})} conversation(s)")
+                        db,
+                        actor=privacy_audit.advisor_actor(advisor.id, advisor.name),
+                        action=privacy_audit.REVIEW_VIEW,
+                        customer_number=None,
+                        now=now(),
+                        detail=f"{len(items)} message(s) de {len({i.message.sender_id for i in items})} conversation(s)",
+                    )
         except conversations.TrackerUnavailable:
             unavailable = True
-    return _page("review.html", advisor=request.ctx.advisor, csrf=request.ctx.csrf, items=items, contexts=contexts,
-                 show=show, unavailable=unavailable, intents=review.catalogue(),
-                 threshold=get_settings().review_confidence)
+    return _page(
+        "review.html",
+        advisor=request.ctx.advisor,
+        csrf=request.ctx.csrf,
+        items=items,
+        contexts=contexts,
+        show=show,
+        unavailable=unavailable,
+        intents=review.catalogue(),
+        threshold=get_settings().review_confidence,
+    )
 
 
 @bp.post("/review/label")
@@ -574,22 +666,32 @@ async def review_label(request: Request) -> HTTPResponse:
     if url is None or not raw_event.isdigit():
         return _answer(request, "Message introuvable", "Ce message n'est pas dans la boîte de revue.", 404)
     try:
-        message = review.find_message(url, sender_id, int(raw_event), threshold=get_settings().review_confidence,
-                                      now=now())
+        message = review.find_message(
+            url, sender_id, int(raw_event), threshold=get_settings().review_confidence, now=now()
+        )
     except conversations.TrackerUnavailable:
         return _answer(request, "Historique indisponible", "L'historique des conversations est inaccessible.", 503)
     if message is None:
         return _answer(request, "Message introuvable", "Ce message n'est pas dans la boîte de revue.", 404)
     with session_scope() as db:
-        stored = review.label_message(db, message, advisor_id=request.ctx.advisor.id, kind=kind, intent=intent,
-                                      now=now(), intents=review.catalogue())
+        stored = review.label_message(
+            db,
+            message,
+            advisor_id=request.ctx.advisor.id,
+            kind=kind,
+            intent=intent,
+            now=now(),
+            intents=review.catalogue(),
+        )
     if not stored:
-        return _answer(request, "Étiquette refusée", "Choisissez une intention du catalogue, « hors sujet » ou "
-                                                    "« ignorer ».", 400)
+        return _answer(
+            request, "Étiquette refusée", "Choisissez une intention du catalogue, « hors sujet » ou « ignorer ».", 400
+        )
     return response.redirect(f"/console/review#m-{int(raw_event)}", status=303)
 
 
 # --------------------------------------------------------------------------- analytics (supervisors)
+
 
 def _report_params(request: Request) -> tuple[str, date, date, str]:
     args = request.args or {}
@@ -609,12 +711,14 @@ def _report_params(request: Request) -> tuple[str, date, date, str]:
 
 def _report(request: Request) -> tuple[analytics.Report | None, str]:
     granularity, first, last, channel = _report_params(request)
-    query = urlencode({"granularity": granularity, "first": first.isoformat(), "last": last.isoformat(),
-                       "channel": channel})
+    query = urlencode(
+        {"granularity": granularity, "first": first.isoformat(), "last": last.isoformat(), "channel": channel}
+    )
     try:
         with session_scope() as db:
-            return analytics.compute(db, tracker_url(), first=first, last=last, granularity=granularity,
-                                     channel=channel), query
+            return analytics.compute(
+                db, tracker_url(), first=first, last=last, granularity=granularity, channel=channel
+            ), query
     except conversations.TrackerUnavailable:
         return None, query
 
@@ -625,8 +729,17 @@ def _report(request: Request) -> tuple[analytics.Report | None, str]:
 async def analytics_page(request: Request) -> HTTPResponse:
     report, query = _report(request)
     granularity, first, last, channel = _report_params(request)
-    return _page("analytics.html", advisor=request.ctx.advisor, csrf=request.ctx.csrf, report=report, query=query,
-                 granularity=granularity, first=first, last=last, channel=channel)
+    return _page(
+        "analytics.html",
+        advisor=request.ctx.advisor,
+        csrf=request.ctx.csrf,
+        report=report,
+        query=query,
+        granularity=granularity,
+        first=first,
+        last=last,
+        channel=channel,
+    )
 
 
 @bp.get("/analytics.csv")
@@ -637,8 +750,11 @@ async def analytics_csv(request: Request) -> HTTPResponse:
     if report is None:
         return _answer(request, "Historique indisponible", "L'historique des conversations est inaccessible.", 503)
     name = f"hortense-statistiques-{report.first.isoformat()}-{report.last.isoformat()}.csv"
-    return response.text(analytics.to_csv(report), content_type="text/csv; charset=utf-8",
-                         headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return response.text(
+        analytics.to_csv(report),
+        content_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
 
 
 @bp.get("/analytics/chart/<filename:str>")

@@ -7,6 +7,7 @@ proves the document is theirs. A refused link gets a French page (403, or 410 on
 The public verification page answers anyone, so it is limited per address (VERIFICATIONS_PER_MINUTE, shared by
 the instances through Redis when it is configured, `hortense.security.rate_limit`): past it, a French 429 page.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -54,20 +55,35 @@ KIND_LABELS = {
 
 # (status, title, text) for each reason a link is refused, in the customer's words.
 REFUSALS = {
-    "missing": (403, "Lien invalide",
-                "Ce lien de téléchargement n'est pas valide. Demandez un nouveau lien à Hortense, ou retrouvez le "
-                "document dans votre espace client."),
-    "tampered": (403, "Lien invalide",
-                 "Ce lien de téléchargement n'est pas valide : il a peut-être été modifié ou copié incomplètement. "
-                 "Demandez un nouveau lien à Hortense, ou retrouvez le document dans votre espace client."),
-    "expired": (410, "Lien expiré",
-                "Pour votre sécurité, les liens de téléchargement ne sont valables que 15 minutes et celui-ci a "
-                "expiré. Demandez un nouveau lien à Hortense, ou retrouvez le document dans votre espace client."),
-    "wrong_customer": (403, "Document non disponible",
-                       "Ce lien a été créé pour un autre compte client que celui avec lequel vous êtes connecté(e)."),
-    "not_owned": (403, "Document non disponible",
-                  "Ce document n'est pas associé à votre compte client. Retrouvez vos propres documents dans votre "
-                  "espace client."),
+    "missing": (
+        403,
+        "Lien invalide",
+        "Ce lien de téléchargement n'est pas valide. Demandez un nouveau lien à Hortense, ou retrouvez le "
+        "document dans votre espace client.",
+    ),
+    "tampered": (
+        403,
+        "Lien invalide",
+        "Ce lien de téléchargement n'est pas valide : il a peut-être été modifié ou copié incomplètement. "
+        "Demandez un nouveau lien à Hortense, ou retrouvez le document dans votre espace client.",
+    ),
+    "expired": (
+        410,
+        "Lien expiré",
+        "Pour votre sécurité, les liens de téléchargement ne sont valables que 15 minutes et celui-ci a "
+        "expiré. Demandez un nouveau lien à Hortense, ou retrouvez le document dans votre espace client.",
+    ),
+    "wrong_customer": (
+        403,
+        "Document non disponible",
+        "Ce lien a été créé pour un autre compte client que celui avec lequel vous êtes connecté(e).",
+    ),
+    "not_owned": (
+        403,
+        "Document non disponible",
+        "Ce document n'est pas associé à votre compte client. Retrouvez vos propres documents dans votre "
+        "espace client.",
+    ),
 }
 
 
@@ -102,8 +118,9 @@ class Pdf:
 
 def _proof_verification_url(customer_number: str, contract_number: str, issued_on: date) -> str:
     settings = get_settings()
-    code = docver.document_code(docver.PROOF_OF_ADDRESS, customer_number, contract_number, issued_on,
-                                settings.documents_secret.encode("utf-8"))
+    code = docver.document_code(
+        docver.PROOF_OF_ADDRESS, customer_number, contract_number, issued_on, settings.documents_secret.encode("utf-8")
+    )
     return settings.web_base_url + docver.verification_path(docver.PROOF_OF_ADDRESS, contract_number, issued_on, code)
 
 
@@ -129,8 +146,10 @@ def build_document(kind: str, number: str, customer_number: str, now: datetime) 
         if kind == CONTRACT:
             return Pdf(f"contrat-{contract.contract_number}.pdf", pdf.render_contract(customer, contract, today))
         url = _proof_verification_url(customer.customer_number, contract.contract_number, today)
-        return Pdf(f"attestation-domicile-{contract.contract_number}.pdf",
-                   pdf.render_proof_of_address(customer, contract, today, url))
+        return Pdf(
+            f"attestation-domicile-{contract.contract_number}.pdf",
+            pdf.render_proof_of_address(customer, contract, today, url),
+        )
 
 
 @bp.get("/documents/<kind>/<filename>")
@@ -148,13 +167,18 @@ async def download(request: Request, kind: str, filename: str) -> HTTPResponse:
         logger.warning("document %s %s refused: not a document of customer %s", kind, number, check.customer_number)
         return refusal(request, "not_owned")
     logger.info("document %s %s served to customer %s", kind, number, check.customer_number)
-    return response.raw(document.data, content_type="application/pdf", headers={
-        "Content-Disposition": f'attachment; filename="{document.filename}"',
-        "Cache-Control": "no-store",
-    })
+    return response.raw(
+        document.data,
+        content_type="application/pdf",
+        headers={
+            "Content-Disposition": f'attachment; filename="{document.filename}"',
+            "Cache-Control": "no-store",
+        },
+    )
 
 
 # --- short links (WhatsApp) --------------------------------------------------------------------------
+
 
 def _resolve_short(token: str) -> short_links.Resolved:
     with session_scope() as s:
@@ -180,6 +204,7 @@ async def short_link(request: Request, token: str) -> HTTPResponse:
 
 # --- public verification page -------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Verified:
     kind: str
@@ -196,27 +221,41 @@ def verify_document(path: str) -> Verified | None:
         return None
     with session_scope() as s:
         row = s.execute(
-            select(Contract, Customer).join(Customer, Contract.customer_id == Customer.id)
+            select(Contract, Customer)
+            .join(Customer, Contract.customer_id == Customer.id)
             .where(func.upper(Contract.contract_number) == ref.contract_number.upper())
         ).first()
         if row is None:
             return None
         contract, customer = row
-        genuine = docver.verify_document_code(ref.code, ref.kind, customer.customer_number, contract.contract_number,
-                                              ref.issued_on, get_settings().documents_secret.encode("utf-8"))
+        genuine = docver.verify_document_code(
+            ref.code,
+            ref.kind,
+            customer.customer_number,
+            contract.contract_number,
+            ref.issued_on,
+            get_settings().documents_secret.encode("utf-8"),
+        )
         if not genuine:
             return None
         holder = customer.company_name or f"{customer.civility} {customer.first_name} {customer.last_name}".strip()
-        return Verified(KIND_LABELS[ref.kind], holder, contract.contract_number, fr.long_date(ref.issued_on),
-                        f"{contract.supply_address}, {contract.supply_postcode} {contract.supply_city}")
+        return Verified(
+            KIND_LABELS[ref.kind],
+            holder,
+            contract.contract_number,
+            fr.long_date(ref.issued_on),
+            f"{contract.supply_address}, {contract.supply_postcode} {contract.supply_city}",
+        )
 
 
 @bp.get("/verifier/<rest:path>")
 async def verification_page(request: Request, rest: str) -> HTTPResponse:
     if not verification_limiter.hit(client_address(request)).allowed:
         logger.info("document verification refused: too many requests from one address")
-        return too_many(request, "Vous avez vérifié beaucoup de documents en peu de temps. Réessayez dans une "
-                                 "minute, s'il vous plaît.")
+        return too_many(
+            request,
+            "Vous avez vérifié beaucoup de documents en peu de temps. Réessayez dans une minute, s'il vous plaît.",
+        )
     verified = await asyncio.to_thread(verify_document, request.path)
     if verified is None:
         logger.info("document verification failed for %s", request.path)

@@ -5,6 +5,7 @@ The browser session is a signed cookie (HttpOnly, SameSite=Lax, `web.sessions`):
 tokens are bound to, and the customer number once logged in. Everything shown comes from the same domain layer
 as the bot's answers, so the page and Hortense never disagree.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -54,11 +55,13 @@ WIDGET_SUBTITLE = "Votre assistante Hortense Énergie"
 
 # --- dates --------------------------------------------------------------------------------------------
 
+
 def local_now() -> datetime:
     return clock.local_now()
 
 
 # --- the demo customer picker -------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class DemoCustomer:
@@ -70,23 +73,43 @@ class DemoCustomer:
 
 def demo_customers() -> list[DemoCustomer]:
     with session_scope() as s:
-        rows = s.execute(select(Customer).where(Customer.is_active.is_(True)).order_by(Customer.customer_number)
-                         .options(selectinload(Customer.contracts))).scalars().all()
-        return [DemoCustomer(c.customer_number, c.company_name or f"{c.first_name} {c.last_name}",
-                             ", ".join(sorted({OFFER_LABELS[k.offer] for k in c.contracts if k.status == "active"})),
-                             sum(1 for k in c.contracts if k.status == "active"))
-                for c in rows]
+        rows = (
+            s.execute(
+                select(Customer)
+                .where(Customer.is_active.is_(True))
+                .order_by(Customer.customer_number)
+                .options(selectinload(Customer.contracts))
+            )
+            .scalars()
+            .all()
+        )
+        return [
+            DemoCustomer(
+                c.customer_number,
+                c.company_name or f"{c.first_name} {c.last_name}",
+                ", ".join(sorted({OFFER_LABELS[k.offer] for k in c.contracts if k.status == "active"})),
+                sum(1 for k in c.contracts if k.status == "active"),
+            )
+            for c in rows
+        ]
 
 
 async def _picker(request: Request, status: int = 200, error: str | None = None) -> HTTPResponse:
     demo = request.app.ctx.config.demo_login
     customers = await asyncio.to_thread(demo_customers) if demo else []
-    return request.app.ctx.pages.render("picker.html", status=status, demo_login=demo, customers=customers,
-                                        csrf=csrf_token(request, "login") if demo else "", error=error,
-                                        chat=chat_config(request, None))
+    return request.app.ctx.pages.render(
+        "picker.html",
+        status=status,
+        demo_login=demo,
+        customers=customers,
+        csrf=csrf_token(request, "login") if demo else "",
+        error=error,
+        chat=chat_config(request, None),
+    )
 
 
 # --- the chat widget ----------------------------------------------------------------------------------
+
 
 def chat_config(request: Request, customer_number: str | None) -> dict:
     """What `static/chat.js` needs to start rasa-webchat: Rasa's URL and, for a customer, a fresh portal JWT.
@@ -95,20 +118,29 @@ def chat_config(request: Request, customer_number: str | None) -> dict:
     kept in this tab's storage for anybody else.
     """
     config = {
-        "rasaUrl": request.app.ctx.config.rasa_public_url, "socketPath": "/socket.io/",
-        "title": WIDGET_TITLE, "subtitle": WIDGET_SUBTITLE, "initPayload": "/greet",
-        "tokenUrl": "/token", "token": None, "expiresAt": None, "conversationId": None,
-        "privacyNotice": privacy_notice.notice_text(), "privacyUrl": privacy_notice.POLICY_URL,
+        "rasaUrl": request.app.ctx.config.rasa_public_url,
+        "socketPath": "/socket.io/",
+        "title": WIDGET_TITLE,
+        "subtitle": WIDGET_SUBTITLE,
+        "initPayload": "/greet",
+        "tokenUrl": "/token",
+        "token": None,
+        "expiresAt": None,
+        "conversationId": None,
+        "privacyNotice": privacy_notice.notice_text(),
+        "privacyUrl": privacy_notice.POLICY_URL,
         "privacyRetention": privacy_notice.retention_label(),
     }
     if customer_number:
         token = mint_portal_token(customer_number)
-        config.update(token=token, expiresAt=verify_portal_token(token).expires_at,
-                      conversationId=web_sender_id(customer_number))
+        config.update(
+            token=token, expiresAt=verify_portal_token(token).expires_at, conversationId=web_sender_id(customer_number)
+        )
     return config
 
 
 # --- the customer's pages -----------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Row:
@@ -151,19 +183,35 @@ def _consumption_section(session, customer: CustomerView, contract: ContractView
     period = default_period(today)
     history = consumption.consumption_history(session, contract.id, period)
     section = {
-        "kind": "consumption", "period": period_label(period), "has_data": bool(history.months),
-        "rows": [{"month": fr.month(m.month), "peak": fr.kwh(m.peak_kwh), "offpeak": fr.kwh(m.offpeak_kwh),
-                  "total": fr.kwh(m.total_kwh)} for m in history.months],
-        "total": fr.kwh(history.total_kwh), "peak": fr.kwh(history.peak_kwh), "offpeak": fr.kwh(history.offpeak_kwh),
-        "offpeak_share": (f"{int((history.offpeak_kwh * 100 / history.total_kwh).quantize(Decimal('1')))}\u00a0%"
-                          if history.total_kwh else "0\u00a0%"),
+        "kind": "consumption",
+        "period": period_label(period),
+        "has_data": bool(history.months),
+        "rows": [
+            {
+                "month": fr.month(m.month),
+                "peak": fr.kwh(m.peak_kwh),
+                "offpeak": fr.kwh(m.offpeak_kwh),
+                "total": fr.kwh(m.total_kwh),
+            }
+            for m in history.months
+        ],
+        "total": fr.kwh(history.total_kwh),
+        "peak": fr.kwh(history.peak_kwh),
+        "offpeak": fr.kwh(history.offpeak_kwh),
+        "offpeak_share": (
+            f"{int((history.offpeak_kwh * 100 / history.total_kwh).quantize(Decimal('1')))}\u00a0%"
+            if history.total_kwh
+            else "0\u00a0%"
+        ),
         "chart": document_links.chart_link(customer, contract, "consumption", period, now) if history.months else None,
         "battery": None,
     }
     if not history.has_any_data:
-        section["empty"] = (f"Pas encore de relevé de consommation : votre contrat a démarré le "
-                            f"{fr.short_date(contract.start_date)}, le premier relevé mensuel arrivera au début "
-                            "du mois prochain.")
+        section["empty"] = (
+            f"Pas encore de relevé de consommation : votre contrat a démarré le "
+            f"{fr.short_date(contract.start_date)}, le premier relevé mensuel arrivera au début "
+            "du mois prochain."
+        )
     elif not history.months:
         section["empty"] = f"Aucun relevé de consommation {period_label(period)}."
     if access(contract.offer, BATTERY, contract.monthly_payment).allowed:
@@ -172,7 +220,8 @@ def _consumption_section(session, customer: CustomerView, contract: ContractView
             "level": fr.kwh(status.level_kwh),
             "updated": fr.short_date(status.last_update) if status.last_update else None,
             "month": fr.month(status.movements_month) if status.movements_month else None,
-            "stored": fr.kwh(status.month_stored_kwh), "used": fr.kwh(status.month_used_kwh),
+            "stored": fr.kwh(status.month_stored_kwh),
+            "used": fr.kwh(status.month_used_kwh),
         }
     return section
 
@@ -181,7 +230,9 @@ def _surplus_section(session, customer: CustomerView, contract: ContractView, to
     period = default_period(today)
     history = surplus.surplus_history(session, contract.id, period)
     section = {
-        "kind": "surplus", "period": period_label(period), "has_data": bool(history.months),
+        "kind": "surplus",
+        "period": period_label(period),
+        "has_data": bool(history.months),
         "rows": [{"month": fr.month(m.month), "kwh": fr.kwh(m.kwh)} for m in history.months],
         "total": fr.kwh(history.total_kwh),
         "chart": document_links.chart_link(customer, contract, "surplus", period, now) if history.months else None,
@@ -198,8 +249,11 @@ def _surplus_section(session, customer: CustomerView, contract: ContractView, to
         if update:
             kitty.update(
                 month=fr.month(update.month),
-                computation=(f"{fr.kwh(update.kwh)} injectés × {fr.price_per_kwh(update.price_eur_per_kwh)} = "
-                             f"{fr.eur(update.amount_eur)}"))
+                computation=(
+                    f"{fr.kwh(update.kwh)} injectés × {fr.price_per_kwh(update.price_eur_per_kwh)} = "
+                    f"{fr.eur(update.amount_eur)}"
+                ),
+            )
     return section
 
 
@@ -207,26 +261,37 @@ def _invoices_section(session, customer: CustomerView, contract: ContractView, t
     items = billing.recent_invoices(session, contract.id, limit=INVOICES_SHOWN)
     section = {
         "resale": bool(items) and items[0].kind == "resale",
-        "invoices": [{
-            "number": inv.number, "issued": fr.short_date(inv.issued_on),
-            "period": f"du {fr.short_date(inv.period_start)} au {fr.short_date(inv.period_end)}",
-            "amount": fr.eur(inv.amount_eur), "status": invoice_status(inv), "settled": inv.is_settled,
-            "kind": "Revente de surplus" if inv.kind == "resale" else "Consommation",
-            "pdf": document_links.invoice_link(customer, contract, inv.number, now),
-        } for inv in items],
-        "schedule": None, "schedule_note": None,
+        "invoices": [
+            {
+                "number": inv.number,
+                "issued": fr.short_date(inv.issued_on),
+                "period": f"du {fr.short_date(inv.period_start)} au {fr.short_date(inv.period_end)}",
+                "amount": fr.eur(inv.amount_eur),
+                "status": invoice_status(inv),
+                "settled": inv.is_settled,
+                "kind": "Revente de surplus" if inv.kind == "resale" else "Consommation",
+                "pdf": document_links.invoice_link(customer, contract, inv.number, now),
+            }
+            for inv in items
+        ],
+        "schedule": None,
+        "schedule_note": None,
     }
     allowed = access(contract.offer, INSTALMENTS, contract.monthly_payment)
     if allowed.allowed:
-        section["schedule"] = [{"date": fr.long_date(i.due_date), "amount": fr.eur(i.amount_eur)}
-                               for i in billing.upcoming_instalments(session, contract.id, today,
-                                                                     limit=INSTALMENTS_SHOWN)]
+        section["schedule"] = [
+            {"date": fr.long_date(i.due_date), "amount": fr.eur(i.amount_eur)}
+            for i in billing.upcoming_instalments(session, contract.id, today, limit=INSTALMENTS_SHOWN)
+        ]
     elif allowed.reason == "not_monthly":
-        section["schedule_note"] = ("Vous n'êtes pas mensualisé(e) : vous réglez chaque facture à réception, "
-                                    "vous n'avez donc pas d'échéancier.")
+        section["schedule_note"] = (
+            "Vous n'êtes pas mensualisé(e) : vous réglez chaque facture à réception, vous n'avez donc pas d'échéancier."
+        )
     else:
-        section["schedule_note"] = (f"Avec {contract.offer_label}, vous n'avez pas d'échéancier à payer : c'est "
-                                    "nous qui vous versons le montant de vos factures de revente.")
+        section["schedule_note"] = (
+            f"Avec {contract.offer_label}, vous n'avez pas d'échéancier à payer : c'est "
+            "nous qui vous versons le montant de vos factures de revente."
+        )
     return section
 
 
@@ -235,8 +300,10 @@ CHANNEL_NAMES = {"whatsapp": "WhatsApp", "telegram": "Telegram", "messenger": "M
 
 def _undelivered_notices(session, customer_id: int, now: datetime) -> list[dict]:
     """Messages about the customer's calls that could not reach them on their channel: shown here instead."""
-    return [{"text": n.text, "channel": CHANNEL_NAMES.get(n.channel, n.channel), "kind": n.kind}
-            for n in undelivered_for_customer(session, customer_id, now)]
+    return [
+        {"text": n.text, "channel": CHANNEL_NAMES.get(n.channel, n.channel), "kind": n.kind}
+        for n in undelivered_for_customer(session, customer_id, now)
+    ]
 
 
 def customer_space(customer_number: str, contract_number: str | None, now: datetime) -> dict | None:
@@ -246,15 +313,21 @@ def customer_space(customer_number: str, contract_number: str | None, now: datet
         customer = load_customer(s, customer_number)
         if customer is None:
             return None
-        page = {"customer": customer, "greeting": customer.first_name, "contract": None, "tabs": [],
-                "notices": _undelivered_notices(s, customer.id, now)}
+        page = {
+            "customer": customer,
+            "greeting": customer.first_name,
+            "contract": None,
+            "tabs": [],
+            "notices": _undelivered_notices(s, customer.id, now),
+        }
         if not customer.contracts:
             return page
-        contract = (customer.contract_by_number(contract_number) if contract_number else None) \
-            or customer.contracts[0]
+        contract = (customer.contract_by_number(contract_number) if contract_number else None) or customer.contracts[0]
         page["contract"] = contract
-        page["tabs"] = [{"label": c.short_name, "number": c.contract_number, "offer": c.offer_label,
-                         "active": c.id == contract.id} for c in customer.contracts]
+        page["tabs"] = [
+            {"label": c.short_name, "number": c.contract_number, "offer": c.offer_label, "active": c.id == contract.id}
+            for c in customer.contracts
+        ]
         page["sections"] = SPACE_SECTIONS[contract.offer]
         page["contract_section"] = _contract_section(customer, contract, now)
         if access(contract.offer, CONSUMPTION, contract.monthly_payment).allowed:
@@ -269,6 +342,7 @@ def customer_space(customer_number: str, contract_number: str | None, now: datet
 
 # --- routes -------------------------------------------------------------------------------------------
 
+
 @bp.get("/")
 async def home(request: Request) -> HTTPResponse:
     number = logged_in_customer(request)
@@ -279,8 +353,12 @@ async def home(request: Request) -> HTTPResponse:
         log_in_customer(request, None)
         return await _picker(request, 200, "Ce compte client n'est plus actif.")
     return request.app.ctx.pages.render(
-        "space.html", page=page, demo_login=request.app.ctx.config.demo_login,
-        logout_csrf=csrf_token(request, "logout"), chat=chat_config(request, number))
+        "space.html",
+        page=page,
+        demo_login=request.app.ctx.config.demo_login,
+        logout_csrf=csrf_token(request, "logout"),
+        chat=chat_config(request, number),
+    )
 
 
 @bp.post("/connexion")
@@ -290,8 +368,9 @@ async def login(request: Request) -> HTTPResponse:
     if not request.app.ctx.config.demo_login:
         return pages.message(404, "Page introuvable", "La connexion de démonstration est désactivée.")
     if not csrf_ok(request, "login", request.form.get("csrf")):
-        return pages.message(403, "Formulaire expiré",
-                             "Ce formulaire a expiré ou n'est pas valide. Rechargez la page et réessayez.")
+        return pages.message(
+            403, "Formulaire expiré", "Ce formulaire a expiré ou n'est pas valide. Rechargez la page et réessayez."
+        )
     number = (request.form.get("customer") or "").strip()
     exists = await asyncio.to_thread(_customer_exists, number)
     if not exists:
@@ -310,8 +389,9 @@ def _customer_exists(number: str) -> bool:
 @bp.post("/deconnexion")
 async def logout(request: Request) -> HTTPResponse:
     if logged_in_customer(request) and not csrf_ok(request, "logout", request.form.get("csrf")):
-        return request.app.ctx.pages.message(403, "Formulaire expiré",
-                                             "Ce formulaire a expiré. Rechargez la page et réessayez.")
+        return request.app.ctx.pages.message(
+            403, "Formulaire expiré", "Ce formulaire a expiré. Rechargez la page et réessayez."
+        )
     log_out_customer(request)
     return response.redirect("/", status=303)
 
@@ -321,9 +401,13 @@ async def token(request: Request) -> HTTPResponse:
     """A fresh portal JWT for the logged-in customer: the widget reconnects with it when the old one expires."""
     number = logged_in_customer(request)
     if number is None:
-        return response.json({"error": "not_logged_in", "message": "Votre session a expiré : reconnectez-vous."},
-                             status=401, headers={"Cache-Control": "no-store"})
+        return response.json(
+            {"error": "not_logged_in", "message": "Votre session a expiré : reconnectez-vous."},
+            status=401,
+            headers={"Cache-Control": "no-store"},
+        )
     config = chat_config(request, number)
-    return response.json({"token": config["token"], "expires_at": config["expiresAt"],
-                          "conversation_id": config["conversationId"]}, headers={"Cache-Control": "no-store"})
-
+    return response.json(
+        {"token": config["token"], "expires_at": config["expiresAt"], "conversation_id": config["conversationId"]},
+        headers={"Cache-Control": "no-store"},
+    )

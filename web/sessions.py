@@ -15,6 +15,7 @@ for another.
   has the same password and has not logged out since. Console routes say what they need with
   `@sessions.login_required` and `@sessions.csrf_protected(refusal)` (`ConsoleSessions`).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -110,6 +111,7 @@ def _sent_csrf(request: Request) -> str | None:
 
 # --- the customer's browser session ---------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class BrowserSession:
     nonce: str  # random; CSRF tokens are derived from it, and it changes at log-in and log-out
@@ -119,9 +121,12 @@ class BrowserSession:
 
 
 BROWSER_COOKIE = SignedCookie(
-    "hortense_session", "/", "Lax",
+    "hortense_session",
+    "/",
+    "Lax",
     # Derived from the portal's secret with a label, so a cookie can never pass for a JWT or a link.
-    lambda: _derived_key(get_settings().portal_jwt_secret, b"hortense-web-session-v1"))
+    lambda: _derived_key(get_settings().portal_jwt_secret, b"hortense-web-session-v1"),
+)
 
 
 def encode_session(s: BrowserSession) -> str:
@@ -134,16 +139,21 @@ def decode_session(value: str | None, now: float | None = None) -> BrowserSessio
         return None
     try:
         session_id = data.get("s")
-        return BrowserSession(str(data["n"]), data["c"] if isinstance(data["c"], str) else None, int(data["e"]),
-                              session_id if isinstance(session_id, str) else None)
+        return BrowserSession(
+            str(data["n"]),
+            data["c"] if isinstance(data["c"], str) else None,
+            int(data["e"]),
+            session_id if isinstance(session_id, str) else None,
+        )
     except (ValueError, KeyError, TypeError):
         return None
 
 
 def _new_browser_session(customer_number: str | None) -> BrowserSession:
     session_id = portal_sessions.open_session(customer_number, SESSION_SECONDS) if customer_number else None
-    return BrowserSession(secrets.token_urlsafe(18), customer_number, int(clock.timestamp()) + SESSION_SECONDS,
-                          session_id)
+    return BrowserSession(
+        secrets.token_urlsafe(18), customer_number, int(clock.timestamp()) + SESSION_SECONDS, session_id
+    )
 
 
 async def load_session(request: Request) -> None:
@@ -217,6 +227,7 @@ def csrf_ok(request: Request, purpose: str, given: str | None, binding: str = ""
 
 # --- the advisor's console session ----------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class ConsoleSession:
     advisor_id: int | None  # None before log-in (the log-in form needs a nonce too)
@@ -226,8 +237,12 @@ class ConsoleSession:
     expires_at: float
 
 
-CONSOLE_COOKIE = SignedCookie("hortense_console", "/console", "Strict",
-                              lambda: _derived_key(get_settings().console_secret, b"hortense-console-session-v1"))
+CONSOLE_COOKIE = SignedCookie(
+    "hortense_console",
+    "/console",
+    "Strict",
+    lambda: _derived_key(get_settings().console_secret, b"hortense-console-session-v1"),
+)
 CONSOLE_PURPOSE = "console"
 
 
@@ -249,12 +264,18 @@ class ConsoleSessions:
 
     def new(self, advisor: AdvisorView | None = None) -> ConsoleSession:
         issued = self.clock()
-        return ConsoleSession(advisor.id if advisor else None, advisor.password_version if advisor else "",
-                              secrets.token_urlsafe(24), issued, issued + SESSION_SECONDS)
+        return ConsoleSession(
+            advisor.id if advisor else None,
+            advisor.password_version if advisor else "",
+            secrets.token_urlsafe(24),
+            issued,
+            issued + SESSION_SECONDS,
+        )
 
     def write(self, resp: HTTPResponse, request: Request, s: ConsoleSession) -> HTTPResponse:
-        value = CONSOLE_COOKIE.encode({"a": s.advisor_id, "v": s.password_version, "c": s.nonce,
-                                       "i": s.issued_at, "e": s.expires_at})
+        value = CONSOLE_COOKIE.encode(
+            {"a": s.advisor_id, "v": s.password_version, "c": s.nonce, "i": s.issued_at, "e": s.expires_at}
+        )
         secure = request.scheme == "https" or get_settings().web_base_url.startswith("https://")
         return CONSOLE_COOKIE.write(resp, value, secure)
 
@@ -283,6 +304,7 @@ class ConsoleSessions:
     def login_required(self, handler: Handler) -> Handler:
         """Route decorator: a signed-in, still allowed advisor, else the log-in page. The handler finds
         `request.ctx.advisor`, `request.ctx.console_session` and `request.ctx.csrf`."""
+
         @wraps(handler)
         async def signed_in_only(request: Request, *args: Any, **kwargs: Any) -> HTTPResponse:
             s, advisor = self.signed_in(request)
@@ -296,6 +318,7 @@ class ConsoleSessions:
     def csrf_protected(self, refusal: Callable[[Request], HTTPResponse]) -> Callable[[Handler], Handler]:
         """Route decorator: the form must carry the session's token, else `refusal(request)` answers. Under
         `login_required` it checks that session; on the log-in form, the anonymous one of the cookie."""
+
         def decorate(handler: Handler) -> Handler:
             @wraps(handler)
             async def checked(request: Request, *args: Any, **kwargs: Any) -> HTTPResponse:

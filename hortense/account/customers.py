@@ -1,4 +1,5 @@
 """Customers and their contracts, read as plain frozen views so callers never hold a live session object."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -97,10 +98,19 @@ def _offpeak_view(r: OffpeakRange) -> OffpeakView:
 
 def _contract_view(c: Contract) -> ContractView:
     return ContractView(
-        id=c.id, contract_number=c.contract_number, offer=c.offer, pdl=c.pdl, site_label=c.site_label,
-        supply_address=c.supply_address, supply_postcode=c.supply_postcode, supply_city=c.supply_city,
-        start_date=c.start_date, subscribed_power_kva=c.subscribed_power_kva, monthly_payment=c.monthly_payment,
-        instalment_day=c.instalment_day, resale_price_eur_per_kwh=c.resale_price_eur_per_kwh,
+        id=c.id,
+        contract_number=c.contract_number,
+        offer=c.offer,
+        pdl=c.pdl,
+        site_label=c.site_label,
+        supply_address=c.supply_address,
+        supply_postcode=c.supply_postcode,
+        supply_city=c.supply_city,
+        start_date=c.start_date,
+        subscribed_power_kva=c.subscribed_power_kva,
+        monthly_payment=c.monthly_payment,
+        instalment_day=c.instalment_day,
+        resale_price_eur_per_kwh=c.resale_price_eur_per_kwh,
         offpeak=tuple(_offpeak_view(r) for r in c.offpeak_ranges),
     )
 
@@ -116,10 +126,17 @@ def load_customer(session: Session, customer_number: str) -> CustomerView | None
     if customer is None:
         return None
     return CustomerView(
-        id=customer.id, customer_number=customer.customer_number, civility=customer.civility,
-        first_name=customer.first_name, last_name=customer.last_name, company_name=customer.company_name,
-        email=customer.email, phone=customer.phone, billing_address=customer.billing_address,
-        billing_postcode=customer.billing_postcode, billing_city=customer.billing_city,
+        id=customer.id,
+        customer_number=customer.customer_number,
+        civility=customer.civility,
+        first_name=customer.first_name,
+        last_name=customer.last_name,
+        company_name=customer.company_name,
+        email=customer.email,
+        phone=customer.phone,
+        billing_address=customer.billing_address,
+        billing_postcode=customer.billing_postcode,
+        billing_city=customer.billing_city,
         contracts=tuple(_contract_view(c) for c in customer.contracts if c.status == "active"),
     )
 
@@ -131,6 +148,7 @@ def load_customer_by_id(session: Session, customer_id: int) -> CustomerView | No
 
 def seasonal_ranges(contract: ContractView, on: date) -> tuple[OffpeakView, ...]:
     """The ranges in force on a given day (all-year ranges, or those of the season containing that month)."""
+
     def in_season(r: OffpeakView) -> bool:
         a, b = r.season_start_month, r.season_end_month
         if r.season is None or a is None or b is None:

@@ -5,6 +5,7 @@ proves, with a code issued in the customer space, that this conversation is thei
 (6 digits, peppered hash, 10 minutes, single use, 5 tries then an hour's lock) live in `link_codes`;
 this module applies them to the tables and is the only writer of those tables.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -89,7 +90,8 @@ def issue_code(session: Session, customer_number: str, now: datetime | None = No
         code = link_codes.generate_code()
         code_hash = link_codes.hash_code(code, pepper)
         clash = session.execute(
-            select(LinkCode.id).where(LinkCode.code_hash == code_hash, LinkCode.used_at.is_(None))).first()
+            select(LinkCode.id).where(LinkCode.code_hash == code_hash, LinkCode.used_at.is_(None))
+        ).first()
         if clash is None:
             session.add(LinkCode(customer_id=customer.id, code_hash=code_hash, created_at=now))
             session.flush()
@@ -104,8 +106,9 @@ def link(session: Session, channel: str, sender_id: str, code: str, now: datetim
     if existing is not None:
         customer = session.get(Customer, existing.customer_id)
         return LinkResult("already_linked", customer.customer_number if customer else None)
-    attempt = session.execute(select(LinkAttempt).where(
-        LinkAttempt.channel == channel, LinkAttempt.sender_id == sender_id)).scalar_one_or_none()
+    attempt = session.execute(
+        select(LinkAttempt).where(LinkAttempt.channel == channel, LinkAttempt.sender_id == sender_id)
+    ).scalar_one_or_none()
     row = _pending_code(session, code)
     result = link_codes.check_attempt(
         code,
@@ -130,13 +133,13 @@ def link(session: Session, channel: str, sender_id: str, code: str, now: datetim
     attempt = _record_failures(session, attempt, channel, sender_id, result)
     if result.outcome == "locked":
         return LinkResult("locked", locked_until=_aware(attempt.locked_until))
-    return LinkResult("wrong_code",
-                      attempts_left=link_codes.AttemptPolicy.MAX_ATTEMPTS - result.failed_attempts)
+    return LinkResult("wrong_code", attempts_left=link_codes.AttemptPolicy.MAX_ATTEMPTS - result.failed_attempts)
 
 
 def _link_row(session: Session, channel: str, sender_id: str) -> AccountLink | None:
-    return session.execute(select(AccountLink).where(
-        AccountLink.channel == channel, AccountLink.sender_id == sender_id)).scalar_one_or_none()
+    return session.execute(
+        select(AccountLink).where(AccountLink.channel == channel, AccountLink.sender_id == sender_id)
+    ).scalar_one_or_none()
 
 
 def _pending_code(session: Session, code: str) -> LinkCode | None:
@@ -145,19 +148,28 @@ def _pending_code(session: Session, code: str) -> LinkCode | None:
         code_hash = link_codes.hash_code(code, _pepper())
     except ValueError:  # not a code at all: still a failed try
         return None
-    return session.execute(select(LinkCode).where(LinkCode.code_hash == code_hash, LinkCode.used_at.is_(None))
-                           .order_by(LinkCode.created_at.desc())).scalars().first()
+    return (
+        session.execute(
+            select(LinkCode)
+            .where(LinkCode.code_hash == code_hash, LinkCode.used_at.is_(None))
+            .order_by(LinkCode.created_at.desc())
+        )
+        .scalars()
+        .first()
+    )
 
 
 def _consume(session: Session, code_id: int, now: datetime) -> bool:
     """Mark the code used only if nobody else did in between: a code links one conversation, once."""
-    done = session.execute(update(LinkCode).where(LinkCode.id == code_id, LinkCode.used_at.is_(None))
-                           .values(used_at=now))
+    done = session.execute(
+        update(LinkCode).where(LinkCode.id == code_id, LinkCode.used_at.is_(None)).values(used_at=now)
+    )
     return done.rowcount == 1
 
 
-def _record_failures(session: Session, attempt: LinkAttempt | None, channel: str, sender_id: str,
-                     result: link_codes.AttemptResult) -> LinkAttempt:
+def _record_failures(
+    session: Session, attempt: LinkAttempt | None, channel: str, sender_id: str, result: link_codes.AttemptResult
+) -> LinkAttempt:
     if attempt is None:
         attempt = LinkAttempt(channel=channel, sender_id=sender_id, failed_attempts=0)
         session.add(attempt)
@@ -172,8 +184,9 @@ def _record_failures(session: Session, attempt: LinkAttempt | None, channel: str
 
 def unlink(session: Session, channel: str, sender_id: str) -> bool:
     """Forget the link of this conversation (from the chat: "délier mon compte"); True if there was one."""
-    done = session.execute(delete(AccountLink).where(AccountLink.channel == channel,
-                                                     AccountLink.sender_id == sender_id))
+    done = session.execute(
+        delete(AccountLink).where(AccountLink.channel == channel, AccountLink.sender_id == sender_id)
+    )
     return done.rowcount > 0
 
 
@@ -190,8 +203,7 @@ def unlink_one_for_customer(session: Session, customer_number: str, link_id: int
     customer_id = _customer_id(session, customer_number)
     if customer_id is None:
         return False
-    done = session.execute(delete(AccountLink).where(AccountLink.id == link_id,
-                                                     AccountLink.customer_id == customer_id))
+    done = session.execute(delete(AccountLink).where(AccountLink.id == link_id, AccountLink.customer_id == customer_id))
     return done.rowcount > 0
 
 
@@ -201,14 +213,20 @@ def _customer_id(session: Session, customer_number: str) -> int | None:
 
 def links_of_customer(session: Session, customer_number: str) -> list[LinkedSender]:
     """The customer's linked conversations, without sender ids (the customer space shows the channel only)."""
-    stmt = (select(AccountLink).join(Customer, Customer.id == AccountLink.customer_id)
-            .where(Customer.customer_number == customer_number).order_by(AccountLink.linked_at))
+    stmt = (
+        select(AccountLink)
+        .join(Customer, Customer.id == AccountLink.customer_id)
+        .where(Customer.customer_number == customer_number)
+        .order_by(AccountLink.linked_at)
+    )
     return [LinkedSender(r.id, r.channel, _aware(r.linked_at)) for r in session.execute(stmt).scalars()]
 
 
 def linked_customer_number(session: Session, channel: str, sender_id: str) -> str | None:
     """The active customer this messaging conversation speaks for, or None: read on every turn."""
-    stmt = (select(Customer.customer_number).join(AccountLink, AccountLink.customer_id == Customer.id)
-            .where(AccountLink.channel == channel, AccountLink.sender_id == sender_id,
-                   Customer.is_active.is_(True)))
+    stmt = (
+        select(Customer.customer_number)
+        .join(AccountLink, AccountLink.customer_id == Customer.id)
+        .where(AccountLink.channel == channel, AccountLink.sender_id == sender_id, Customer.is_active.is_(True))
+    )
     return session.execute(stmt).scalar_one_or_none()

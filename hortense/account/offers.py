@@ -1,4 +1,5 @@
 """What each offer gives access to: the single place that decides "does this question fit this contract"."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

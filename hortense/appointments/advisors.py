@@ -14,6 +14,7 @@ Unknown e-mails are counted the same way (no difference tells an attacker which 
 through `hortense.security.rate_limit` (Redis when configured, so every web instance agrees); the console
 adds a limit on failures per address whatever the account (`web.console`).
 """
+
 from __future__ import annotations
 
 import base64
@@ -30,17 +31,27 @@ from hortense import clock
 from hortense.db.calendar_models import Advisor, AdvisorAbsence, AdvisorWorkingHours
 from hortense.security.rate_limit import Backoff, RateLimit
 
-SCRYPT_N, SCRYPT_R, SCRYPT_P = 2 ** 14, 8, 1
+SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
 LOGIN_FREE_FAILURES = 3  # per account and address, before the delays begin
 ACCOUNT_FREE_FAILURES = 10  # per account, from addresses it has never logged in from
 LOGIN_DELAY_CAP = 300.0  # seconds: 1, 2, 4... 256, then 300
 LOGIN_FAILURES_FORGOTTEN = 3600.0  # an hour after the last failure
 USUAL_ADDRESS_DAYS = 90
 
-login_delays = Backoff("console-login", free=LOGIN_FREE_FAILURES, cap=LOGIN_DELAY_CAP,
-                       forget=LOGIN_FAILURES_FORGOTTEN, clock=lambda: clock.timestamp())
-account_delays = Backoff("console-login-account", free=ACCOUNT_FREE_FAILURES, cap=LOGIN_DELAY_CAP,
-                         forget=LOGIN_FAILURES_FORGOTTEN, clock=lambda: clock.timestamp())
+login_delays = Backoff(
+    "console-login",
+    free=LOGIN_FREE_FAILURES,
+    cap=LOGIN_DELAY_CAP,
+    forget=LOGIN_FAILURES_FORGOTTEN,
+    clock=lambda: clock.timestamp(),
+)
+account_delays = Backoff(
+    "console-login-account",
+    free=ACCOUNT_FREE_FAILURES,
+    cap=LOGIN_DELAY_CAP,
+    forget=LOGIN_FAILURES_FORGOTTEN,
+    clock=lambda: clock.timestamp(),
+)
 # "Seen at least once in the window": a successful log-in of this account from this address.
 usual_addresses = RateLimit("console-usual-address", 1, USUAL_ADDRESS_DAYS * 86400, clock=lambda: clock.timestamp())
 
@@ -63,11 +74,13 @@ class AdvisorView:
 def _view(a: Advisor) -> AdvisorView:
     version = hashlib.sha256(a.password_hash.encode()).hexdigest()[:16]
     has_feed = a.feed_token_hash is not None and a.feed_token_revoked_at is None
-    return AdvisorView(a.id, a.name, a.email, bool(a.is_supervisor), bool(a.active), has_feed, version,
-                       a.sessions_valid_after)
+    return AdvisorView(
+        a.id, a.name, a.email, bool(a.is_supervisor), bool(a.active), has_feed, version, a.sessions_valid_after
+    )
 
 
 # --------------------------------------------------------------------------- passwords
+
 
 def _b64(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
@@ -108,6 +121,7 @@ def _dummy_hash() -> str:
 
 # --------------------------------------------------------------------------- accounts
 
+
 def create_advisor(
     session: Session,
     *,
@@ -119,8 +133,14 @@ def create_advisor(
     password_hash: str | None = None,
 ) -> AdvisorView:
     """An advisor with weekly hours (no hours = takes no calls, e.g. a supervisor who only supervises)."""
-    advisor = Advisor(name=name, email=email.strip().lower(), is_supervisor=is_supervisor,
-                      password_hash=password_hash or hash_password(password), active=True, failed_logins=0)
+    advisor = Advisor(
+        name=name,
+        email=email.strip().lower(),
+        is_supervisor=is_supervisor,
+        password_hash=password_hash or hash_password(password),
+        active=True,
+        failed_logins=0,
+    )
     session.add(advisor)
     session.flush()
     for weekday, start, end in working_hours:
@@ -181,8 +201,9 @@ def attempt_login(session: Session, email: str, password: str, address: str = "u
     return LoginAttempt(_view(advisor))
 
 
-def authenticate(session: Session, email: str, password: str, now: datetime | None = None,
-                 address: str = "unknown") -> AdvisorView | None:
+def authenticate(
+    session: Session, email: str, password: str, now: datetime | None = None, address: str = "unknown"
+) -> AdvisorView | None:
     """The advisor if the e-mail and password match, the account is active and `address` is not waiting
     out a delay for this account (`attempt_login` says how long)."""
     return attempt_login(session, email, password, address).advisor
@@ -201,6 +222,7 @@ def add_absence(session: Session, advisor_id: int, start: datetime, end: datetim
 
 # --------------------------------------------------------------------------- iCalendar feed tokens
 
+
 def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -209,7 +231,8 @@ def issue_feed_token(session: Session, advisor_id: int, now: datetime) -> str:
     """A new secret feed token (replacing any previous one); returned once, only its hash is stored."""
     token = secrets.token_urlsafe(32)
     session.execute(
-        update(Advisor).where(Advisor.id == advisor_id)
+        update(Advisor)
+        .where(Advisor.id == advisor_id)
         .values(feed_token_hash=_token_hash(token), feed_token_created_at=now, feed_token_revoked_at=None)
     )
     return token
@@ -229,9 +252,7 @@ def advisor_for_feed_token(session: Session, token: str) -> AdvisorView | None:
     """The active advisor whose live feed token this is, else None."""
     if not token or len(token) > 200:
         return None
-    advisor = session.execute(
-        select(Advisor).where(Advisor.feed_token_hash == _token_hash(token))
-    ).scalar_one_or_none()
+    advisor = session.execute(select(Advisor).where(Advisor.feed_token_hash == _token_hash(token))).scalar_one_or_none()
     if advisor is None or not advisor.active or advisor.feed_token_revoked_at is not None:
         return None
     return _view(advisor)
@@ -255,7 +276,13 @@ def seed_advisors(session: Session) -> int:
     for name, email, supervisor in DEMO_ADVISORS:
         if email in existing:
             continue
-        create_advisor(session, name=name, email=email, password=DEMO_PASSWORD, is_supervisor=supervisor,
-                       working_hours=() if supervisor else DEFAULT_WORKING_HOURS)
+        create_advisor(
+            session,
+            name=name,
+            email=email,
+            password=DEMO_PASSWORD,
+            is_supervisor=supervisor,
+            working_hours=() if supervisor else DEFAULT_WORKING_HOURS,
+        )
         added += 1
     return added

@@ -15,6 +15,7 @@ Rules chosen here:
   'missed' any call that is not cancelled, even to correct an earlier mark.
 - Every datetime returned is aware and in Europe/Paris; every datetime stored is UTC.
 """
+
 from __future__ import annotations
 
 import re
@@ -76,6 +77,7 @@ STATUS_LABELS = {STATUS_BOOKED: "Prévu", STATUS_DONE: "Fait", STATUS_MISSED: "M
 
 
 # --------------------------------------------------------------------------- views
+
 
 @dataclass(frozen=True)
 class AppointmentView:
@@ -154,9 +156,18 @@ class ConsoleCall:
 
 def _view(row: Appointment, advisor_name: str) -> AppointmentView:
     return AppointmentView(
-        id=row.id, customer_id=row.customer_id, contract_id=row.contract_id, advisor_id=row.advisor_id,
-        advisor_name=advisor_name, start=to_local(row.start_utc), end=to_local(row.end_utc), reason=row.reason,
-        phone=row.phone, channel=row.channel, sender_id=row.sender_id, status=row.status,
+        id=row.id,
+        customer_id=row.customer_id,
+        contract_id=row.contract_id,
+        advisor_id=row.advisor_id,
+        advisor_name=advisor_name,
+        start=to_local(row.start_utc),
+        end=to_local(row.end_utc),
+        reason=row.reason,
+        phone=row.phone,
+        channel=row.channel,
+        sender_id=row.sender_id,
+        status=row.status,
     )
 
 
@@ -198,11 +209,12 @@ def display_phone(e164: str) -> str:
     """'+33612345678' -> '06 12 34 56 78' (other values unchanged)."""
     if e164 and e164.startswith("+33") and len(e164) == 12:
         digits = "0" + e164[3:]
-        return " ".join(digits[i:i + 2] for i in range(0, 10, 2))
+        return " ".join(digits[i : i + 2] for i in range(0, 10, 2))
     return e164 or ""
 
 
 # --------------------------------------------------------------------------- availability
+
 
 @dataclass
 class _Availability:
@@ -222,8 +234,9 @@ class _Availability:
         for advisor_id, ranges in self.hours.items():
             if (advisor_id, start_utc) in self.taken:
                 continue
-            if not any(wd == local.weekday() and lo <= local.time() and end_local.time() <= hi
-                       for wd, lo, hi in ranges):
+            if not any(
+                wd == local.weekday() and lo <= local.time() and end_local.time() <= hi for wd, lo, hi in ranges
+            ):
                 continue
             if any(a < start_utc + SLOT and b > start_utc for a, b in self.absences.get(advisor_id, ())):
                 continue
@@ -240,23 +253,29 @@ def _load_availability(session: Session, first: datetime, last: datetime) -> _Av
     first_utc, last_utc = to_utc(first) - timedelta(days=1), to_utc(last) + timedelta(days=1)
     hours: dict[int, list[tuple[int, time, time]]] = defaultdict(list)
     for advisor_id, weekday, lo, hi in session.execute(
-        select(AdvisorWorkingHours.advisor_id, AdvisorWorkingHours.weekday, AdvisorWorkingHours.start_time,
-               AdvisorWorkingHours.end_time)
-        .join(Advisor, Advisor.id == AdvisorWorkingHours.advisor_id).where(Advisor.active.is_(True))
+        select(
+            AdvisorWorkingHours.advisor_id,
+            AdvisorWorkingHours.weekday,
+            AdvisorWorkingHours.start_time,
+            AdvisorWorkingHours.end_time,
+        )
+        .join(Advisor, Advisor.id == AdvisorWorkingHours.advisor_id)
+        .where(Advisor.active.is_(True))
     ):
         hours[advisor_id].append((weekday, lo, hi))
     absences: dict[int, list[tuple[datetime, datetime]]] = defaultdict(list)
     for advisor_id, a, b in session.execute(
-        select(AdvisorAbsence.advisor_id, AdvisorAbsence.start_utc, AdvisorAbsence.end_utc)
-        .where(AdvisorAbsence.start_utc < last_utc, AdvisorAbsence.end_utc > first_utc)
+        select(AdvisorAbsence.advisor_id, AdvisorAbsence.start_utc, AdvisorAbsence.end_utc).where(
+            AdvisorAbsence.start_utc < last_utc, AdvisorAbsence.end_utc > first_utc
+        )
     ):
         absences[advisor_id].append((a, b))
     taken: set[tuple[int, datetime]] = set()
     load: Counter = Counter()
     for advisor_id, start_utc in session.execute(
-        select(Appointment.advisor_id, Appointment.start_utc)
-        .where(Appointment.status == STATUS_BOOKED, Appointment.start_utc >= first_utc,
-               Appointment.start_utc <= last_utc)
+        select(Appointment.advisor_id, Appointment.start_utc).where(
+            Appointment.status == STATUS_BOOKED, Appointment.start_utc >= first_utc, Appointment.start_utc <= last_utc
+        )
     ):
         taken.add((advisor_id, start_utc))
         load[(advisor_id, to_local(start_utc).date())] += 1
@@ -269,6 +288,7 @@ def _horizon_availability(session: Session, now: datetime) -> _Availability:
 
 # --------------------------------------------------------------------------- proposing
 
+
 def propose(session: Session, preference_text: str, now: datetime, limit: int = 3) -> SlotProposal:
     """Up to `limit` free slots fitting the customer's French wish ("jeudi vers 14h"), or the nearest ones
     with a reason code (see `hortense.appointments.calendar.slots.match_preference`)."""
@@ -276,8 +296,9 @@ def propose(session: Session, preference_text: str, now: datetime, limit: int = 
     return match_preference(parse_preference(preference_text, now), now, availability.is_free, limit)
 
 
-def next_free_slots(session: Session, now: datetime, limit: int = 3,
-                    after: datetime | None = None) -> tuple[datetime, ...]:
+def next_free_slots(
+    session: Session, now: datetime, limit: int = 3, after: datetime | None = None
+) -> tuple[datetime, ...]:
     """The first `limit` free slots (Paris time), strictly after `after` when given."""
     availability = _horizon_availability(session, now)
     picked: list[datetime] = []
@@ -302,6 +323,7 @@ def _alternatives(session: Session, start: datetime, now: datetime, limit: int =
 
 # --------------------------------------------------------------------------- booking
 
+
 def _close_past_calls(session: Session, now: datetime, customer_id: int) -> None:
     """The customer's 'booked' calls that are over become 'missed' (see the module rules).
 
@@ -310,8 +332,7 @@ def _close_past_calls(session: Session, now: datetime, customer_id: int) -> None
     """
     session.execute(
         update(Appointment)
-        .where(Appointment.customer_id == customer_id, Appointment.status == STATUS_BOOKED,
-               Appointment.end_utc <= now)
+        .where(Appointment.customer_id == customer_id, Appointment.status == STATUS_BOOKED, Appointment.end_utc <= now)
         .values(status=STATUS_MISSED, updated_at=now)
         .execution_options(synchronize_session=False)
     )
@@ -327,9 +348,9 @@ def _owns_contract(session: Session, customer_id: int, contract_id: int | None) 
 def _upcoming_row(session: Session, customer_id: int, now: datetime) -> Appointment | None:
     return session.execute(
         select(Appointment)
-        .where(Appointment.customer_id == customer_id, Appointment.status == STATUS_BOOKED,
-               Appointment.end_utc > now)
-        .order_by(Appointment.start_utc).limit(1)
+        .where(Appointment.customer_id == customer_id, Appointment.status == STATUS_BOOKED, Appointment.end_utc > now)
+        .order_by(Appointment.start_utc)
+        .limit(1)
     ).scalar_one_or_none()
 
 
@@ -346,8 +367,9 @@ def _violated_index(exc: IntegrityError) -> str | None:
     return None
 
 
-def _failure(error: str, alternatives: tuple[datetime, ...] = (),
-             appointment: AppointmentView | None = None) -> BookingResult:
+def _failure(
+    error: str, alternatives: tuple[datetime, ...] = (), appointment: AppointmentView | None = None
+) -> BookingResult:
     return BookingResult(False, appointment, alternatives, error)
 
 
@@ -387,8 +409,9 @@ def reminder_due_at(start_utc: datetime, now: datetime) -> datetime:
     return max(start_utc - lead, now)
 
 
-def _notify_booked(session: Session, row: Appointment, now: datetime, moved: bool = False,
-                   confirmed_in_chat: bool = False) -> None:
+def _notify_booked(
+    session: Session, row: Appointment, now: datetime, moved: bool = False, confirmed_in_chat: bool = False
+) -> None:
     """The confirmation (due now) and the reminder of a new call, in the booking's transaction.
 
     `confirmed_in_chat`: the conversation that booked has just said "C'est réservé" on that channel, so the
@@ -396,25 +419,47 @@ def _notify_booked(session: Session, row: Appointment, now: datetime, moved: boo
     when = formatting.slot_label(to_local(row.start_utc))
     phone = display_phone(row.phone)
     if moved:
-        confirmation = (f"Votre appel avec Hortense a bien été déplacé : un conseiller vous appellera le {when} "
-                        f"au {phone}.")
+        confirmation = (
+            f"Votre appel avec Hortense a bien été déplacé : un conseiller vous appellera le {when} au {phone}."
+        )
     else:
-        confirmation = (f"C'est confirmé : un conseiller Hortense vous appellera le {when} au {phone}. "
-                        f"Pour le déplacer ou l'annuler, il suffit de me l'écrire ici.")
-    reminder = (f"Rappel : un conseiller Hortense vous appelle le {when} au {phone}. "
-                f"Si vous n'êtes plus disponible, écrivez-moi ici pour déplacer ou annuler l'appel.")
+        confirmation = (
+            f"C'est confirmé : un conseiller Hortense vous appellera le {when} au {phone}. "
+            f"Pour le déplacer ou l'annuler, il suffit de me l'écrire ici."
+        )
+    reminder = (
+        f"Rappel : un conseiller Hortense vous appelle le {when} au {phone}. "
+        f"Si vous n'êtes plus disponible, écrivez-moi ici pour déplacer ou annuler l'appel."
+    )
     common = dict(appointment_id=row.id, channel=row.channel, sender_id=row.sender_id)
     schedule(session, kind=KIND_CONFIRMATION, text=confirmation, due_at=now, **common)
     if confirmed_in_chat:
-        session.execute(update(Notification).where(Notification.appointment_id == row.id,
-                                                   Notification.kind == KIND_CONFIRMATION,
-                                                   Notification.sent_at.is_(None))
-                        .values(sent_at=now).execution_options(synchronize_session=False))
+        session.execute(
+            update(Notification)
+            .where(
+                Notification.appointment_id == row.id,
+                Notification.kind == KIND_CONFIRMATION,
+                Notification.sent_at.is_(None),
+            )
+            .values(sent_at=now)
+            .execution_options(synchronize_session=False)
+        )
     schedule(session, kind=KIND_REMINDER, text=reminder, due_at=reminder_due_at(row.start_utc, now), **common)
 
 
-def book(session: Session, *, customer_id: int, contract_id: int | None, start: datetime, reason: str,
-         phone: str, channel: str, sender_id: str, now: datetime, confirmed_in_chat: bool = False) -> BookingResult:
+def book(
+    session: Session,
+    *,
+    customer_id: int,
+    contract_id: int | None,
+    start: datetime,
+    reason: str,
+    phone: str,
+    channel: str,
+    sender_id: str,
+    now: datetime,
+    confirmed_in_chat: bool = False,
+) -> BookingResult:
     """Book the 30-minute call starting at `start` with the least-loaded free advisor.
 
     Errors: 'not_owner' (contract of another customer), 'not_bookable' (outside the slot rules),
@@ -435,9 +480,19 @@ def book(session: Session, *, customer_id: int, contract_id: int | None, start: 
         return _already_booked(session, customer_id, now)
 
     availability = _load_availability(session, start, start)
-    values = dict(customer_id=customer_id, contract_id=contract_id, start_utc=start_utc, end_utc=start_utc + SLOT,
-                  reason=_clean_reason(reason), phone=e164, channel=channel, sender_id=sender_id,
-                  status=STATUS_BOOKED, created_at=now, updated_at=now)
+    values = dict(
+        customer_id=customer_id,
+        contract_id=contract_id,
+        start_utc=start_utc,
+        end_utc=start_utc + SLOT,
+        reason=_clean_reason(reason),
+        phone=e164,
+        channel=channel,
+        sender_id=sender_id,
+        status=STATUS_BOOKED,
+        created_at=now,
+        updated_at=now,
+    )
     row, error = _insert(session, availability.free_advisors(start), values)
     if error == ERROR_ALREADY_BOOKED:
         return _already_booked(session, customer_id, now)
@@ -453,18 +508,30 @@ def upcoming_for_customer(session: Session, customer_id: int, now: datetime) -> 
     return _view_of(session, row) if row else None
 
 
-def cancel(session: Session, *, customer_id: int, appointment_id: int, now: datetime, reason: str | None = None,
-           by: str = BY_CUSTOMER) -> bool:
+def cancel(
+    session: Session,
+    *,
+    customer_id: int,
+    appointment_id: int,
+    now: datetime,
+    reason: str | None = None,
+    by: str = BY_CUSTOMER,
+) -> bool:
     """Cancel the customer's own upcoming call; False (and nothing changed) for anyone else's or a past one.
 
     Ownership is part of the UPDATE's condition: the check and the change are one statement.
     """
     result = session.execute(
         update(Appointment)
-        .where(Appointment.id == appointment_id, Appointment.customer_id == customer_id,
-               Appointment.status == STATUS_BOOKED, Appointment.start_utc > now)
-        .values(status=STATUS_CANCELLED, cancel_reason=_clean_reason(reason or "") or None, cancelled_by=by,
-                updated_at=now)
+        .where(
+            Appointment.id == appointment_id,
+            Appointment.customer_id == customer_id,
+            Appointment.status == STATUS_BOOKED,
+            Appointment.start_utc > now,
+        )
+        .values(
+            status=STATUS_CANCELLED, cancel_reason=_clean_reason(reason or "") or None, cancelled_by=by, updated_at=now
+        )
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:
@@ -473,9 +540,17 @@ def cancel(session: Session, *, customer_id: int, appointment_id: int, now: date
     return True
 
 
-def reschedule(session: Session, *, customer_id: int, appointment_id: int, new_start: datetime, now: datetime,
-               channel: str | None = None, sender_id: str | None = None,
-               confirmed_in_chat: bool = False) -> BookingResult:
+def reschedule(
+    session: Session,
+    *,
+    customer_id: int,
+    appointment_id: int,
+    new_start: datetime,
+    now: datetime,
+    channel: str | None = None,
+    sender_id: str | None = None,
+    confirmed_in_chat: bool = False,
+) -> BookingResult:
     """Move the customer's upcoming call to `new_start`, keeping its reason, phone and contract.
 
     Atomic: the old call is cancelled and the new one inserted inside one savepoint; if no advisor is free
@@ -484,8 +559,12 @@ def reschedule(session: Session, *, customer_id: int, appointment_id: int, new_s
     """
     _close_past_calls(session, now, customer_id)
     old = session.execute(
-        select(Appointment).where(Appointment.id == appointment_id, Appointment.customer_id == customer_id,
-                                  Appointment.status == STATUS_BOOKED, Appointment.start_utc > now)
+        select(Appointment).where(
+            Appointment.id == appointment_id,
+            Appointment.customer_id == customer_id,
+            Appointment.status == STATUS_BOOKED,
+            Appointment.start_utc > now,
+        )
     ).scalar_one_or_none()
     if old is None:
         return _failure(ERROR_NOT_OWNER)
@@ -496,17 +575,30 @@ def reschedule(session: Session, *, customer_id: int, appointment_id: int, new_s
         return _failure(ERROR_NOT_BOOKABLE, _alternatives(session, new_start, now))
 
     when = formatting.slot_label(to_local(new_start))
-    values = dict(customer_id=customer_id, contract_id=old.contract_id, start_utc=new_start_utc,
-                  end_utc=new_start_utc + SLOT, reason=old.reason, phone=old.phone,
-                  channel=channel or old.channel, sender_id=sender_id or old.sender_id,
-                  status=STATUS_BOOKED, created_at=now, updated_at=now)
+    values = dict(
+        customer_id=customer_id,
+        contract_id=old.contract_id,
+        start_utc=new_start_utc,
+        end_utc=new_start_utc + SLOT,
+        reason=old.reason,
+        phone=old.phone,
+        channel=channel or old.channel,
+        sender_id=sender_id or old.sender_id,
+        status=STATUS_BOOKED,
+        created_at=now,
+        updated_at=now,
+    )
     candidates = _load_availability(session, new_start, new_start).free_advisors(new_start, prefer=old.advisor_id)
     outer = session.begin_nested()
     moved = session.execute(
         update(Appointment)
         .where(Appointment.id == old.id, Appointment.status == STATUS_BOOKED)
-        .values(status=STATUS_CANCELLED, cancelled_by=BY_CUSTOMER, updated_at=now,
-                cancel_reason=f"Déplacé par le client au {when}")
+        .values(
+            status=STATUS_CANCELLED,
+            cancelled_by=BY_CUSTOMER,
+            updated_at=now,
+            cancel_reason=f"Déplacé par le client au {when}",
+        )
         .execution_options(synchronize_session=False)
     ).rowcount
     if moved != 1:  # cancelled meanwhile by someone else
@@ -527,6 +619,7 @@ def reschedule(session: Session, *, customer_id: int, appointment_id: int, new_s
 
 
 # --------------------------------------------------------------------------- advisors
+
 
 def _is_supervisor(session: Session, advisor_id: int) -> bool | None:
     """True/False for an active advisor, None for an unknown or inactive one."""
@@ -551,7 +644,8 @@ def advisor_cancel(session: Session, *, advisor_id: int, appointment_id: int, re
     if not supervisor:
         conditions.append(Appointment.advisor_id == advisor_id)
     result = session.execute(
-        update(Appointment).where(and_(*conditions))
+        update(Appointment)
+        .where(and_(*conditions))
         .values(status=STATUS_CANCELLED, cancel_reason=reason, cancelled_by=BY_ADVISOR, updated_at=now)
         .execution_options(synchronize_session=False)
     )
@@ -560,29 +654,45 @@ def advisor_cancel(session: Session, *, advisor_id: int, appointment_id: int, re
     row = session.get(Appointment, appointment_id)
     session.refresh(row)
     abandon_pending(session, row.id, now, "call cancelled by the advisor")
-    text = (f"Nous sommes désolés : votre appel avec un conseiller Hortense prévu le "
-            f"{formatting.slot_label(to_local(row.start_utc))} est annulé. Motif : {reason}. "
-            f"Vous pouvez reprendre rendez-vous en me l'écrivant ici.")
-    schedule(session, appointment_id=row.id, kind=KIND_CANCELLATION, channel=row.channel, sender_id=row.sender_id,
-             text=text, due_at=now)
+    text = (
+        f"Nous sommes désolés : votre appel avec un conseiller Hortense prévu le "
+        f"{formatting.slot_label(to_local(row.start_utc))} est annulé. Motif : {reason}. "
+        f"Vous pouvez reprendre rendez-vous en me l'écrivant ici."
+    )
+    schedule(
+        session,
+        appointment_id=row.id,
+        kind=KIND_CANCELLATION,
+        channel=row.channel,
+        sender_id=row.sender_id,
+        text=text,
+        due_at=now,
+    )
     return True
 
 
-def set_status(session: Session, *, advisor_id: int, appointment_id: int, status: str,
-               is_supervisor: bool = False, now: datetime | None = None) -> bool:
+def set_status(
+    session: Session,
+    *,
+    advisor_id: int,
+    appointment_id: int,
+    status: str,
+    is_supervisor: bool = False,
+    now: datetime | None = None,
+) -> bool:
     """Mark a call 'done' or 'missed' (own calls; any call for a supervisor). With `now`, a call that has
     not started yet cannot be marked. False when not allowed or not found; nothing changes then."""
     if status not in (STATUS_DONE, STATUS_MISSED):
         raise ValueError(f"status must be 'done' or 'missed', not {status!r}")
-    conditions = [Appointment.id == appointment_id,
-                  Appointment.status.in_((STATUS_BOOKED, STATUS_DONE, STATUS_MISSED))]
+    conditions = [Appointment.id == appointment_id, Appointment.status.in_((STATUS_BOOKED, STATUS_DONE, STATUS_MISSED))]
     if not is_supervisor:
         conditions.append(Appointment.advisor_id == advisor_id)
     if now is not None:
         conditions.append(Appointment.start_utc <= now)
     changed_at = now or clock.now()
     result = session.execute(
-        update(Appointment).where(and_(*conditions))
+        update(Appointment)
+        .where(and_(*conditions))
         .values(status=status, updated_at=changed_at)
         .execution_options(synchronize_session=False)
     )
@@ -616,8 +726,9 @@ def calls_between(session: Session, *, advisor_id: int | None, start: datetime, 
     return console_calls(session, conditions)
 
 
-def console_calls(session: Session, conditions: list, *, limit: int | None = None,
-                  newest_first: bool = False) -> list[ConsoleCall]:
+def console_calls(
+    session: Session, conditions: list, *, limit: int | None = None, newest_first: bool = False
+) -> list[ConsoleCall]:
     """The calls matching `conditions` (on Appointment, Customer or Contract) with the customer's context,
     chronological (or newest first), at most `limit`."""
     order = (Appointment.start_utc.desc(),) if newest_first else (Appointment.start_utc,)
@@ -637,8 +748,9 @@ def console_calls(session: Session, conditions: list, *, limit: int | None = Non
     no_contract = {a.customer_id for a, _, _, c in rows if c is None}
     by_customer: dict[int, list[Contract]] = defaultdict(list)
     if no_contract:
-        for c in session.execute(select(Contract).where(Contract.customer_id.in_(no_contract))
-                                 .order_by(Contract.id)).scalars():
+        for c in session.execute(
+            select(Contract).where(Contract.customer_id.in_(no_contract)).order_by(Contract.id)
+        ).scalars():
             by_customer[c.customer_id].append(c)
     not_delivered = undelivered(session, [a.id for a, _, _, _ in rows])
     calls = []
@@ -646,16 +758,31 @@ def console_calls(session: Session, conditions: list, *, limit: int | None = Non
         theirs = by_customer.get(a.customer_id, [])
         contract = contract or (theirs[0] if len(theirs) == 1 else None)
         offers = {contract.offer} if contract else {c.offer for c in theirs}
-        calls.append(ConsoleCall(
-            id=a.id, advisor_id=a.advisor_id, advisor_name=advisor_name, start=to_local(a.start_utc),
-            end=to_local(a.end_utc), customer_id=customer.id, customer_number=customer.customer_number,
-            customer_name=_customer_name(customer),
-            offer_label=OFFER_LABELS.get(offers.pop()) if len(offers) == 1 else None,
-            pdl=contract.pdl if contract else None, contract_number=contract.contract_number if contract else None,
-            site_label=contract.site_label if contract else None, phone=a.phone, reason=a.reason,
-            channel=a.channel, sender_id=a.sender_id, status=a.status, cancel_reason=a.cancel_reason,
-            cancelled_by=a.cancelled_by, updated_at=a.updated_at, reminder_undelivered=a.id in not_delivered,
-        ))
+        calls.append(
+            ConsoleCall(
+                id=a.id,
+                advisor_id=a.advisor_id,
+                advisor_name=advisor_name,
+                start=to_local(a.start_utc),
+                end=to_local(a.end_utc),
+                customer_id=customer.id,
+                customer_number=customer.customer_number,
+                customer_name=_customer_name(customer),
+                offer_label=OFFER_LABELS.get(offers.pop()) if len(offers) == 1 else None,
+                pdl=contract.pdl if contract else None,
+                contract_number=contract.contract_number if contract else None,
+                site_label=contract.site_label if contract else None,
+                phone=a.phone,
+                reason=a.reason,
+                channel=a.channel,
+                sender_id=a.sender_id,
+                status=a.status,
+                cancel_reason=a.cancel_reason,
+                cancelled_by=a.cancelled_by,
+                updated_at=a.updated_at,
+                reminder_undelivered=a.id in not_delivered,
+            )
+        )
     return calls
 
 
@@ -666,11 +793,13 @@ def calls_for_day(session: Session, *, advisor_id: int | None, day: date) -> lis
     return calls_between(session, advisor_id=advisor_id, start=start, end=end)
 
 
-def call_for_advisor(session: Session, *, advisor_id: int, appointment_id: int,
-                     is_supervisor: bool = False) -> ConsoleCall | None:
+def call_for_advisor(
+    session: Session, *, advisor_id: int, appointment_id: int, is_supervisor: bool = False
+) -> ConsoleCall | None:
     """One call if this advisor may see it (their own; any for a supervisor), else None."""
-    row = session.execute(select(Appointment.start_utc, Appointment.advisor_id)
-                          .where(Appointment.id == appointment_id)).first()
+    row = session.execute(
+        select(Appointment.start_utc, Appointment.advisor_id).where(Appointment.id == appointment_id)
+    ).first()
     if row is None or (not is_supervisor and row.advisor_id != advisor_id):
         return None
     calls = calls_between(session, advisor_id=row.advisor_id, start=row.start_utc, end=row.start_utc + SLOT)

@@ -3,6 +3,7 @@
 Cancelled calls stay in the feed with STATUS:CANCELLED so that calendar apps remove or strike them
 instead of keeping a stale event. Times are written in Europe/Paris with its VTIMEZONE.
 """
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -65,12 +66,15 @@ def build_feed(session: Session, advisor_id: int, now: datetime) -> bytes | None
     cal.add("x-wr-calname", f"Appels Hortense – {advisor.name}")
     cal.add("x-wr-timezone", "Europe/Paris")
     cal.add("x-published-ttl", "PT15M")
-    calls = calls_between(session, advisor_id=advisor_id, start=now - timedelta(days=PAST_DAYS),
-                          end=now + timedelta(days=FUTURE_DAYS))
+    calls = calls_between(
+        session, advisor_id=advisor_id, start=now - timedelta(days=PAST_DAYS), end=now + timedelta(days=FUTURE_DAYS)
+    )
     for call in calls:
         cal.add_component(_event(call, now))
     if calls and hasattr(cal, "add_missing_timezones"):
         # Only the years the feed covers: the default (1970-2038) makes every refresh needlessly large.
-        cal.add_missing_timezones(first_date=(now - timedelta(days=PAST_DAYS + 366)).date(),
-                                  last_date=(now + timedelta(days=FUTURE_DAYS + 366)).date())
+        cal.add_missing_timezones(
+            first_date=(now - timedelta(days=PAST_DAYS + 366)).date(),
+            last_date=(now + timedelta(days=FUTURE_DAYS + 366)).date(),
+        )
     return cal.to_ical()

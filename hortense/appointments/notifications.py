@@ -17,6 +17,7 @@ the call's customer (unlinked). A notification that could not be delivered (refu
 callback, unlinked, abandoned) is recorded as `delivery_status = 'failed'`: the customer space shows it and
 the advisors' console says "rappel non délivré" on the call.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -86,15 +87,20 @@ class Notice:
     variables: dict[str, str]  # the template's variables: {"1": date, "2": time, "3": phone}
 
     def as_json(self) -> dict:
-        return {"notification_id": self.notification_id, "kind": self.kind, "outside_window": self.outside_window,
-                "variables": self.variables}
+        return {
+            "notification_id": self.notification_id,
+            "kind": self.kind,
+            "outside_window": self.outside_window,
+            "variables": self.variables,
+        }
 
     @classmethod
     def from_json(cls, data: object) -> Notice | None:
         if not isinstance(data, dict):
             return None
-        nid, kind, outside, variables = (data.get(k) for k in ("notification_id", "kind", "outside_window",
-                                                               "variables"))
+        nid, kind, outside, variables = (
+            data.get(k) for k in ("notification_id", "kind", "outside_window", "variables")
+        )
         if not isinstance(nid, int) or not isinstance(kind, str) or not isinstance(outside, bool):
             return None
         if not isinstance(variables, dict) or not all(isinstance(v, str) for v in variables.values()):
@@ -128,15 +134,26 @@ class Transport(Protocol):
 
 # --------------------------------------------------------------------------- storage
 
-def schedule(session: Session, *, appointment_id: int, kind: str, channel: str, sender_id: str, text: str,
-             due_at: datetime) -> None:
+
+def schedule(
+    session: Session, *, appointment_id: int, kind: str, channel: str, sender_id: str, text: str, due_at: datetime
+) -> None:
     """Store (or replace, if not sent yet) the notification of this kind for this appointment."""
     existing = session.execute(
         select(Notification).where(Notification.appointment_id == appointment_id, Notification.kind == kind)
     ).scalar_one_or_none()
     if existing is None:
-        session.add(Notification(appointment_id=appointment_id, kind=kind, channel=channel, sender_id=sender_id,
-                                 text=text, due_at=due_at, attempts=0))
+        session.add(
+            Notification(
+                appointment_id=appointment_id,
+                kind=kind,
+                channel=channel,
+                sender_id=sender_id,
+                text=text,
+                due_at=due_at,
+                attempts=0,
+            )
+        )
     elif existing.sent_at is None:
         existing.channel, existing.sender_id, existing.text, existing.due_at = channel, sender_id, text, due_at
         existing.claimed_at = existing.abandoned_at = existing.last_error = None
@@ -148,8 +165,12 @@ def abandon_pending(session: Session, appointment_id: int, now: datetime, why: s
     """Drop the unsent notifications of an appointment (it was cancelled or moved)."""
     result = session.execute(
         update(Notification)
-        .where(Notification.appointment_id == appointment_id, Notification.sent_at.is_(None),
-               Notification.abandoned_at.is_(None), Notification.kind != KIND_CANCELLATION)
+        .where(
+            Notification.appointment_id == appointment_id,
+            Notification.sent_at.is_(None),
+            Notification.abandoned_at.is_(None),
+            Notification.kind != KIND_CANCELLATION,
+        )
         .values(abandoned_at=now, last_error=why[:500])
     )
     return result.rowcount
@@ -175,20 +196,36 @@ def _still_relevant(now: datetime):
 def due(session: Session, now: datetime, limit: int = 50) -> list[PendingNotification]:
     """Notifications to send now, oldest first (claimed ones are skipped until their claim times out)."""
     rows = session.execute(
-        select(Notification, Appointment).join(Appointment, Appointment.id == Notification.appointment_id)
+        select(Notification, Appointment)
+        .join(Appointment, Appointment.id == Notification.appointment_id)
         .where(_claimable(now), _still_relevant(now))
-        .order_by(Notification.due_at, Notification.id).limit(limit)
+        .order_by(Notification.due_at, Notification.id)
+        .limit(limit)
     ).all()
-    return [PendingNotification(n.id, n.appointment_id, n.kind, n.channel, n.sender_id, n.text, n.attempts,
-                                a.customer_id, a.start_utc, a.phone)
-            for n, a in rows]
+    return [
+        PendingNotification(
+            n.id,
+            n.appointment_id,
+            n.kind,
+            n.channel,
+            n.sender_id,
+            n.text,
+            n.attempts,
+            a.customer_id,
+            a.start_utc,
+            a.phone,
+        )
+        for n, a in rows
+    ]
 
 
 def claim(session: Session, notification_id: int, now: datetime) -> bool:
     """Take a notification for sending; True for exactly one caller even under concurrency."""
     result = session.execute(
-        update(Notification).where(Notification.id == notification_id, _claimable(now))
-        .values(claimed_at=now).execution_options(synchronize_session=False)
+        update(Notification)
+        .where(Notification.id == notification_id, _claimable(now))
+        .values(claimed_at=now)
+        .execution_options(synchronize_session=False)
     )
     return result.rowcount == 1
 
@@ -196,7 +233,8 @@ def claim(session: Session, notification_id: int, now: datetime) -> bool:
 def mark_sent(session: Session, notification_id: int, now: datetime, result: SendResult | None = None) -> None:
     result = result or SendResult()
     session.execute(
-        update(Notification).where(Notification.id == notification_id)
+        update(Notification)
+        .where(Notification.id == notification_id)
         .values(sent_at=now, attempts=Notification.attempts + 1, last_error=None, sent_as=result.sent_as)
         .execution_options(synchronize_session=False)
     )
@@ -204,8 +242,15 @@ def mark_sent(session: Session, notification_id: int, now: datetime, result: Sen
     record_status(session, notification_id, result.status, now, message_id=result.message_id)
 
 
-def record_status(session: Session, notification_id: int, status: str, now: datetime, *,
-                  message_id: str | None = None, error: str | None = None) -> bool:
+def record_status(
+    session: Session,
+    notification_id: int,
+    status: str,
+    now: datetime,
+    *,
+    message_id: str | None = None,
+    error: str | None = None,
+) -> bool:
     """Record what the platform says about a sent notification, never moving a status back; True if changed."""
     row = session.get(Notification, notification_id)
     if row is None or status not in _RANK:
@@ -243,27 +288,39 @@ def undelivered(session: Session, appointment_ids: list[int]) -> set[int]:
     """The appointments (of `appointment_ids`) with a notification that did not reach the customer."""
     if not appointment_ids:
         return set()
-    rows = session.execute(select(Notification.appointment_id).where(
-        Notification.appointment_id.in_(appointment_ids), Notification.delivery_status == DELIVERY_FAILED))
+    rows = session.execute(
+        select(Notification.appointment_id).where(
+            Notification.appointment_id.in_(appointment_ids), Notification.delivery_status == DELIVERY_FAILED
+        )
+    )
     return set(rows.scalars())
 
 
 def undelivered_for_customer(session: Session, customer_id: int, since: datetime) -> list[Notification]:
     """The customer's notifications that could not be delivered on their channel, newest first (the customer
     space shows them): about calls that have not ended before `since`, and cancellations."""
-    return list(session.execute(
-        select(Notification).join(Appointment, Appointment.id == Notification.appointment_id)
-        .where(Appointment.customer_id == customer_id, Notification.delivery_status == DELIVERY_FAILED,
-               or_(Appointment.end_utc > since, Notification.kind == KIND_CANCELLATION))
-        .order_by(Notification.created_at.desc(), Notification.id.desc())).scalars())
+    return list(
+        session.execute(
+            select(Notification)
+            .join(Appointment, Appointment.id == Notification.appointment_id)
+            .where(
+                Appointment.customer_id == customer_id,
+                Notification.delivery_status == DELIVERY_FAILED,
+                or_(Appointment.end_utc > since, Notification.kind == KIND_CANCELLATION),
+            )
+            .order_by(Notification.created_at.desc(), Notification.id.desc())
+        ).scalars()
+    )
 
 
 # --------------------------------------------------------------------------- the 24-hour window
 
+
 def record_inbound(session: Session, channel: str, sender_id: str, now: datetime) -> None:
     """The customer just wrote on `channel`: the platform's 24-hour window opens again."""
-    row = session.execute(select(MessagingContact).where(
-        MessagingContact.channel == channel, MessagingContact.sender_id == sender_id)).scalar_one_or_none()
+    row = session.execute(
+        select(MessagingContact).where(MessagingContact.channel == channel, MessagingContact.sender_id == sender_id)
+    ).scalar_one_or_none()
     if row is None:
         session.add(MessagingContact(channel=channel, sender_id=sender_id, last_inbound_at=now))
     elif row.last_inbound_at is None or row.last_inbound_at < now:
@@ -272,8 +329,11 @@ def record_inbound(session: Session, channel: str, sender_id: str, now: datetime
 
 
 def last_inbound(session: Session, channel: str, sender_id: str) -> datetime | None:
-    return session.execute(select(MessagingContact.last_inbound_at).where(
-        MessagingContact.channel == channel, MessagingContact.sender_id == sender_id)).scalar_one_or_none()
+    return session.execute(
+        select(MessagingContact.last_inbound_at).where(
+            MessagingContact.channel == channel, MessagingContact.sender_id == sender_id
+        )
+    ).scalar_one_or_none()
 
 
 def outside_window(session: Session, channel: str, sender_id: str, now: datetime) -> bool:
@@ -290,8 +350,11 @@ def still_linked(session: Session, item: PendingNotification) -> bool:
         return True
     from hortense.db.link_models import AccountLink
 
-    linked = session.execute(select(AccountLink.customer_id).where(
-        AccountLink.channel == item.channel, AccountLink.sender_id == item.sender_id)).scalar_one_or_none()
+    linked = session.execute(
+        select(AccountLink.customer_id).where(
+            AccountLink.channel == item.channel, AccountLink.sender_id == item.sender_id
+        )
+    ).scalar_one_or_none()
     return linked is not None and linked == item.customer_id
 
 
@@ -341,8 +404,12 @@ def abandon_expired(session: Session, now: datetime) -> int:
     stale = select(Appointment.id).where(or_(Appointment.status != STATUS_BOOKED, Appointment.start_utc <= now))
     result = session.execute(
         update(Notification)
-        .where(Notification.sent_at.is_(None), Notification.abandoned_at.is_(None),
-               Notification.kind != KIND_CANCELLATION, Notification.appointment_id.in_(stale))
+        .where(
+            Notification.sent_at.is_(None),
+            Notification.abandoned_at.is_(None),
+            Notification.kind != KIND_CANCELLATION,
+            Notification.appointment_id.in_(stale),
+        )
         .values(abandoned_at=now, last_error="call cancelled or already started")
         .execution_options(synchronize_session=False)
     )
@@ -350,6 +417,7 @@ def abandon_expired(session: Session, now: datetime) -> int:
 
 
 # --------------------------------------------------------------------------- delivery
+
 
 @dataclass(frozen=True)
 class DeliveryReport:
@@ -373,8 +441,9 @@ def deliver_due(transport: Transport, now: datetime, url: str | None = None, lim
             linked = still_linked(session, item)
             if not linked:  # "délier mon compte": nothing more goes to that chat
                 mark_undeliverable(session, item.id, now, "unlinked")
-            notice = Notice(item.id, item.kind, outside_window(session, item.channel, item.sender_id, now),
-                            template_variables(item))
+            notice = Notice(
+                item.id, item.kind, outside_window(session, item.channel, item.sender_id, now), template_variables(item)
+            )
         if not linked:
             logger.info("notification %s (%s) not sent: the conversation is no longer linked", item.id, item.kind)
             failed += 1
@@ -415,8 +484,9 @@ def notify_body(channel: str, sender_id: str, text: str, notice: Notice | None =
 class RasaTransport:
     """Sends through Rasa's internal channel, which hands the text to the customer's own channel."""
 
-    def __init__(self, rasa_url: str | None = None, secret: str | None = None,
-                 timeout: float = HTTP_TIMEOUT_SECONDS) -> None:
+    def __init__(
+        self, rasa_url: str | None = None, secret: str | None = None, timeout: float = HTTP_TIMEOUT_SECONDS
+    ) -> None:
         settings = get_settings()
         self.url = (rasa_url or settings.rasa_url).rstrip("/") + NOTIFY_PATH
         self.secret = secret if secret is not None else settings.action_server_token
@@ -426,8 +496,12 @@ class RasaTransport:
         import requests
 
         body = notify_body(channel, sender_id, text, notice)
-        response = requests.post(self.url, data=body, timeout=self.timeout, headers={
-            "Content-Type": "application/json", SIGNATURE_HEADER: signature(body, self.secret)})
+        response = requests.post(
+            self.url,
+            data=body,
+            timeout=self.timeout,
+            headers={"Content-Type": "application/json", SIGNATURE_HEADER: signature(body, self.secret)},
+        )
         try:
             answer = response.json()
         except ValueError:
@@ -438,6 +512,8 @@ class RasaTransport:
                 raise PermanentFailure(str(answer["code"]), str(answer.get("error") or ""))
             raise RuntimeError(f"Rasa answered {response.status_code}: {response.text[:200]}")
         status = answer.get("delivery_status")
-        return SendResult(message_id=str(answer["message_id"]) if answer.get("message_id") else None,
-                          status=status if status in _RANK and status else DELIVERY_SENT,
-                          sent_as=str(answer.get("sent_as") or "text"))
+        return SendResult(
+            message_id=str(answer["message_id"]) if answer.get("message_id") else None,
+            status=status if status in _RANK and status else DELIVERY_SENT,
+            sent_as=str(answer.get("sent_as") or "text"),
+        )

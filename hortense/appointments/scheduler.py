@@ -9,6 +9,7 @@ Jobs (Europe/Paris time):
 Nothing is kept in memory between runs: everything to do is in the database, so a restart loses nothing.
 Rasa's own `ReminderScheduled` is not used (in-memory, per instance, lost on restart).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -86,15 +87,15 @@ def build_scheduler(jobs: Jobs, scheduler: BaseScheduler | None = None) -> BaseS
     """Register every job on `scheduler` (a BlockingScheduler in Europe/Paris by default); not started."""
     scheduler = scheduler or BlockingScheduler(timezone=TIMEZONE)
     common = dict(coalesce=True, max_instances=1, replace_existing=True, misfire_grace_time=60)
-    scheduler.add_job(jobs.deliver, "interval", seconds=30, id=DELIVERY_JOB, next_run_time=clock.now(),
-                      **common)
-    scheduler.add_job(jobs.update_kitties, "cron", day=1, hour=3, minute=0, id=KITTY_JOB,
-                      **{**common, "misfire_grace_time": 6 * 3600})
-    scheduler.add_job(jobs.update_kitties, "date", id=KITTY_STARTUP_JOB, run_date=clock.now(),
-                      **common)
+    scheduler.add_job(jobs.deliver, "interval", seconds=30, id=DELIVERY_JOB, next_run_time=clock.now(), **common)
+    scheduler.add_job(
+        jobs.update_kitties, "cron", day=1, hour=3, minute=0, id=KITTY_JOB, **{**common, "misfire_grace_time": 6 * 3600}
+    )
+    scheduler.add_job(jobs.update_kitties, "date", id=KITTY_STARTUP_JOB, run_date=clock.now(), **common)
     scheduler.add_job(jobs.mark_past_calls, "cron", minute=5, id=PAST_CALLS_JOB, **common)
-    scheduler.add_job(jobs.apply_retention, "cron", hour=3, minute=30, id=RETENTION_JOB,
-                      **{**common, "misfire_grace_time": 6 * 3600})
+    scheduler.add_job(
+        jobs.apply_retention, "cron", hour=3, minute=30, id=RETENTION_JOB, **{**common, "misfire_grace_time": 6 * 3600}
+    )
     return scheduler
 
 

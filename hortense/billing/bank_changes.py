@@ -4,6 +4,7 @@ The clear IBAN exists only in memory while the form is handled: the database get
 fingerprint (to recognise the same account, without a reversible value) and a Fernet-encrypted copy for the
 billing system; logs get the masked form and the mandate reference only.
 """
+
 from __future__ import annotations
 
 import base64
@@ -44,19 +45,26 @@ def _derive(secret: bytes, info: bytes) -> bytes:
 
 def iban_fingerprint(iban: str, secret: bytes) -> str:
     """Same account, same fingerprint; without the secret, no dictionary of IBANs can be matched against it."""
-    return hmac.new(_derive(secret, _FINGERPRINT_INFO), normalize_iban(iban).encode("ascii"),
-                    hashlib.sha256).hexdigest()
+    return hmac.new(
+        _derive(secret, _FINGERPRINT_INFO), normalize_iban(iban).encode("ascii"), hashlib.sha256
+    ).hexdigest()
 
 
 def encrypt_iban(iban: str, secret: bytes) -> str:
-    return Fernet(base64.urlsafe_b64encode(_derive(secret, _ENCRYPTION_INFO))).encrypt(
-        normalize_iban(iban).encode("ascii")).decode("ascii")
+    return (
+        Fernet(base64.urlsafe_b64encode(_derive(secret, _ENCRYPTION_INFO)))
+        .encrypt(normalize_iban(iban).encode("ascii"))
+        .decode("ascii")
+    )
 
 
 def decrypt_iban(token: str, secret: bytes) -> str:
     """For the billing system that sets up the mandate; raises `cryptography.fernet.InvalidToken` on a wrong key."""
-    return Fernet(base64.urlsafe_b64encode(_derive(secret, _ENCRYPTION_INFO))).decrypt(
-        token.encode("ascii")).decode("ascii")
+    return (
+        Fernet(base64.urlsafe_b64encode(_derive(secret, _ENCRYPTION_INFO)))
+        .decrypt(token.encode("ascii"))
+        .decode("ascii")
+    )
 
 
 @dataclass(frozen=True)
@@ -73,8 +81,15 @@ class PendingChange:
     contract_numbers: tuple[str, ...]
 
 
-def record_pending_change(session: Session, customer: CustomerView, contract_ids: list[int] | tuple[int, ...],
-                          iban: IbanCheck, holder: str, secret: bytes, now: datetime) -> PendingChange:
+def record_pending_change(
+    session: Session,
+    customer: CustomerView,
+    contract_ids: list[int] | tuple[int, ...],
+    iban: IbanCheck,
+    holder: str,
+    secret: bytes,
+    now: datetime,
+) -> PendingChange:
     """Store the change for these contracts (all the customer's own), replacing an unsigned earlier request.
 
     `iban` must be a successful `hortense.billing.bank_details.validate_iban` result; `now` is local (Paris) time,
@@ -87,40 +102,73 @@ def record_pending_change(session: Session, customer: CustomerView, contract_ids
     if not contracts or len(contracts) != len(found):
         raise ValueError("bank details can only change for the customer's own contracts")
     for previous in session.execute(
-        select(BankDetailsChange).where(BankDetailsChange.customer_id == customer.id,
-                                        BankDetailsChange.status == STATUS_PENDING_SIGNATURE)
+        select(BankDetailsChange).where(
+            BankDetailsChange.customer_id == customer.id, BankDetailsChange.status == STATUS_PENDING_SIGNATURE
+        )
     ).scalars():
         previous.status = STATUS_SUPERSEDED
     masked = mask_iban(iban.iban)
     change = BankDetailsChange(
-        customer_id=customer.id, mandate_reference=new_mandate_reference(customer.customer_number, now),
-        account_holder=holder.strip(), iban_masked=masked, iban_country=iban.country or iban.iban[:2],
-        iban_fingerprint=iban_fingerprint(iban.iban, secret), iban_encrypted=encrypt_iban(iban.iban, secret),
-        bic=(iban.bic or None) and iban.bic[:11], status=STATUS_PENDING_SIGNATURE,
-        effective_date=effective_date(now.date()), requested_at=now,
+        customer_id=customer.id,
+        mandate_reference=new_mandate_reference(customer.customer_number, now),
+        account_holder=holder.strip(),
+        iban_masked=masked,
+        iban_country=iban.country or iban.iban[:2],
+        iban_fingerprint=iban_fingerprint(iban.iban, secret),
+        iban_encrypted=encrypt_iban(iban.iban, secret),
+        bic=(iban.bic or None) and iban.bic[:11],
+        status=STATUS_PENDING_SIGNATURE,
+        effective_date=effective_date(now.date()),
+        requested_at=now,
         contracts=[BankDetailsChangeContract(contract_id=c.id) for c in contracts],
     )
     session.add(change)
     session.flush()
-    logger.info("bank details change %s recorded for customer %s (%s), contracts %s, pending signature",
-                change.mandate_reference, customer.customer_number, masked,
-                ", ".join(c.contract_number for c in contracts))
-    return PendingChange(change.mandate_reference, change.account_holder, masked, iban.bank_name, change.status,
-                         change.effective_date, now, tuple(c.contract_number for c in contracts))
+    logger.info(
+        "bank details change %s recorded for customer %s (%s), contracts %s, pending signature",
+        change.mandate_reference,
+        customer.customer_number,
+        masked,
+        ", ".join(c.contract_number for c in contracts),
+    )
+    return PendingChange(
+        change.mandate_reference,
+        change.account_holder,
+        masked,
+        iban.bank_name,
+        change.status,
+        change.effective_date,
+        now,
+        tuple(c.contract_number for c in contracts),
+    )
 
 
 def load_change(session: Session, customer: CustomerView, mandate_reference: str) -> PendingChange | None:
     """A change only if it is this customer's: the ownership check for the confirmation page."""
     change = session.execute(
         select(BankDetailsChange)
-        .where(BankDetailsChange.customer_id == customer.id,
-               BankDetailsChange.mandate_reference == mandate_reference)
+        .where(BankDetailsChange.customer_id == customer.id, BankDetailsChange.mandate_reference == mandate_reference)
         .options(selectinload(BankDetailsChange.contracts))
     ).scalar_one_or_none()
     if change is None:
         return None
     ids = [link.contract_id for link in change.contracts]
-    numbers = tuple(session.execute(select(Contract.contract_number).where(Contract.id.in_(ids))
-                                    .order_by(Contract.id)).scalars()) if ids else ()
-    return PendingChange(change.mandate_reference, change.account_holder, change.iban_masked, None, change.status,
-                         change.effective_date, change.requested_at, numbers)
+    numbers = (
+        tuple(
+            session.execute(
+                select(Contract.contract_number).where(Contract.id.in_(ids)).order_by(Contract.id)
+            ).scalars()
+        )
+        if ids
+        else ()
+    )
+    return PendingChange(
+        change.mandate_reference,
+        change.account_holder,
+        change.iban_masked,
+        None,
+        change.status,
+        change.effective_date,
+        change.requested_at,
+        numbers,
+    )

@@ -17,26 +17,16 @@ from schwifty import registry as iban_registry
 from schwifty.exceptions import InvalidCountryCode, SchwiftyException
 
 MSG_IBAN_EMPTY = "Veuillez saisir votre IBAN."
-MSG_IBAN_CHARACTERS = (
-    "L'IBAN ne peut contenir que des lettres et des chiffres (les espaces sont acceptés)."
-)
-MSG_IBAN_PREFIX = (
-    "Un IBAN commence par deux lettres (le code pays, par exemple FR) "
-    "suivies de deux chiffres."
-)
+MSG_IBAN_CHARACTERS = "L'IBAN ne peut contenir que des lettres et des chiffres (les espaces sont acceptés)."
+MSG_IBAN_PREFIX = "Un IBAN commence par deux lettres (le code pays, par exemple FR) suivies de deux chiffres."
 MSG_IBAN_UNKNOWN_COUNTRY = (
-    "Le code pays « {country} » ne correspond à aucun IBAN. "
-    "Seuls les comptes de la zone SEPA sont acceptés."
+    "Le code pays « {country} » ne correspond à aucun IBAN. Seuls les comptes de la zone SEPA sont acceptés."
 )
 MSG_IBAN_NOT_SEPA = "Seuls les comptes de la zone SEPA sont acceptés."
-MSG_IBAN_LENGTH = (
-    "Un IBAN commençant par {country} comporte {expected} caractères ; "
-    "vous en avez saisi {actual}."
-)
+MSG_IBAN_LENGTH = "Un IBAN commençant par {country} comporte {expected} caractères ; vous en avez saisi {actual}."
 MSG_IBAN_CHECKSUM = "La clé de contrôle de l'IBAN est incorrecte : vérifiez chaque caractère."
 MSG_IBAN_STRUCTURE = (
-    "Le format de cet IBAN ne correspond pas à celui des comptes {country} : "
-    "vérifiez chaque caractère."
+    "Le format de cet IBAN ne correspond pas à celui des comptes {country} : vérifiez chaque caractère."
 )
 MSG_IBAN_RIB_KEY = (
     "La clé RIB (les deux derniers chiffres de l'IBAN) ne correspond pas au numéro "
@@ -46,16 +36,11 @@ MSG_IBAN_RIB_KEY = (
 MSG_HOLDER_EMPTY = "Veuillez indiquer le nom du titulaire du compte."
 MSG_HOLDER_TOO_SHORT = "Le nom du titulaire doit comporter au moins 2 caractères."
 MSG_HOLDER_TOO_LONG = "Le nom du titulaire ne doit pas dépasser 70 caractères."
-MSG_HOLDER_CHARACTERS = (
-    "Le nom du titulaire ne peut contenir que des lettres, des espaces "
-    "et les caractères ' - . /"
-)
+MSG_HOLDER_CHARACTERS = "Le nom du titulaire ne peut contenir que des lettres, des espaces et les caractères ' - . /"
 MSG_HOLDER_NO_LETTERS = "Le nom du titulaire doit contenir au moins deux lettres."
 
 # Countries whose BBAN is a French RIB (bank, branch, account, 2-digit RIB key).
-RIB_KEY_COUNTRIES = frozenset(
-    {"FR", "MC", "BL", "GF", "GP", "MF", "MQ", "NC", "PF", "PM", "RE", "TF", "WF", "YT"}
-)
+RIB_KEY_COUNTRIES = frozenset({"FR", "MC", "BL", "GF", "GP", "MF", "MQ", "NC", "PF", "PM", "RE", "TF", "WF", "YT"})
 
 # Changes signed before this day of the month apply to next month's debit;
 # from this day on, the debit file is already prepared and they apply a month later.
@@ -75,8 +60,18 @@ _RIB_LETTERS = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "12345678912345678923
 _HOLDER_ALLOWED = re.compile(r"[A-Za-zÀ-ÖØ-öø-ÿĀ-ž'’ \-./]+")
 _HOLDER_LETTER = re.compile(r"[A-Za-zÀ-ÖØ-öø-ÿĀ-ž]")
 _FRENCH_MONTHS = (
-    "janvier", "février", "mars", "avril", "mai", "juin",
-    "juillet", "août", "septembre", "octobre", "novembre", "décembre",
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
 )
 
 
@@ -119,8 +114,7 @@ def has_valid_checksum(compact: str) -> bool:
 def rib_key(bank_code: str, branch_code: str, account_number: str) -> int:
     """French RIB key; a wrong one reveals a typo that the IBAN checksum can miss."""
     bank, branch, account = (
-        int(part.upper().translate(_RIB_LETTERS))
-        for part in (bank_code, branch_code, account_number)
+        int(part.upper().translate(_RIB_LETTERS)) for part in (bank_code, branch_code, account_number)
     )
     return 97 - ((89 * bank + 15 * branch + 3 * account) % 97)
 
@@ -138,23 +132,17 @@ def validate_iban(raw: str) -> IbanCheck:
     country = compact[:2]
     expected_length = iban_length(country)
     if expected_length is None:
-        return IbanCheck(
-            ok=False, country=country, error=MSG_IBAN_UNKNOWN_COUNTRY.format(country=country)
-        )
+        return IbanCheck(ok=False, country=country, error=MSG_IBAN_UNKNOWN_COUNTRY.format(country=country))
     spec = iban_registry.get_iban_spec(country)
     if not spec.in_sepa_zone:
         return IbanCheck(ok=False, country=country, error=MSG_IBAN_NOT_SEPA)
     if len(compact) != expected_length:
-        message = MSG_IBAN_LENGTH.format(
-            country=country, expected=expected_length, actual=len(compact)
-        )
+        message = MSG_IBAN_LENGTH.format(country=country, expected=expected_length, actual=len(compact))
         return IbanCheck(ok=False, country=country, error=message)
     if not has_valid_checksum(compact):
         return IbanCheck(ok=False, country=country, error=MSG_IBAN_CHECKSUM)
     if not spec.regex.match(compact[4:]):
-        return IbanCheck(
-            ok=False, country=country, error=MSG_IBAN_STRUCTURE.format(country=country)
-        )
+        return IbanCheck(ok=False, country=country, error=MSG_IBAN_STRUCTURE.format(country=country))
     if country in RIB_KEY_COUNTRIES:
         bban = compact[4:]
         if rib_key(bban[0:5], bban[5:10], bban[10:21]) != int(bban[21:23]):
@@ -207,9 +195,7 @@ def new_mandate_reference(customer_number: str, now: datetime) -> str:
     customer = re.sub(r"[^A-Z0-9]", "", (customer_number or "").upper())
     if not customer:
         raise ValueError("customer_number must contain letters or digits")
-    suffix = "".join(
-        secrets.choice(_MANDATE_RANDOM_ALPHABET) for _ in range(_MANDATE_RANDOM_LENGTH)
-    )
+    suffix = "".join(secrets.choice(_MANDATE_RANDOM_ALPHABET) for _ in range(_MANDATE_RANDOM_LENGTH))
     fixed = f"{MANDATE_REFERENCE_PREFIX}--{now:%Y%m%d}-{suffix}"
     customer = customer[: MANDATE_REFERENCE_MAX_LENGTH - len(fixed)]
     return f"{MANDATE_REFERENCE_PREFIX}-{customer}-{now:%Y%m%d}-{suffix}"
@@ -225,9 +211,7 @@ def effective_date_message(signed_on: date) -> str:
     """Tell the customer which debit will use the new account, and why."""
     first = effective_date(signed_on)
     if signed_on.day < MANDATE_CUTOFF_DAY:
-        return (
-            f"Votre nouveau compte sera utilisé dès le prélèvement de {_month_name(first)}."
-        )
+        return f"Votre nouveau compte sera utilisé dès le prélèvement de {_month_name(first)}."
     still_old = _first_of_month(signed_on, 1)
     return (
         f"Votre changement étant enregistré à partir du {MANDATE_CUTOFF_DAY} du mois, "

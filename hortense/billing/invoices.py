@@ -1,4 +1,5 @@
 """Invoices (consumption, and resale for Boost Mon Surplus) and the monthly payment schedule."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -33,15 +34,31 @@ class InvoiceView:
 
 
 def _invoice_view(r: Invoice) -> InvoiceView:
-    return InvoiceView(r.id, r.number, r.kind, r.issued_on, r.period_start, r.period_end, Decimal(r.amount_eur),
-                       r.status, r.due_date, r.paid_on)
+    return InvoiceView(
+        r.id,
+        r.number,
+        r.kind,
+        r.issued_on,
+        r.period_start,
+        r.period_end,
+        Decimal(r.amount_eur),
+        r.status,
+        r.due_date,
+        r.paid_on,
+    )
 
 
 def recent_invoices(session: Session, contract_id: int, limit: int = RECENT_INVOICES) -> tuple[InvoiceView, ...]:
-    rows = session.execute(
-        select(Invoice).where(Invoice.contract_id == contract_id)
-        .order_by(Invoice.issued_on.desc(), Invoice.id.desc()).limit(limit)
-    ).scalars().all()
+    rows = (
+        session.execute(
+            select(Invoice)
+            .where(Invoice.contract_id == contract_id)
+            .order_by(Invoice.issued_on.desc(), Invoice.id.desc())
+            .limit(limit)
+        )
+        .scalars()
+        .all()
+    )
     return tuple(_invoice_view(r) for r in rows)
 
 
@@ -60,11 +77,19 @@ class InstalmentView:
     status: str
 
 
-def upcoming_instalments(session: Session, contract_id: int, today: date,
-                         limit: int = SCHEDULE_SHOWN) -> tuple[InstalmentView, ...]:
-    rows = session.execute(
-        select(Instalment).where(Instalment.contract_id == contract_id, Instalment.due_date >= today,
-                                 Instalment.status == "scheduled")
-        .order_by(Instalment.due_date).limit(limit)
-    ).scalars().all()
+def upcoming_instalments(
+    session: Session, contract_id: int, today: date, limit: int = SCHEDULE_SHOWN
+) -> tuple[InstalmentView, ...]:
+    rows = (
+        session.execute(
+            select(Instalment)
+            .where(
+                Instalment.contract_id == contract_id, Instalment.due_date >= today, Instalment.status == "scheduled"
+            )
+            .order_by(Instalment.due_date)
+            .limit(limit)
+        )
+        .scalars()
+        .all()
+    )
     return tuple(InstalmentView(r.due_date, Decimal(r.amount_eur), r.status) for r in rows)

@@ -1,4 +1,5 @@
 """Import every model module so that Base.metadata knows all tables (Alembic, tests)."""
+
 from hortense.db import (
     bank_models,  # noqa: F401
     calendar_models,  # noqa: F401

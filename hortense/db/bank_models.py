@@ -3,6 +3,7 @@
 The IBAN itself is never stored in clear: only its masked form (shown to the customer and advisors), a keyed
 fingerprint (to recognise the same account again) and an encrypted copy for the billing system.
 """
+
 from __future__ import annotations
 
 from sqlalchemy import CheckConstraint, Column, Date, DateTime, ForeignKey, Integer, String, Text
@@ -37,8 +38,9 @@ class BankDetailsChange(Base):
     requested_at = Column(DateTime(timezone=True), nullable=False)
     signed_at = Column(DateTime(timezone=True))
 
-    contracts = relationship("BankDetailsChangeContract", order_by="BankDetailsChangeContract.contract_id",
-                             cascade="all, delete-orphan")
+    contracts = relationship(
+        "BankDetailsChangeContract", order_by="BankDetailsChangeContract.contract_id", cascade="all, delete-orphan"
+    )
 
 
 class BankDetailsChangeContract(Base):

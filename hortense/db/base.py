@@ -1,4 +1,5 @@
 """Declarative base shared by every model module, with naming conventions Alembic can diff."""
+
 from __future__ import annotations
 
 from sqlalchemy import MetaData

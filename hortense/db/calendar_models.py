@@ -4,6 +4,7 @@ Double booking is impossible by construction: two partial unique indexes cover o
 (status 'booked') appointments, one per advisor and start, one per customer. A cancelled, done or missed
 call no longer holds its slot. Every timestamp is stored in UTC (see `UTCDateTime`).
 """
+
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -139,10 +140,10 @@ class Appointment(Base):
     __table_args__ = (
         CheckConstraint(f"status IN {STATUSES!r}", name="status"),
         CheckConstraint("start_utc < end_utc", name="range"),
-        Index(ADVISOR_SLOT_INDEX, "advisor_id", "start_utc", unique=True,
-              sqlite_where=_BOOKED, postgresql_where=_BOOKED),
-        Index(CUSTOMER_UPCOMING_INDEX, "customer_id", unique=True,
-              sqlite_where=_BOOKED, postgresql_where=_BOOKED),
+        Index(
+            ADVISOR_SLOT_INDEX, "advisor_id", "start_utc", unique=True, sqlite_where=_BOOKED, postgresql_where=_BOOKED
+        ),
+        Index(CUSTOMER_UPCOMING_INDEX, "customer_id", unique=True, sqlite_where=_BOOKED, postgresql_where=_BOOKED),
     )
 
     id = Column(Integer, primary_key=True)

@@ -1,5 +1,6 @@
 """Account-link models: which messaging sender is which customer, the one-time codes that prove it, and the
 failed tries of each sender (so that guessing codes gets a sender locked)."""
+
 from __future__ import annotations
 
 from sqlalchemy import Column, DateTime, ForeignKey, Integer, String, UniqueConstraint

@@ -4,6 +4,7 @@ WhatsApp and Messenger let a business answer freely only within 24 hours of the 
 after that, WhatsApp needs an approved template and Messenger a tagged message. The connectors record every
 authentic incoming message here; the scheduler reads it to choose how to send a notification.
 """
+
 from __future__ import annotations
 
 from sqlalchemy import Column, Integer, String, UniqueConstraint

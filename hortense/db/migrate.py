@@ -1,4 +1,5 @@
 """Create or upgrade the schema with Alembic: the only way the schema changes, in dev and production."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -2,6 +2,7 @@
 
 Facts that change by contract (off-peak ranges, resale price, instalment day) are rows, not code.
 """
+
 from __future__ import annotations
 
 from sqlalchemy import (

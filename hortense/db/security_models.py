@@ -1,5 +1,6 @@
 """Security and privacy records: the customer's server-side browser sessions (ended on log-out and password
 change) and the privacy audit (who looked at or exported or erased which conversation, and when)."""
+
 from __future__ import annotations
 
 from sqlalchemy import Column, DateTime, Integer, String, Text

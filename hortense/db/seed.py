@@ -3,6 +3,7 @@
 Values are deterministic for a given `today` (seeded random generators per contract), so tests can
 re-derive them through the domain layer. Seeding is idempotent: it does nothing when customers exist.
 """
+
 from __future__ import annotations
 
 import random
@@ -72,53 +73,243 @@ WINTER = ("hiver", 11, 3)
 SUMMER = ("été", 4, 10)
 
 DEMO_CUSTOMERS = [
-    CustomerSpec("C1001", "Mme", "Camille", "Dubois", "camille.dubois@example.fr", "+33612345601",
-                 "12 rue des Capucins", "69001", "Lyon", [
-                     SiteSpec("SV-2023-000101", OFFER_STOCKAGE, "14295730100101", "12 rue des Capucins", "69001",
-                              "Lyon", 30, 9, True, [(time(22, 0), time(6, 0))], instalment_day=5, base_kwh=320)]),
-    CustomerSpec("C1002", "M.", "Julien", "Moreau", "julien.moreau@example.fr", "+33612345602",
-                 "4 allée des Tilleuls", "44000", "Nantes", [
-                     SiteSpec("SV-2022-000102", OFFER_STOCKAGE, "14295730100102", "4 allée des Tilleuls", "44000",
-                              "Nantes", 40, 6, False, [
-                                  (time(2, 0), time(7, 0), *WINTER), (time(13, 0), time(16, 0), *WINTER),
-                                  (time(1, 0), time(6, 0), *SUMMER), (time(11, 0), time(14, 0), *SUMMER)],
-                              base_kwh=260)]),
-    CustomerSpec("C1003", "Mme", "Sophie", "Laurent", "sophie.laurent@example.fr", "+33612345603",
-                 "27 chemin des Oliviers", "34000", "Montpellier", [
-                     SiteSpec("BMS-2023-000103", OFFER_BOOST, "14295730100103", "27 chemin des Oliviers", "34000",
-                              "Montpellier", 28, 9, False, [(time(23, 0), time(7, 0))], resale_price="0.1269",
-                              base_kwh=280)]),
-    CustomerSpec("C1004", "M.", "Marc", "Petit", "marc.petit@example.fr", "+33612345604",
-                 "8 impasse du Moulin", "31000", "Toulouse", [
-                     SiteSpec("BMS-2024-000104", OFFER_BOOST, "14295730100104", "8 impasse du Moulin", "31000",
-                              "Toulouse", 16, 12, False, [(time(0, 30), time(6, 30)), (time(14, 0), time(16, 0))],
-                              resale_price="0.0761", base_kwh=450)]),
-    CustomerSpec("C1005", "Mme", "Léa", "Bernard", "contact@boulangerie-bernard.fr", "+33556123405",
-                 "15 cours Victor Hugo", "33000", "Bordeaux", [
-                     SiteSpec("EVP-2022-000105", OFFER_PRO, "14295730100105", "15 cours Victor Hugo", "33000",
-                              "Bordeaux", 36, 36, True, [(time(0, 30), time(5, 30)), (time(12, 30), time(14, 0)),
-                                                        (time(20, 0), time(21, 30))],
-                              instalment_day=10, base_kwh=2100)],
-                 company="Boulangerie Bernard SARL"),
-    CustomerSpec("C1006", "M.", "Thomas", "Girard", "thomas@atelier-girard.fr", "+33478123406",
-                 "3 rue de la République", "69002", "Lyon", [
-                     SiteSpec("EVP-2021-000106", OFFER_PRO, "14295730100106", "41 avenue Roger Salengro", "69100",
-                              "Villeurbanne", 48, 42, True, [(time(22, 30), time(6, 30))],
-                              site_label="Atelier de Villeurbanne", instalment_day=15, base_kwh=3400),
-                     SiteSpec("EVP-2023-000107", OFFER_PRO, "14295730100107", "3 rue de la République", "69002",
-                              "Lyon", 20, 12, False, [(time(1, 0), time(7, 0)), (time(13, 0), time(15, 0))],
-                              site_label="Boutique de Lyon", base_kwh=900)],
-                 company="Atelier Girard & Fils"),
-    CustomerSpec("C1007", "Mme", "Nadia", "Haddad", "nadia.haddad@example.fr", "+33612345607",
-                 "9 rue Nationale", "59000", "Lille", [
-                     SiteSpec("SV-2026-000108", OFFER_STOCKAGE, "14295730100108", "9 rue Nationale", "59000",
-                              "Lille", 0, 6, True, [(time(22, 0), time(6, 0))], instalment_day=20,
-                              empty_history=True)]),
-    CustomerSpec("C1008", "M.", "Paul", "Lefèvre", "paul.lefevre@example.fr", "+33612345608",
-                 "52 boulevard Voltaire", "75011", "Paris", [
-                     SiteSpec("EVP-2024-000109", OFFER_PRO, "14295730100109", "52 boulevard Voltaire", "75011",
-                              "Paris", 14, 18, False, [(time(23, 30), time(7, 30))], base_kwh=1200)],
-                 company="Studio Lefèvre Architecture"),
+    CustomerSpec(
+        "C1001",
+        "Mme",
+        "Camille",
+        "Dubois",
+        "camille.dubois@example.fr",
+        "+33612345601",
+        "12 rue des Capucins",
+        "69001",
+        "Lyon",
+        [
+            SiteSpec(
+                "SV-2023-000101",
+                OFFER_STOCKAGE,
+                "14295730100101",
+                "12 rue des Capucins",
+                "69001",
+                "Lyon",
+                30,
+                9,
+                True,
+                [(time(22, 0), time(6, 0))],
+                instalment_day=5,
+                base_kwh=320,
+            )
+        ],
+    ),
+    CustomerSpec(
+        "C1002",
+        "M.",
+        "Julien",
+        "Moreau",
+        "julien.moreau@example.fr",
+        "+33612345602",
+        "4 allée des Tilleuls",
+        "44000",
+        "Nantes",
+        [
+            SiteSpec(
+                "SV-2022-000102",
+                OFFER_STOCKAGE,
+                "14295730100102",
+                "4 allée des Tilleuls",
+                "44000",
+                "Nantes",
+                40,
+                6,
+                False,
+                [
+                    (time(2, 0), time(7, 0), *WINTER),
+                    (time(13, 0), time(16, 0), *WINTER),
+                    (time(1, 0), time(6, 0), *SUMMER),
+                    (time(11, 0), time(14, 0), *SUMMER),
+                ],
+                base_kwh=260,
+            )
+        ],
+    ),
+    CustomerSpec(
+        "C1003",
+        "Mme",
+        "Sophie",
+        "Laurent",
+        "sophie.laurent@example.fr",
+        "+33612345603",
+        "27 chemin des Oliviers",
+        "34000",
+        "Montpellier",
+        [
+            SiteSpec(
+                "BMS-2023-000103",
+                OFFER_BOOST,
+                "14295730100103",
+                "27 chemin des Oliviers",
+                "34000",
+                "Montpellier",
+                28,
+                9,
+                False,
+                [(time(23, 0), time(7, 0))],
+                resale_price="0.1269",
+                base_kwh=280,
+            )
+        ],
+    ),
+    CustomerSpec(
+        "C1004",
+        "M.",
+        "Marc",
+        "Petit",
+        "marc.petit@example.fr",
+        "+33612345604",
+        "8 impasse du Moulin",
+        "31000",
+        "Toulouse",
+        [
+            SiteSpec(
+                "BMS-2024-000104",
+                OFFER_BOOST,
+                "14295730100104",
+                "8 impasse du Moulin",
+                "31000",
+                "Toulouse",
+                16,
+                12,
+                False,
+                [(time(0, 30), time(6, 30)), (time(14, 0), time(16, 0))],
+                resale_price="0.0761",
+                base_kwh=450,
+            )
+        ],
+    ),
+    CustomerSpec(
+        "C1005",
+        "Mme",
+        "Léa",
+        "Bernard",
+        "contact@boulangerie-bernard.fr",
+        "+33556123405",
+        "15 cours Victor Hugo",
+        "33000",
+        "Bordeaux",
+        [
+            SiteSpec(
+                "EVP-2022-000105",
+                OFFER_PRO,
+                "14295730100105",
+                "15 cours Victor Hugo",
+                "33000",
+                "Bordeaux",
+                36,
+                36,
+                True,
+                [(time(0, 30), time(5, 30)), (time(12, 30), time(14, 0)), (time(20, 0), time(21, 30))],
+                instalment_day=10,
+                base_kwh=2100,
+            )
+        ],
+        company="Boulangerie Bernard SARL",
+    ),
+    CustomerSpec(
+        "C1006",
+        "M.",
+        "Thomas",
+        "Girard",
+        "thomas@atelier-girard.fr",
+        "+33478123406",
+        "3 rue de la République",
+        "69002",
+        "Lyon",
+        [
+            SiteSpec(
+                "EVP-2021-000106",
+                OFFER_PRO,
+                "14295730100106",
+                "41 avenue Roger Salengro",
+                "69100",
+                "Villeurbanne",
+                48,
+                42,
+                True,
+                [(time(22, 30), time(6, 30))],
+                site_label="Atelier de Villeurbanne",
+                instalment_day=15,
+                base_kwh=3400,
+            ),
+            SiteSpec(
+                "EVP-2023-000107",
+                OFFER_PRO,
+                "14295730100107",
+                "3 rue de la République",
+                "69002",
+                "Lyon",
+                20,
+                12,
+                False,
+                [(time(1, 0), time(7, 0)), (time(13, 0), time(15, 0))],
+                site_label="Boutique de Lyon",
+                base_kwh=900,
+            ),
+        ],
+        company="Atelier Girard & Fils",
+    ),
+    CustomerSpec(
+        "C1007",
+        "Mme",
+        "Nadia",
+        "Haddad",
+        "nadia.haddad@example.fr",
+        "+33612345607",
+        "9 rue Nationale",
+        "59000",
+        "Lille",
+        [
+            SiteSpec(
+                "SV-2026-000108",
+                OFFER_STOCKAGE,
+                "14295730100108",
+                "9 rue Nationale",
+                "59000",
+                "Lille",
+                0,
+                6,
+                True,
+                [(time(22, 0), time(6, 0))],
+                instalment_day=20,
+                empty_history=True,
+            )
+        ],
+    ),
+    CustomerSpec(
+        "C1008",
+        "M.",
+        "Paul",
+        "Lefèvre",
+        "paul.lefevre@example.fr",
+        "+33612345608",
+        "52 boulevard Voltaire",
+        "75011",
+        "Paris",
+        [
+            SiteSpec(
+                "EVP-2024-000109",
+                OFFER_PRO,
+                "14295730100109",
+                "52 boulevard Voltaire",
+                "75011",
+                "Paris",
+                14,
+                18,
+                False,
+                [(time(23, 30), time(7, 30))],
+                base_kwh=1200,
+            )
+        ],
+        company="Studio Lefèvre Architecture",
+    ),
 ]
 
 # Seasonal shape of demand and of solar production, January..December.
@@ -144,9 +335,17 @@ def _seed_site(session: Session, customer: Customer, spec: SiteSpec, today: date
     if spec.empty_history:
         start_date = date.fromordinal(today.toordinal() - 6)
     contract = Contract(
-        customer=customer, contract_number=spec.contract_number, offer=spec.offer, pdl=spec.pdl,
-        site_label=spec.site_label, supply_address=spec.address, supply_postcode=spec.postcode,
-        supply_city=spec.city, start_date=start_date, subscribed_power_kva=spec.kva, monthly_payment=spec.monthly,
+        customer=customer,
+        contract_number=spec.contract_number,
+        offer=spec.offer,
+        pdl=spec.pdl,
+        site_label=spec.site_label,
+        supply_address=spec.address,
+        supply_postcode=spec.postcode,
+        supply_city=spec.city,
+        start_date=start_date,
+        subscribed_power_kva=spec.kva,
+        monthly_payment=spec.monthly,
         instalment_day=spec.instalment_day,
         resale_price_eur_per_kwh=Decimal(spec.resale_price) if spec.resale_price else None,
     )
@@ -155,8 +354,11 @@ def _seed_site(session: Session, customer: Customer, spec: SiteSpec, today: date
         if len(r) == 2:
             contract.offpeak_ranges.append(OffpeakRange(start_time=r[0], end_time=r[1]))
         else:
-            contract.offpeak_ranges.append(OffpeakRange(start_time=r[0], end_time=r[1], season=r[2],
-                                                        season_start_month=r[3], season_end_month=r[4]))
+            contract.offpeak_ranges.append(
+                OffpeakRange(
+                    start_time=r[0], end_time=r[1], season=r[2], season_start_month=r[3], season_end_month=r[4]
+                )
+            )
     session.flush()
     rng = random.Random(spec.contract_number)
     last_complete = add_months(this_month, -1)
@@ -166,8 +368,14 @@ def _seed_site(session: Session, customer: Customer, spec: SiteSpec, today: date
         for m in history:
             total = spec.base_kwh * DEMAND[m.month - 1] * rng.uniform(0.9, 1.1)
             share = rng.uniform(0.3, 0.42)
-            session.add(MonthlyConsumption(contract_id=contract.id, month=m, peak_kwh=_kwh(total * (1 - share)),
-                                           offpeak_kwh=_kwh(total * share)))
+            session.add(
+                MonthlyConsumption(
+                    contract_id=contract.id,
+                    month=m,
+                    peak_kwh=_kwh(total * (1 - share)),
+                    offpeak_kwh=_kwh(total * share),
+                )
+            )
         _seed_consumption_invoices(session, contract, spec, history, rng, today)
     if spec.offer == OFFER_STOCKAGE and history:
         level = 0.0
@@ -175,15 +383,32 @@ def _seed_site(session: Session, customer: Customer, spec: SiteSpec, today: date
             stored = spec.base_kwh * 0.6 * SOLAR[m.month - 1] * rng.uniform(0.85, 1.15)
             used = min(level + stored, spec.base_kwh * 0.55 * DEMAND[m.month - 1] * rng.uniform(0.85, 1.15))
             day_in = 15 if m < this_month else max(1, min(today.day - 1, 15))
-            session.add(BatteryMovement(contract_id=contract.id, occurred_on=m.replace(day=max(1, day_in - 10)),
-                                        kwh=_kwh(stored), label="Surplus solaire stocké"))
-            session.add(BatteryMovement(contract_id=contract.id, occurred_on=m.replace(day=day_in),
-                                        kwh=_kwh(-used), label="Énergie restituée"))
+            session.add(
+                BatteryMovement(
+                    contract_id=contract.id,
+                    occurred_on=m.replace(day=max(1, day_in - 10)),
+                    kwh=_kwh(stored),
+                    label="Surplus solaire stocké",
+                )
+            )
+            session.add(
+                BatteryMovement(
+                    contract_id=contract.id,
+                    occurred_on=m.replace(day=day_in),
+                    kwh=_kwh(-used),
+                    label="Énergie restituée",
+                )
+            )
             level += round(stored, 1) - round(used, 1)
     if spec.offer == OFFER_BOOST:
         for m in history:
-            session.add(SurplusInjection(contract_id=contract.id, month=m,
-                                         kwh=_kwh(spec.base_kwh * SOLAR[m.month - 1] * rng.uniform(0.85, 1.15))))
+            session.add(
+                SurplusInjection(
+                    contract_id=contract.id,
+                    month=m,
+                    kwh=_kwh(spec.base_kwh * SOLAR[m.month - 1] * rng.uniform(0.85, 1.15)),
+                )
+            )
         _seed_resale_invoices(session, contract, spec, history, today)
     if spec.monthly:
         _seed_instalments(session, contract, spec, today)
@@ -191,7 +416,7 @@ def _seed_site(session: Session, customer: Customer, spec: SiteSpec, today: date
 
 def _seed_consumption_invoices(session, contract, spec, history, rng, today) -> None:
     """Bimonthly invoices; the latest one of a non-monthly payer is still to be paid."""
-    pairs = [history[i:i + 2] for i in range(len(history) % 2, len(history), 2)]
+    pairs = [history[i : i + 2] for i in range(len(history) % 2, len(history), 2)]
     for index, pair in enumerate(pairs):
         period_start, period_end = pair[0], add_months(pair[-1], 1)
         issued = period_end.replace(day=3)
@@ -199,13 +424,20 @@ def _seed_consumption_invoices(session, contract, spec, history, rng, today) -> 
         amount = (Decimal(str(round(kwh))) * _price_for(spec)).quantize(Decimal("0.01"))
         latest = index == len(pairs) - 1
         unpaid = latest and not spec.monthly
-        session.add(Invoice(
-            contract_id=contract.id, number=f"F{issued:%Y%m}-{contract.contract_number[-6:]}", kind="consumption",
-            issued_on=issued, period_start=period_start, period_end=date.fromordinal(period_end.toordinal() - 1),
-            amount_eur=amount, status="unpaid" if unpaid else "paid",
-            due_date=date.fromordinal(issued.toordinal() + 14),
-            paid_on=None if unpaid else date.fromordinal(issued.toordinal() + 10),
-        ))
+        session.add(
+            Invoice(
+                contract_id=contract.id,
+                number=f"F{issued:%Y%m}-{contract.contract_number[-6:]}",
+                kind="consumption",
+                issued_on=issued,
+                period_start=period_start,
+                period_end=date.fromordinal(period_end.toordinal() - 1),
+                amount_eur=amount,
+                status="unpaid" if unpaid else "paid",
+                due_date=date.fromordinal(issued.toordinal() + 14),
+                paid_on=None if unpaid else date.fromordinal(issued.toordinal() + 10),
+            )
+        )
 
 
 def _price_for(spec: SiteSpec) -> Decimal:
@@ -223,14 +455,20 @@ def _seed_resale_invoices(session, contract, spec, history, today) -> None:
         kwh = sum(spec.base_kwh * SOLAR[m.month - 1] for m in months)
         amount = (Decimal(str(round(kwh))) * Decimal(spec.resale_price)).quantize(Decimal("0.01"))
         latest = index == len(complete) - 1
-        session.add(Invoice(
-            contract_id=contract.id, number=f"R{issued:%Y%m}-{contract.contract_number[-6:]}", kind="resale",
-            issued_on=issued, period_start=months[0],
-            period_end=date.fromordinal(add_months(months[-1], 1).toordinal() - 1), amount_eur=amount,
-            status="to_be_paid_to_customer" if latest else "paid_to_customer",
-            due_date=date.fromordinal(issued.toordinal() + 30),
-            paid_on=None if latest else date.fromordinal(issued.toordinal() + 21),
-        ))
+        session.add(
+            Invoice(
+                contract_id=contract.id,
+                number=f"R{issued:%Y%m}-{contract.contract_number[-6:]}",
+                kind="resale",
+                issued_on=issued,
+                period_start=months[0],
+                period_end=date.fromordinal(add_months(months[-1], 1).toordinal() - 1),
+                amount_eur=amount,
+                status="to_be_paid_to_customer" if latest else "paid_to_customer",
+                due_date=date.fromordinal(issued.toordinal() + 30),
+                paid_on=None if latest else date.fromordinal(issued.toordinal() + 21),
+            )
+        )
 
 
 def _seed_instalments(session, contract, spec, today) -> None:
@@ -241,8 +479,11 @@ def _seed_instalments(session, contract, spec, today) -> None:
         due = add_months(this_month, offset).replace(day=spec.instalment_day)
         if spec.empty_history and due <= today:
             continue
-        session.add(Instalment(contract_id=contract.id, due_date=due, amount_eur=amount,
-                               status="paid" if due < today else "scheduled"))
+        session.add(
+            Instalment(
+                contract_id=contract.id, due_date=due, amount_eur=amount, status="paid" if due < today else "scheduled"
+            )
+        )
 
 
 def seed_demo(session: Session, today: date | None = None) -> int:
@@ -251,9 +492,18 @@ def seed_demo(session: Session, today: date | None = None) -> int:
         return 0
     today = today or clock.today()
     for spec in DEMO_CUSTOMERS:
-        customer = Customer(customer_number=spec.number, civility=spec.civility, first_name=spec.first,
-                            last_name=spec.last, company_name=spec.company, email=spec.email, phone=spec.phone,
-                            billing_address=spec.address, billing_postcode=spec.postcode, billing_city=spec.city)
+        customer = Customer(
+            customer_number=spec.number,
+            civility=spec.civility,
+            first_name=spec.first,
+            last_name=spec.last,
+            company_name=spec.company,
+            email=spec.email,
+            phone=spec.phone,
+            billing_address=spec.address,
+            billing_postcode=spec.postcode,
+            billing_city=spec.city,
+        )
         session.add(customer)
         for site in spec.sites:
             _seed_site(session, customer, site, today)

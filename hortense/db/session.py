@@ -1,4 +1,5 @@
 """Engines and short-lived sessions: one session per unit of work, never a shared module-level one."""
+
 from __future__ import annotations
 
 import random
@@ -112,7 +113,7 @@ def run_in_transaction(work: Callable[[Session], T], url: str | None = None, ret
         except OperationalError as exc:
             if not is_busy(exc) or attempt == retries:
                 raise
-            time.sleep(min(0.02 * 2 ** attempt, 0.5) * random.uniform(0.5, 1.5))  # noqa: S311 - jitter only
+            time.sleep(min(0.02 * 2**attempt, 0.5) * random.uniform(0.5, 1.5))  # noqa: S311 - jitter only
     raise AssertionError("unreachable")
 
 

@@ -3,6 +3,7 @@
 Rendering only: callers pass views they loaded (and checked ownership of) themselves. Every amount and
 date goes through `hortense.replies.formatting`, so a document says exactly what the chat says.
 """
+
 from __future__ import annotations
 
 import io
@@ -62,8 +63,16 @@ _BASE = ParagraphStyle("base", fontName="Helvetica", fontSize=10, leading=14, te
 _STYLES = {
     "title": ParagraphStyle("title", _BASE, fontName="Helvetica-Bold", fontSize=19, leading=24, textColor=_GREEN),
     "subtitle": ParagraphStyle("subtitle", _BASE, fontSize=12, leading=16, textColor=_GREY, spaceAfter=6),
-    "section": ParagraphStyle("section", _BASE, fontName="Helvetica-Bold", fontSize=11.5, leading=15,
-                              textColor=_GREEN, spaceBefore=12, spaceAfter=5),
+    "section": ParagraphStyle(
+        "section",
+        _BASE,
+        fontName="Helvetica-Bold",
+        fontSize=11.5,
+        leading=15,
+        textColor=_GREEN,
+        spaceBefore=12,
+        spaceAfter=5,
+    ),
     "body": ParagraphStyle("body", _BASE, spaceAfter=6),
     "label": ParagraphStyle("label", _BASE, fontSize=9.5, textColor=_GREY),
     "value": ParagraphStyle("value", _BASE),
@@ -71,8 +80,9 @@ _STYLES = {
     "party": ParagraphStyle("party", _BASE, fontSize=9.5, leading=13),
     "recipient": ParagraphStyle("recipient", _BASE, fontSize=10, leading=13.5),
     "total": ParagraphStyle("total", _BASE, fontName="Helvetica-Bold", fontSize=13, leading=17),
-    "total_amount": ParagraphStyle("total_amount", _BASE, fontName="Helvetica-Bold", fontSize=13, leading=17,
-                                   alignment=TA_RIGHT),
+    "total_amount": ParagraphStyle(
+        "total_amount", _BASE, fontName="Helvetica-Bold", fontSize=13, leading=17, alignment=TA_RIGHT
+    ),
 }
 
 _INVOICE_STATUSES = ("paid", "unpaid", "to_be_paid_to_customer", "paid_to_customer")
@@ -80,6 +90,7 @@ _INVOICE_KINDS = ("consumption", "resale")
 
 
 # --- text helpers -------------------------------------------------------------------------------------
+
 
 def _t(text: object) -> str:
     """Data goes into reportlab's mini-markup: escape it ('Atelier Girard & Fils' would break the parser)."""
@@ -121,6 +132,7 @@ def _supply_address(contract: ContractView) -> str:
 
 def offpeak_lines(contract: ContractView) -> list[tuple[str, str]]:
     """(period, ranges) rows: all-year ranges first, then one row per season with its months."""
+
     def season_key(r: OffpeakView) -> tuple:
         return (r.season is not None, r.season_start_month or 0, r.season or "")
 
@@ -133,8 +145,7 @@ def offpeak_lines(contract: ContractView) -> list[tuple[str, str]]:
         else:
             period = first.season[:1].upper() + first.season[1:]
             if first.season_start_month and first.season_end_month:
-                period += (f" ({_month_name(first.season_start_month)}"
-                           f" à {_month_name(first.season_end_month)})")
+                period += f" ({_month_name(first.season_start_month)} à {_month_name(first.season_end_month)})"
         rows.append((period, _join_fr([f"{_hhmm(r.start)}\u00a0– {_hhmm(r.end)}" for r in ranges])))
     return rows
 
@@ -155,6 +166,7 @@ def invoice_status_text(invoice: InvoiceView) -> str:
 
 # --- QR code ------------------------------------------------------------------------------------------
 
+
 def qr_image(data: str) -> PILImage:
     """The QR code as a black-and-white PIL image (medium error correction survives a printed-and-scanned copy)."""
     code = qrcode.QRCode(error_correction=ERROR_CORRECT_M, box_size=4, border=4)
@@ -172,6 +184,7 @@ def _qr_flowable(data: str) -> Image:
 
 # --- layout building blocks ---------------------------------------------------------------------------
 
+
 def _p(markup: str, style: str = "body") -> Paragraph:
     return Paragraph(markup, _STYLES[style])
 
@@ -179,31 +192,48 @@ def _p(markup: str, style: str = "body") -> Paragraph:
 def _check_owner(customer: CustomerView, contract: ContractView) -> None:
     """A document must never print one customer's name on another customer's contract."""
     if customer.contract(contract.id) is None:
-        raise ValueError(f"contract {contract.contract_number} is not one of customer "
-                         f"{customer.customer_number}'s contracts")
+        raise ValueError(
+            f"contract {contract.contract_number} is not one of customer {customer.customer_number}'s contracts"
+        )
 
 
 def _parties(customer: CustomerView) -> Table:
     """Supplier identity on the left, recipient on the right (where a window envelope shows it)."""
-    supplier = _p("<br/>".join([f"<b>{_t(SUPPLIER_LEGAL_NAME)}</b>", _t(SUPPLIER_STREET),
-                                _t(f"{SUPPLIER_POSTCODE} {SUPPLIER_CITY}"), _t(SUPPLIER_RCS)]), "party")
+    supplier = _p(
+        "<br/>".join(
+            [
+                f"<b>{_t(SUPPLIER_LEGAL_NAME)}</b>",
+                _t(SUPPLIER_STREET),
+                _t(f"{SUPPLIER_POSTCODE} {SUPPLIER_CITY}"),
+                _t(SUPPLIER_RCS),
+            ]
+        ),
+        "party",
+    )
     lines = [f"<b>{_t(customer.holder_name)}</b>"]
     if customer.company_name:
         person = " ".join(part for part in (customer.civility, customer.full_name) if part)
         lines.append(_t(f"À l'attention de {person}"))
-    lines += [_t(customer.billing_address), _t(f"{customer.billing_postcode} {customer.billing_city}"),
-              _t(f"Client n° {customer.customer_number}")]
+    lines += [
+        _t(customer.billing_address),
+        _t(f"{customer.billing_postcode} {customer.billing_city}"),
+        _t(f"Client n° {customer.customer_number}"),
+    ]
     recipient = _p("<br/>".join(lines), "recipient")
     table = Table([[supplier, recipient]], colWidths=[_TEXT_WIDTH - 80 * mm, 80 * mm])
-    table.setStyle(TableStyle([
-        ("VALIGN", (0, 0), (-1, -1), "TOP"),
-        ("LEFTPADDING", (0, 0), (0, 0), 0),
-        ("BOX", (1, 0), (1, 0), 0.5, _RULE),
-        ("BACKGROUND", (1, 0), (1, 0), _TINT),
-        ("LEFTPADDING", (1, 0), (1, 0), 8),
-        ("TOPPADDING", (1, 0), (1, 0), 6),
-        ("BOTTOMPADDING", (1, 0), (1, 0), 8),
-    ]))
+    table.setStyle(
+        TableStyle(
+            [
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("LEFTPADDING", (0, 0), (0, 0), 0),
+                ("BOX", (1, 0), (1, 0), 0.5, _RULE),
+                ("BACKGROUND", (1, 0), (1, 0), _TINT),
+                ("LEFTPADDING", (1, 0), (1, 0), 8),
+                ("TOPPADDING", (1, 0), (1, 0), 6),
+                ("BOTTOMPADDING", (1, 0), (1, 0), 8),
+            ]
+        )
+    )
     return table
 
 
@@ -222,15 +252,19 @@ def _facts(rows: list[tuple[str, str]], bold: frozenset[int] = frozenset()) -> T
         value_markup = f"<b>{_t(value)}</b>" if i in bold else _t(value)
         data.append([_p(_t(_label(label)), "label"), _p(value_markup, "value")])
     table = Table(data, colWidths=[_LABEL_WIDTH, _TEXT_WIDTH - _LABEL_WIDTH])
-    table.setStyle(TableStyle([
-        ("VALIGN", (0, 0), (-1, -1), "TOP"),
-        ("LINEBELOW", (0, 0), (-1, -1), 0.4, _RULE),
-        ("LINEABOVE", (0, 0), (-1, 0), 0.4, _RULE),
-        ("BACKGROUND", (0, 0), (0, -1), _TINT),
-        ("TOPPADDING", (0, 0), (-1, -1), 4),
-        ("BOTTOMPADDING", (0, 0), (-1, -1), 5),
-        ("LEFTPADDING", (0, 0), (-1, -1), 6),
-    ]))
+    table.setStyle(
+        TableStyle(
+            [
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("LINEBELOW", (0, 0), (-1, -1), 0.4, _RULE),
+                ("LINEABOVE", (0, 0), (-1, 0), 0.4, _RULE),
+                ("BACKGROUND", (0, 0), (0, -1), _TINT),
+                ("TOPPADDING", (0, 0), (-1, -1), 4),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 5),
+                ("LEFTPADDING", (0, 0), (-1, -1), 6),
+            ]
+        )
+    )
     return table
 
 
@@ -242,27 +276,42 @@ def _verification_block(url: str) -> KeepTogether:
     while size > 6 and stringWidth(url, "Helvetica", size) > line_width:
         size -= 0.5
     intro = _p(f"<b>{_t(_label(VERIFY_SENTENCE))}</b>", "body")
-    link = Paragraph(f"<a href={quoteattr(url)} color='#1E7B4A'>{_t(url)}</a>",
-                     ParagraphStyle("url", _BASE, fontSize=size, leading=size + 3))
-    note = _p(_t(f"Scannez ce code ou saisissez cette adresse : la page de vérification d'{SUPPLIER_NAME} "
-                 "confirme que ce document a bien été émis par nos services."), "small")
-    table = Table([[_qr_flowable(url), [intro, link, Spacer(1, 2 * mm), note]]],
-                  colWidths=[_QR_SIZE + 8 * mm, text_width])
-    table.setStyle(TableStyle([
-        ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
-        ("BOX", (0, 0), (-1, -1), 0.5, _RULE),
-        ("LEFTPADDING", (0, 0), (0, 0), 4 * mm),
-        ("TOPPADDING", (0, 0), (-1, -1), 3 * mm),
-        ("BOTTOMPADDING", (0, 0), (-1, -1), 3 * mm),
-    ]))
+    link = Paragraph(
+        f"<a href={quoteattr(url)} color='#1E7B4A'>{_t(url)}</a>",
+        ParagraphStyle("url", _BASE, fontSize=size, leading=size + 3),
+    )
+    note = _p(
+        _t(
+            f"Scannez ce code ou saisissez cette adresse : la page de vérification d'{SUPPLIER_NAME} "
+            "confirme que ce document a bien été émis par nos services."
+        ),
+        "small",
+    )
+    table = Table(
+        [[_qr_flowable(url), [intro, link, Spacer(1, 2 * mm), note]]], colWidths=[_QR_SIZE + 8 * mm, text_width]
+    )
+    table.setStyle(
+        TableStyle(
+            [
+                ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+                ("BOX", (0, 0), (-1, -1), 0.5, _RULE),
+                ("LEFTPADDING", (0, 0), (0, 0), 4 * mm),
+                ("TOPPADDING", (0, 0), (-1, -1), 3 * mm),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 3 * mm),
+            ]
+        )
+    )
     return KeepTogether([Spacer(1, 8 * mm), table])
 
 
 # --- page decoration and assembly ---------------------------------------------------------------------
 
+
 def _legal_mention() -> str:
-    return (f"{SUPPLIER_LEGAL_NAME} au capital de {formatting.eur(SUPPLIER_CAPITAL_EUR)} – {SUPPLIER_ADDRESS}"
-            f" – {SUPPLIER_RCS}")
+    return (
+        f"{SUPPLIER_LEGAL_NAME} au capital de {formatting.eur(SUPPLIER_CAPITAL_EUR)} – {SUPPLIER_ADDRESS}"
+        f" – {SUPPLIER_RCS}"
+    )
 
 
 def _decorate(canvas: Canvas, doc: SimpleDocTemplate) -> None:
@@ -314,9 +363,19 @@ class _NumberedCanvas(Canvas):
 def _build(title: str, story: list) -> bytes:
     buffer = io.BytesIO()
     doc = SimpleDocTemplate(
-        buffer, pagesize=A4, leftMargin=_MARGIN_X - _FRAME_PADDING, rightMargin=_MARGIN_X - _FRAME_PADDING,
-        topMargin=32 * mm, bottomMargin=25 * mm, title=title, subject=title, author=SUPPLIER_LEGAL_NAME,
-        creator=SUPPLIER_NAME, lang="fr-FR", invariant=INVARIANT, pageCompression=1,
+        buffer,
+        pagesize=A4,
+        leftMargin=_MARGIN_X - _FRAME_PADDING,
+        rightMargin=_MARGIN_X - _FRAME_PADDING,
+        topMargin=32 * mm,
+        bottomMargin=25 * mm,
+        title=title,
+        subject=title,
+        author=SUPPLIER_LEGAL_NAME,
+        creator=SUPPLIER_NAME,
+        lang="fr-FR",
+        invariant=INVARIANT,
+        pageCompression=1,
     )
     doc.build(story, onFirstPage=_decorate, onLaterPages=_decorate, canvasmaker=_NumberedCanvas)
     return buffer.getvalue()
@@ -324,8 +383,10 @@ def _build(title: str, story: list) -> bytes:
 
 # --- the documents ------------------------------------------------------------------------------------
 
-def render_proof_of_address(customer: CustomerView, contract: ContractView, issued_on: date,
-                            verification_url: str) -> bytes:
+
+def render_proof_of_address(
+    customer: CustomerView, contract: ContractView, issued_on: date, verification_url: str
+) -> bytes:
     """'Attestation de domicile': what a landlord or a bank asks for, checkable through its QR code."""
     _check_owner(customer, contract)
     if not verification_url.startswith(("https://", "http://")):
@@ -342,15 +403,18 @@ def render_proof_of_address(customer: CustomerView, contract: ContractView, issu
         *_heading("Attestation de domicile", "Justificatif de fourniture d'électricité"),
         _p(statement),
         Spacer(1, 2 * mm),
-        _facts([
-            ("Titulaire du contrat", customer.holder_name),
-            ("Adresse de fourniture", _supply_address(contract)),
-            ("Point de livraison (PDL)", pdl),
-            ("Numéro de contrat", contract.contract_number),
-            ("Offre", contract.offer_label),
-            ("Date de début du contrat", formatting.long_date(contract.start_date)),
-            ("Date d'émission", formatting.short_date(issued_on)),
-        ], bold=frozenset({0, 1})),
+        _facts(
+            [
+                ("Titulaire du contrat", customer.holder_name),
+                ("Adresse de fourniture", _supply_address(contract)),
+                ("Point de livraison (PDL)", pdl),
+                ("Numéro de contrat", contract.contract_number),
+                ("Offre", contract.offer_label),
+                ("Date de début du contrat", formatting.long_date(contract.start_date)),
+                ("Date d'émission", formatting.short_date(issued_on)),
+            ],
+            bold=frozenset({0, 1}),
+        ),
         Spacer(1, 5 * mm),
         _p("Cette attestation est délivrée pour servir et valoir ce que de droit."),
         _p(_t(f"Fait à {SUPPLIER_CITY}, le {formatting.short_date(issued_on)}.")),
@@ -363,15 +427,22 @@ def render_proof_of_address(customer: CustomerView, contract: ContractView, issu
 def render_contract(customer: CustomerView, contract: ContractView, issued_on: date) -> bytes:
     """'Conditions particulières': the facts specific to this contract, as agreed with the customer."""
     _check_owner(customer, contract)
-    client = [customer.holder_name, f"client n° {customer.customer_number}",
-              f"{customer.billing_address}, {customer.billing_postcode} {customer.billing_city}"]
+    client = [
+        customer.holder_name,
+        f"client n° {customer.customer_number}",
+        f"{customer.billing_address}, {customer.billing_postcode} {customer.billing_city}",
+    ]
     story = [
         _parties(customer),
-        *_heading("Conditions particulières de votre contrat",
-                  f"Contrat n° {contract.contract_number} – {contract.offer_label}"),
+        *_heading(
+            "Conditions particulières de votre contrat",
+            f"Contrat n° {contract.contract_number} – {contract.offer_label}",
+        ),
         _p("Les parties", "section"),
-        _p(f"<b>{_t(_label('Le fournisseur'))}</b> {_t(SUPPLIER_LEGAL_NAME)} au capital de "
-           f"{_t(formatting.eur(SUPPLIER_CAPITAL_EUR))}, {_t(SUPPLIER_ADDRESS)}, {_t(_nowrap(SUPPLIER_RCS))}."),
+        _p(
+            f"<b>{_t(_label('Le fournisseur'))}</b> {_t(SUPPLIER_LEGAL_NAME)} au capital de "
+            f"{_t(formatting.eur(SUPPLIER_CAPITAL_EUR))}, {_t(SUPPLIER_ADDRESS)}, {_t(_nowrap(SUPPLIER_RCS))}."
+        ),
         _p(f"<b>{_t(_label('Le client'))}</b> {_t(', '.join(client))}."),
         _p("Votre offre", "section"),
     ]
@@ -404,13 +475,22 @@ def render_contract(customer: CustomerView, contract: ContractView, issued_on: d
 
     if contract.offer == OFFER_BOOST and contract.resale_price_eur_per_kwh is not None:
         story.append(_p("Revente de votre surplus", "section"))
-        story.append(_facts([("Prix de rachat du surplus",
-                              formatting.price_per_kwh(contract.resale_price_eur_per_kwh))], bold=frozenset({0})))
+        story.append(
+            _facts(
+                [("Prix de rachat du surplus", formatting.price_per_kwh(contract.resale_price_eur_per_kwh))],
+                bold=frozenset({0}),
+            )
+        )
 
     story += [
         Spacer(1, 6 * mm),
-        _p(_t(f"Ces conditions particulières complètent les conditions générales de vente de l'offre "
-              f"{contract.offer_label}."), "small"),
+        _p(
+            _t(
+                f"Ces conditions particulières complètent les conditions générales de vente de l'offre "
+                f"{contract.offer_label}."
+            ),
+            "small",
+        ),
         _p(_t(f"Document édité le {formatting.short_date(issued_on)}."), "small"),
     ]
     return _build(f"Conditions particulières – contrat {contract.contract_number}", story)
@@ -428,32 +508,48 @@ def render_invoice(customer: CustomerView, contract: ContractView, invoice: Invo
     story = [
         _parties(customer),
         *_heading(title, f"Facture n° {invoice.number}"),
-        _facts([
-            ("Numéro de facture", invoice.number),
-            ("Date d'émission", formatting.short_date(invoice.issued_on)),
-            ("Période", period),
-            ("Contrat", f"{contract.contract_number} – {contract.offer_label}"),
-            ("Point de livraison (PDL)", formatting.pdl(contract.pdl)),
-            ("Adresse de fourniture", _supply_address(contract)),
-            ("Statut", status),
-        ], bold=frozenset({0, 6})),
+        _facts(
+            [
+                ("Numéro de facture", invoice.number),
+                ("Date d'émission", formatting.short_date(invoice.issued_on)),
+                ("Période", period),
+                ("Contrat", f"{contract.contract_number} – {contract.offer_label}"),
+                ("Point de livraison (PDL)", formatting.pdl(contract.pdl)),
+                ("Adresse de fourniture", _supply_address(contract)),
+                ("Statut", status),
+            ],
+            bold=frozenset({0, 6}),
+        ),
         Spacer(1, 5 * mm),
     ]
-    total = Table([[_p("Montant TTC", "total"), _p(_t(formatting.eur(invoice.amount_eur)), "total_amount")]],
-                  colWidths=[_TEXT_WIDTH - 60 * mm, 60 * mm])
-    total.setStyle(TableStyle([
-        ("BACKGROUND", (0, 0), (-1, -1), _TINT),
-        ("LINEABOVE", (0, 0), (-1, 0), 1.2, _GREEN),
-        ("TOPPADDING", (0, 0), (-1, -1), 6),
-        ("BOTTOMPADDING", (0, 0), (-1, -1), 8),
-        ("LEFTPADDING", (0, 0), (-1, -1), 6),
-        ("RIGHTPADDING", (0, 0), (-1, -1), 6),
-    ]))
+    total = Table(
+        [[_p("Montant TTC", "total"), _p(_t(formatting.eur(invoice.amount_eur)), "total_amount")]],
+        colWidths=[_TEXT_WIDTH - 60 * mm, 60 * mm],
+    )
+    total.setStyle(
+        TableStyle(
+            [
+                ("BACKGROUND", (0, 0), (-1, -1), _TINT),
+                ("LINEABOVE", (0, 0), (-1, 0), 1.2, _GREEN),
+                ("TOPPADDING", (0, 0), (-1, -1), 6),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 8),
+                ("LEFTPADDING", (0, 0), (-1, -1), 6),
+                ("RIGHTPADDING", (0, 0), (-1, -1), 6),
+            ]
+        )
+    )
     story.append(total)
     story.append(Spacer(1, 6 * mm))
     if resale:
         # Self-billing: French law requires the mention on an invoice the buyer issues for the seller.
-        story.append(_p(_t(f"{_label('Autofacturation')} facture établie par {SUPPLIER_LEGAL_NAME} au nom et "
-                           f"pour le compte de {customer.holder_name}, pour le rachat du surplus d'électricité "
-                           "injecté sur le réseau."), "small"))
+        story.append(
+            _p(
+                _t(
+                    f"{_label('Autofacturation')} facture établie par {SUPPLIER_LEGAL_NAME} au nom et "
+                    f"pour le compte de {customer.holder_name}, pour le rachat du surplus d'électricité "
+                    "injecté sur le réseau."
+                ),
+                "small",
+            )
+        )
     return _build(f"{title} n° {invoice.number}", story)

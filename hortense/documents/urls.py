@@ -7,6 +7,7 @@ working, and the web app re-checks in the database that the document belongs to 
 A link is only ever signed for a contract the customer holds: asking for another one is a programming
 error (ValueError), not something to hand out.
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -56,22 +57,29 @@ def signed_url(path: str, customer_number: str, now: datetime | None = None, set
     return _absolute(signed_path(path, customer_number, now, s), s)
 
 
-def contract_link(customer: CustomerView, contract: ContractView, now: datetime | None = None,
-                  settings: Settings | None = None) -> str:
+def contract_link(
+    customer: CustomerView, contract: ContractView, now: datetime | None = None, settings: Settings | None = None
+) -> str:
     """The contract's particular conditions as a PDF."""
     number = _owned(customer, contract).contract_number
     return signed_url(CONTRACT_PATH.format(number=number), customer.customer_number, now, settings)
 
 
-def proof_of_address_link(customer: CustomerView, contract: ContractView, now: datetime | None = None,
-                          settings: Settings | None = None) -> str:
+def proof_of_address_link(
+    customer: CustomerView, contract: ContractView, now: datetime | None = None, settings: Settings | None = None
+) -> str:
     """An 'attestation de domicile' PDF for this contract's supply address, issued on download."""
     number = _owned(customer, contract).contract_number
     return signed_url(PROOF_OF_ADDRESS_PATH.format(number=number), customer.customer_number, now, settings)
 
 
-def invoice_link(customer: CustomerView, contract: ContractView, invoice_number: str, now: datetime | None = None,
-                 settings: Settings | None = None) -> str:
+def invoice_link(
+    customer: CustomerView,
+    contract: ContractView,
+    invoice_number: str,
+    now: datetime | None = None,
+    settings: Settings | None = None,
+) -> str:
     """One invoice as a PDF; the web app checks that the invoice belongs to one of the customer's contracts."""
     _owned(customer, contract)
     if not invoice_number or "/" in invoice_number or "?" in invoice_number or "#" in invoice_number:
@@ -93,8 +101,14 @@ def chart_resource(kind: str, contract_number: str, start: date, end: date) -> s
     return f"{CHART_PATH.format(kind=kind)};contrat={contract_number};du={start:%Y-%m};au={end:%Y-%m}"
 
 
-def chart_link(customer: CustomerView, contract: ContractView, kind: str, period: Period,
-               now: datetime | None = None, settings: Settings | None = None) -> str:
+def chart_link(
+    customer: CustomerView,
+    contract: ContractView,
+    kind: str,
+    period: Period,
+    now: datetime | None = None,
+    settings: Settings | None = None,
+) -> str:
     """A PNG chart: 'consumption' (monthly peak/off-peak stacked bars) or 'surplus' (monthly injected kWh)."""
     s = settings or get_settings()
     _owned(customer, contract)

@@ -3,6 +3,7 @@
 The code is an HMAC over who the document is for and when it was issued: anyone holding the URL can
 confirm the document, nobody can forge one for another contract, holder or date without the secret.
 """
+
 from __future__ import annotations
 
 import base64
@@ -32,6 +33,7 @@ _PATH_RE = re.compile(
 
 class VerificationRef(NamedTuple):
     """What a verification URL names; the customer number is not in it but is bound by the code."""
+
     kind: str
     contract_number: str
     issued_on: date
@@ -64,14 +66,17 @@ def document_code(kind: str, customer_number: str, contract_number: str, issued_
         raise ValueError("a document secret is required")  # an empty key would make every code forgeable
     _check_kind(kind)
     # JSON keeps the fields unambiguous whatever characters they contain.
-    message = json.dumps([_DOMAIN, kind, customer_number, _canonical_contract(contract_number),
-                          _iso_date(issued_on)], separators=(",", ":")).encode("utf-8")
+    message = json.dumps(
+        [_DOMAIN, kind, customer_number, _canonical_contract(contract_number), _iso_date(issued_on)],
+        separators=(",", ":"),
+    ).encode("utf-8")
     digest = hmac.new(secret, message, hashlib.sha256).digest()
-    return base64.b32encode(digest[:CODE_LENGTH * 5 // 8]).decode("ascii")
+    return base64.b32encode(digest[: CODE_LENGTH * 5 // 8]).decode("ascii")
 
 
-def verify_document_code(code: str, kind: str, customer_number: str, contract_number: str, issued_on: date,
-                         secret: bytes) -> bool:
+def verify_document_code(
+    code: str, kind: str, customer_number: str, contract_number: str, issued_on: date, secret: bytes
+) -> bool:
     """True only if `code` was issued for exactly these facts; compares in constant time."""
     if not secret:
         raise ValueError("a document secret is required")  # a misconfiguration, not a forged document

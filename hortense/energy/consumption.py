@@ -1,4 +1,5 @@
 """Monthly consumption (peak / off-peak) and the virtual battery of Stockage Virtuel."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -43,16 +44,27 @@ class ConsumptionHistory:
 
 
 def consumption_history(session: Session, contract_id: int, period: Period) -> ConsumptionHistory:
-    rows = session.execute(
-        select(MonthlyConsumption)
-        .where(MonthlyConsumption.contract_id == contract_id,
-               MonthlyConsumption.month >= period.start, MonthlyConsumption.month <= period.end)
-        .order_by(MonthlyConsumption.month)
-    ).scalars().all()
+    rows = (
+        session.execute(
+            select(MonthlyConsumption)
+            .where(
+                MonthlyConsumption.contract_id == contract_id,
+                MonthlyConsumption.month >= period.start,
+                MonthlyConsumption.month <= period.end,
+            )
+            .order_by(MonthlyConsumption.month)
+        )
+        .scalars()
+        .all()
+    )
     months = tuple(MonthConsumption(r.month, Decimal(r.peak_kwh), Decimal(r.offpeak_kwh)) for r in rows)
-    has_any = bool(months) or session.execute(
-        select(func.count()).select_from(MonthlyConsumption).where(MonthlyConsumption.contract_id == contract_id)
-    ).scalar_one() > 0
+    has_any = (
+        bool(months)
+        or session.execute(
+            select(func.count()).select_from(MonthlyConsumption).where(MonthlyConsumption.contract_id == contract_id)
+        ).scalar_one()
+        > 0
+    )
     return ConsumptionHistory(period, months, has_any)
 
 
@@ -82,17 +94,25 @@ class BatteryStatus:
 def battery_status(session: Session, contract_id: int, today: date) -> BatteryStatus:
     """The level is the sum of the ledger up to today; the month shown is this month, else the latest with moves."""
     level, last = session.execute(
-        select(func.coalesce(func.sum(BatteryMovement.kwh), 0), func.max(BatteryMovement.occurred_on))
-        .where(BatteryMovement.contract_id == contract_id, BatteryMovement.occurred_on <= today)
+        select(func.coalesce(func.sum(BatteryMovement.kwh), 0), func.max(BatteryMovement.occurred_on)).where(
+            BatteryMovement.contract_id == contract_id, BatteryMovement.occurred_on <= today
+        )
     ).one()
     if last is None:
         return BatteryStatus(Decimal(0), None, (), None)
     shown = date(last.year, last.month, 1)
-    rows = session.execute(
-        select(BatteryMovement)
-        .where(BatteryMovement.contract_id == contract_id, BatteryMovement.occurred_on >= shown,
-               BatteryMovement.occurred_on <= today)
-        .order_by(BatteryMovement.occurred_on, BatteryMovement.id)
-    ).scalars().all()
+    rows = (
+        session.execute(
+            select(BatteryMovement)
+            .where(
+                BatteryMovement.contract_id == contract_id,
+                BatteryMovement.occurred_on >= shown,
+                BatteryMovement.occurred_on <= today,
+            )
+            .order_by(BatteryMovement.occurred_on, BatteryMovement.id)
+        )
+        .scalars()
+        .all()
+    )
     moves = tuple(BatteryMovementView(r.occurred_on, Decimal(r.kwh), r.label) for r in rows)
     return BatteryStatus(Decimal(level).quantize(Decimal("0.001")), last, moves, shown)

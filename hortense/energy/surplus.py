@@ -1,4 +1,5 @@
 """Boost Mon Surplus: kWh injected per month and the kitty (cagnotte) they earn, recomputed monthly."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -34,16 +35,27 @@ class SurplusHistory:
 
 
 def surplus_history(session: Session, contract_id: int, period: Period) -> SurplusHistory:
-    rows = session.execute(
-        select(SurplusInjection)
-        .where(SurplusInjection.contract_id == contract_id,
-               SurplusInjection.month >= period.start, SurplusInjection.month <= period.end)
-        .order_by(SurplusInjection.month)
-    ).scalars().all()
+    rows = (
+        session.execute(
+            select(SurplusInjection)
+            .where(
+                SurplusInjection.contract_id == contract_id,
+                SurplusInjection.month >= period.start,
+                SurplusInjection.month <= period.end,
+            )
+            .order_by(SurplusInjection.month)
+        )
+        .scalars()
+        .all()
+    )
     months = tuple(MonthSurplus(r.month, Decimal(r.kwh)) for r in rows)
-    has_any = bool(months) or session.execute(
-        select(func.count()).select_from(SurplusInjection).where(SurplusInjection.contract_id == contract_id)
-    ).scalar_one() > 0
+    has_any = (
+        bool(months)
+        or session.execute(
+            select(func.count()).select_from(SurplusInjection).where(SurplusInjection.contract_id == contract_id)
+        ).scalar_one()
+        > 0
+    )
     return SurplusHistory(period, months, has_any)
 
 
@@ -60,13 +72,18 @@ class KittyUpdateView:
 def kitty_status(session: Session, contract_id: int) -> KittyUpdateView | None:
     """The latest monthly update (its balance is the current kitty), or None before the first one."""
     row = session.execute(
-        select(KittyUpdate).where(KittyUpdate.contract_id == contract_id)
-        .order_by(KittyUpdate.month.desc()).limit(1)
+        select(KittyUpdate).where(KittyUpdate.contract_id == contract_id).order_by(KittyUpdate.month.desc()).limit(1)
     ).scalar_one_or_none()
     if row is None:
         return None
-    return KittyUpdateView(row.month, Decimal(row.kwh), Decimal(row.price_eur_per_kwh), Decimal(row.amount_eur),
-                           Decimal(row.balance_eur), row.computed_at)
+    return KittyUpdateView(
+        row.month,
+        Decimal(row.kwh),
+        Decimal(row.price_eur_per_kwh),
+        Decimal(row.amount_eur),
+        Decimal(row.balance_eur),
+        row.computed_at,
+    )
 
 
 def kitty_amount(kwh: Decimal, price: Decimal) -> Decimal:
@@ -83,36 +100,48 @@ def update_kitties(session: Session, now: datetime | None = None) -> int:
     now = now or clock.now()
     current_month = date(now.year, now.month, 1)
     created = 0
-    contracts = session.execute(
-        select(Contract).where(Contract.offer == OFFER_BOOST, Contract.status == "active")
-    ).scalars().all()
+    contracts = (
+        session.execute(select(Contract).where(Contract.offer == OFFER_BOOST, Contract.status == "active"))
+        .scalars()
+        .all()
+    )
     for contract in contracts:
         if contract.resale_price_eur_per_kwh is None:
             continue
-        done = set(session.execute(
-            select(KittyUpdate.month).where(KittyUpdate.contract_id == contract.id)).scalars())
-        pending = session.execute(
-            select(SurplusInjection).where(SurplusInjection.contract_id == contract.id,
-                                           SurplusInjection.month < current_month)
-            .order_by(SurplusInjection.month)
-        ).scalars().all()
+        done = set(session.execute(select(KittyUpdate.month).where(KittyUpdate.contract_id == contract.id)).scalars())
+        pending = (
+            session.execute(
+                select(SurplusInjection)
+                .where(SurplusInjection.contract_id == contract.id, SurplusInjection.month < current_month)
+                .order_by(SurplusInjection.month)
+            )
+            .scalars()
+            .all()
+        )
         for injection in pending:
             if injection.month in done:
                 continue
             previous = session.execute(
-                select(KittyUpdate.balance_eur).where(KittyUpdate.contract_id == contract.id,
-                                                      KittyUpdate.month < injection.month)
-                .order_by(KittyUpdate.month.desc()).limit(1)
+                select(KittyUpdate.balance_eur)
+                .where(KittyUpdate.contract_id == contract.id, KittyUpdate.month < injection.month)
+                .order_by(KittyUpdate.month.desc())
+                .limit(1)
             ).scalar_one_or_none()
             price = Decimal(contract.resale_price_eur_per_kwh)
             amount = kitty_amount(Decimal(injection.kwh), price)
             try:
                 with session.begin_nested():
-                    session.add(KittyUpdate(
-                        contract_id=contract.id, month=injection.month, kwh=injection.kwh,
-                        price_eur_per_kwh=price, amount_eur=amount,
-                        balance_eur=Decimal(previous or 0) + amount, computed_at=now,
-                    ))
+                    session.add(
+                        KittyUpdate(
+                            contract_id=contract.id,
+                            month=injection.month,
+                            kwh=injection.kwh,
+                            price_eur_per_kwh=price,
+                            amount_eur=amount,
+                            balance_eur=Decimal(previous or 0) + amount,
+                            computed_at=now,
+                        )
+                    )
                 created += 1
             except IntegrityError:
                 continue

@@ -9,6 +9,7 @@ tests/integration/test_multi_instance.py and bench/run.py.
 Needs PostgreSQL (a role allowed to create databases) and Redis; nginx is used when installed. Debian:
 `apt-get install -y postgresql redis-server nginx`, then start them (deploy/README.md).
 """
+
 from __future__ import annotations
 
 import shutil
@@ -42,11 +43,17 @@ PROD_CREDENTIALS = ROOT / "deploy" / "credentials.production.yml"
 
 # --- PostgreSQL helpers --------------------------------------------------------------------------------------
 
+
 def pg_parts(url: str) -> dict:
     """host, port, user, password, database of a SQLAlchemy/libpq URL."""
     p = urlsplit(url)
-    return {"host": p.hostname or "127.0.0.1", "port": p.port or 5432, "user": unquote(p.username or ""),
-            "password": unquote(p.password or ""), "database": (p.path or "/").lstrip("/")}
+    return {
+        "host": p.hostname or "127.0.0.1",
+        "port": p.port or 5432,
+        "user": unquote(p.username or ""),
+        "password": unquote(p.password or ""),
+        "database": (p.path or "/").lstrip("/"),
+    }
 
 
 def with_database(url: str, database: str) -> str:
@@ -88,31 +95,53 @@ def drop_database(admin_url: str, name: str) -> None:
 def prepare_data_database(url: str, seed: bool = True, env: dict | None = None) -> None:
     """Migrate and seed the customer database with the project's own commands (`python -m hortense db ...`)."""
     env = child_env(env)
-    subprocess.run([sys.executable, "-m", "hortense", "db", "upgrade", "--url", url], cwd=ROOT, check=True,
-                   env=env, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, "-m", "hortense", "db", "upgrade", "--url", url],
+        cwd=ROOT,
+        check=True,
+        env=env,
+        stdout=subprocess.DEVNULL,
+    )
     if seed:
-        subprocess.run([sys.executable, "-m", "hortense", "db", "seed", "--url", url], cwd=ROOT, check=True,
-                       env=env, stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [sys.executable, "-m", "hortense", "db", "seed", "--url", url],
+            cwd=ROOT,
+            check=True,
+            env=env,
+            stdout=subprocess.DEVNULL,
+        )
 
 
 def prepare_tracker_database(url: str) -> None:
     """Create Rasa's `events` table once, before several Rasa servers start (their create_all would race)."""
-    code = ("import sys\nfrom rasa.core.tracker_store import SQLTrackerStore\n"
-            "SQLTrackerStore(host=sys.argv[1]).engine.dispose()\n")
-    subprocess.run([sys.executable, "-W", "ignore", "-c", code, url], cwd=ROOT, check=True,
-                   env=child_env(),
-                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    code = (
+        "import sys\nfrom rasa.core.tracker_store import SQLTrackerStore\n"
+        "SQLTrackerStore(host=sys.argv[1]).engine.dispose()\n"
+    )
+    subprocess.run(
+        [sys.executable, "-W", "ignore", "-c", code, url],
+        cwd=ROOT,
+        check=True,
+        env=child_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
 
 
 def tracker_env(url: str) -> dict:
     """The variables deploy/endpoints.production.yml reads for the tracker store."""
     parts = pg_parts(url)
-    return {"HORTENSE_TRACKER_DB_HOST": parts["host"], "HORTENSE_TRACKER_DB_PORT": str(parts["port"]),
-            "HORTENSE_TRACKER_DB_NAME": parts["database"], "HORTENSE_TRACKER_DB_USER": parts["user"],
-            "HORTENSE_TRACKER_DB_PASSWORD": parts["password"]}
+    return {
+        "HORTENSE_TRACKER_DB_HOST": parts["host"],
+        "HORTENSE_TRACKER_DB_PORT": str(parts["port"]),
+        "HORTENSE_TRACKER_DB_NAME": parts["database"],
+        "HORTENSE_TRACKER_DB_USER": parts["user"],
+        "HORTENSE_TRACKER_DB_PASSWORD": parts["password"],
+    }
 
 
 # --- processes -----------------------------------------------------------------------------------------------
+
 
 @dataclass
 class Cluster:
@@ -121,8 +150,8 @@ class Cluster:
     rasa: list[Proc] = field(default_factory=list)
     actions: list[Proc] = field(default_factory=list)
     nginx: Proc | None = None
-    chat_url: str = ""      # nginx chat entry point (or the first Rasa server without nginx)
-    actions_url: str = ""   # what the Rasa servers call
+    chat_url: str = ""  # nginx chat entry point (or the first Rasa server without nginx)
+    actions_url: str = ""  # what the Rasa servers call
 
     @property
     def processes(self) -> list[Proc]:
@@ -132,13 +161,19 @@ class Cluster:
         stop_all(self.processes)
 
 
-def render_nginx(prefix: Path, chat_port: int, actions_port: int, rasa_ports: Iterable[int],
-                 action_ports: Iterable[int]) -> Path:
+def render_nginx(
+    prefix: Path, chat_port: int, actions_port: int, rasa_ports: Iterable[int], action_ports: Iterable[int]
+) -> Path:
     (prefix / "tmp").mkdir(parents=True, exist_ok=True)
     servers = lambda ports: "\n".join(f"        server 127.0.0.1:{p} max_fails=0;" for p in ports)  # noqa: E731
-    conf = (NGINX_TEMPLATE.read_text().replace("@PREFIX@", str(prefix)).replace("@CHAT_PORT@", str(chat_port))
-            .replace("@ACTIONS_PORT@", str(actions_port)).replace("@RASA_SERVERS@", servers(rasa_ports))
-            .replace("@ACTION_SERVERS@", servers(action_ports)))
+    conf = (
+        NGINX_TEMPLATE.read_text()
+        .replace("@PREFIX@", str(prefix))
+        .replace("@CHAT_PORT@", str(chat_port))
+        .replace("@ACTIONS_PORT@", str(actions_port))
+        .replace("@RASA_SERVERS@", servers(rasa_ports))
+        .replace("@ACTION_SERVERS@", servers(action_ports))
+    )
     path = prefix / "nginx.conf"
     path.write_text(conf)
     return path
@@ -173,8 +208,15 @@ def start_cluster(
     workdir.mkdir(parents=True, exist_ok=True)
     endpoints = rasa_endpoints or [PROD_ENDPOINTS] * rasa_count
     model = model or model_path()
-    env = base_env(secrets, {"HORTENSE_DATABASE_URL": data_url, "HORTENSE_REDIS_URL": redis_url,
-                             **tracker_env(tracker_url), **(extra_env or {})})
+    env = base_env(
+        secrets,
+        {
+            "HORTENSE_DATABASE_URL": data_url,
+            "HORTENSE_REDIS_URL": redis_url,
+            **tracker_env(tracker_url),
+            **(extra_env or {}),
+        },
+    )
     cluster = Cluster(workdir, env)
     nginx_bin = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
     try:
@@ -185,18 +227,31 @@ def start_cluster(
         if use_nginx and nginx_bin:
             chat_port, lb_actions_port = free_port(), free_port()
             prefix = workdir / "nginx"
-            conf = render_nginx(prefix, chat_port, lb_actions_port, rasa_ports[:nginx_rasa or len(rasa_ports)],
-                                action_ports)
-            cluster.nginx = spawn("nginx", [nginx_bin, "-p", str(prefix), "-c", str(conf), "-e", "stderr",
-                                            "-g", "daemon off;"], env, workdir)
+            conf = render_nginx(
+                prefix, chat_port, lb_actions_port, rasa_ports[: nginx_rasa or len(rasa_ports)], action_ports
+            )
+            cluster.nginx = spawn(
+                "nginx",
+                [nginx_bin, "-p", str(prefix), "-c", str(conf), "-e", "stderr", "-g", "daemon off;"],
+                env,
+                workdir,
+            )
             cluster.nginx.url = f"http://127.0.0.1:{chat_port}"
             cluster.chat_url = cluster.nginx.url
             cluster.actions_url = f"http://127.0.0.1:{lb_actions_port}"
         for i, (port, endpoints_file) in enumerate(zip(rasa_ports, endpoints, strict=True)):
             action_url = cluster.actions_url or cluster.actions[i % len(cluster.actions)].url
-            cluster.rasa.append(start_rasa({**env, "HORTENSE_ACTION_SERVER_URL": f"{action_url}/webhook"}, port,
-                                           workdir, model=model, credentials=PROD_CREDENTIALS,
-                                           endpoints=endpoints_file, name=f"rasa-{i + 1}"))
+            cluster.rasa.append(
+                start_rasa(
+                    {**env, "HORTENSE_ACTION_SERVER_URL": f"{action_url}/webhook"},
+                    port,
+                    workdir,
+                    model=model,
+                    credentials=PROD_CREDENTIALS,
+                    endpoints=endpoints_file,
+                    name=f"rasa-{i + 1}",
+                )
+            )
         cluster.chat_url = cluster.chat_url or cluster.rasa[0].url
         for proc in cluster.actions:
             wait_ready(proc, 120)

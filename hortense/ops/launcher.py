@@ -8,6 +8,7 @@ start their processes with `start_actions`, `start_rasa`, `start_web` and `start
 Besides `hortense.settings`, this is the one module that reads `os.environ`: it builds the environment of the
 children (`child_env`) from its own.
 """
+
 from __future__ import annotations
 
 import os
@@ -27,8 +28,12 @@ ROOT = PROJECT_ROOT
 VENV_BIN = Path(sys.executable).parent
 RASA = VENV_BIN / "rasa"
 # What every child gets: the project importable, Rasa and TensorFlow quiet, no telemetry.
-STANDARD_ENV = {"PYTHONPATH": str(ROOT), "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2",
-                "SQLALCHEMY_SILENCE_UBER_WARNING": "1"}
+STANDARD_ENV = {
+    "PYTHONPATH": str(ROOT),
+    "RASA_TELEMETRY_ENABLED": "false",
+    "TF_CPP_MIN_LOG_LEVEL": "2",
+    "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
+}
 # The URL that answers 200 once a process of that kind serves requests.
 READY_PATHS = {"actions": "/health", "rasa": "/webhooks/web/", "web": "/health"}
 
@@ -43,8 +48,13 @@ def free_port() -> int:
 
 def model_path() -> Path:
     """The trained model for the current data, domain and config (scripts/train.py names it after their hash)."""
-    out = subprocess.run([sys.executable, str(ROOT / "scripts" / "train.py"), "--print"], capture_output=True,
-                         text=True, check=True, cwd=ROOT).stdout.strip()
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "train.py"), "--print"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    ).stdout.strip()
     path = Path(out)
     if not path.exists():
         raise RuntimeError(f"no trained model at {path}: run `make train` first")
@@ -112,8 +122,9 @@ def stop_all(procs: list[Proc]) -> None:
         proc.stop()
 
 
-def spawn(name: str, cmd: list[str], env: dict, workdir: Path, log: Path | None = None,
-          cwd: Path | None = None) -> Proc:
+def spawn(
+    name: str, cmd: list[str], env: dict, workdir: Path, log: Path | None = None, cwd: Path | None = None
+) -> Proc:
     """Start `cmd` in its own session (a Ctrl-C in the terminal reaches only us: we stop the children), output to
     `log` (default: `<workdir>/<name>.log`)."""
     from hortense.security.files import create_private, private_dir, private_umask
@@ -122,8 +133,9 @@ def spawn(name: str, cmd: list[str], env: dict, workdir: Path, log: Path | None 
     private_dir(workdir, chmod_existing=True)
     log = create_private(log or workdir / f"{name}.log")
     with log.open("w") as out:
-        popen = subprocess.Popen(cmd, cwd=cwd or ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                 start_new_session=True)
+        popen = subprocess.Popen(
+            cmd, cwd=cwd or ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
     return Proc(name, popen, log)
 
 
@@ -160,18 +172,39 @@ def _server(proc: Proc, port: int, kind: str) -> Proc:
 
 def start_actions(env: dict, port: int, workdir: Path, name: str = "actions") -> Proc:
     """`python -m actions.server` on `port` (loopback unless HORTENSE_ACTION_HOST says otherwise)."""
-    proc = spawn(name, [sys.executable, "-m", "actions.server"], {**env, "HORTENSE_ACTION_PORT": str(port)},
-                 workdir)
+    proc = spawn(name, [sys.executable, "-m", "actions.server"], {**env, "HORTENSE_ACTION_PORT": str(port)}, workdir)
     return _server(proc, port, "actions")
 
 
-def start_rasa(env: dict, port: int, workdir: Path, *, model: PathLike, credentials: PathLike = "credentials.yml",
-               endpoints: PathLike = "endpoints.yml", host: str = "127.0.0.1", cors: str | None = None,
-               name: str = "rasa", cwd: Path | None = None) -> Proc:
+def start_rasa(
+    env: dict,
+    port: int,
+    workdir: Path,
+    *,
+    model: PathLike,
+    credentials: PathLike = "credentials.yml",
+    endpoints: PathLike = "endpoints.yml",
+    host: str = "127.0.0.1",
+    cors: str | None = None,
+    name: str = "rasa",
+    cwd: Path | None = None,
+) -> Proc:
     """`rasa run` with the given model, credentials and endpoints (paths relative to `cwd`, the project root by
     default)."""
-    cmd = [str(RASA), "run", "-m", str(model), "--credentials", str(credentials), "--endpoints", str(endpoints),
-           "-i", host, "-p", str(port)]
+    cmd = [
+        str(RASA),
+        "run",
+        "-m",
+        str(model),
+        "--credentials",
+        str(credentials),
+        "--endpoints",
+        str(endpoints),
+        "-i",
+        host,
+        "-p",
+        str(port),
+    ]
     if cors:
         cmd += ["--cors", cors]
     return _server(spawn(name, cmd, env, workdir, cwd=cwd), port, "rasa")
@@ -190,10 +223,13 @@ def start_scheduler(env: dict, workdir: Path, name: str = "scheduler") -> Proc:
 
 # --- make run ------------------------------------------------------------------------------------------------
 
+
 def _demo_login_line(on: bool) -> str:
     if on:
-        return ("Demo customer picker: ON (HORTENSE_DEMO_LOGIN=1, set by `make run`): anybody reaching this web app "
-                "can log in as any demo customer. Never in production.")
+        return (
+            "Demo customer picker: ON (HORTENSE_DEMO_LOGIN=1, set by `make run`): anybody reaching this web app "
+            "can log in as any demo customer. Never in production."
+        )
     return "Demo customer picker: off (HORTENSE_DEMO_LOGIN=1 turns it on, on a laptop only)."
 
 
@@ -211,8 +247,16 @@ def run_local(logs: Path = ROOT / "var" / "log") -> int:
     signal.signal(signal.SIGTERM, on_term)
     try:
         procs.append(start_actions(env, settings.action_port, logs))
-        procs.append(start_rasa(env, settings.rasa_port, logs, model=model, host=settings.rasa_host,
-                                cors=",".join(settings.allowed_origins)))
+        procs.append(
+            start_rasa(
+                env,
+                settings.rasa_port,
+                logs,
+                model=model,
+                host=settings.rasa_host,
+                cors=",".join(settings.allowed_origins),
+            )
+        )
         procs.append(start_web(env, settings.web_port, logs))
         procs.append(start_scheduler(env, logs))
         for proc in procs:
@@ -223,7 +267,8 @@ def run_local(logs: Path = ROOT / "var" / "log") -> int:
             except RuntimeError as error:
                 print(f"{proc.name} did not start; see {_shown(proc.log)}\n{error}", file=sys.stderr)
                 return 1
-        print(f"""
+        print(
+            f"""
 Hortense is running.
   Rasa server (website channel):  http://localhost:{settings.rasa_port}/webhooks/web/  (socket.io at /socket.io)
   Action server:                  http://127.0.0.1:{settings.action_port}  (reachable by Rasa only: token)
@@ -233,7 +278,9 @@ Hortense is running.
 {_demo_login_line(settings.demo_login)}
 Chat in a terminal as a demo customer (in another shell):  make chat CUSTOMER=C1001
 Demo customers:                                              make customers
-Press Ctrl-C to stop everything.""", flush=True)
+Press Ctrl-C to stop everything.""",
+            flush=True,
+        )
         while all(proc.alive() for proc in procs):
             time.sleep(0.5)
         stopped = ", ".join(proc.name for proc in procs if not proc.alive())

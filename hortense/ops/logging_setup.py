@@ -14,6 +14,7 @@ JSON fields: ts (UTC, ISO 8601), level, logger, message, service, pid, and exc_i
 anything passed as `extra={...}` is added (conversation ids should be passed that way, never tokens).
 Secrets are redacted before formatting by the log-record factory of hortense.rasa.tracker_store.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -67,8 +68,7 @@ def _all_loggers() -> list[logging.Logger]:
     return loggers
 
 
-def configure_logging(service: str, level: str | None = None, fmt: str | None = None,
-                      stream: Any = None) -> str:
+def configure_logging(service: str, level: str | None = None, fmt: str | None = None, stream: Any = None) -> str:
     """JSON: every installed handler gets the JSON formatter. Text: the framework's formatters are kept.
     Root gets a stderr handler (or one on `stream`) when it has none.
 

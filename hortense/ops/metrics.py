@@ -15,6 +15,7 @@ Where to call what:
   booking is confirmed/cancelled/moved/refused, `with action_timer(name): ...` around each action run,
   `record_error(where)` in exception handlers.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -56,12 +57,14 @@ def _get():
     if not _metrics:
         _metrics.update(
             turns=_prom.Counter("hortense_turns", "User messages handled", ["channel"]),
-            turn_seconds=_prom.Histogram("hortense_turn_seconds", "Time to answer a user message", ["channel"],
-                                         buckets=TURN_BUCKETS),
+            turn_seconds=_prom.Histogram(
+                "hortense_turn_seconds", "Time to answer a user message", ["channel"], buckets=TURN_BUCKETS
+            ),
             fallbacks=_prom.Counter("hortense_fallbacks", "Turns answered by the fallback", ["channel"]),
             bookings=_prom.Counter("hortense_bookings", "Appointment operations by outcome", ["outcome"]),
-            action_seconds=_prom.Histogram("hortense_action_seconds", "Custom action run time", ["action"],
-                                           buckets=TURN_BUCKETS),
+            action_seconds=_prom.Histogram(
+                "hortense_action_seconds", "Custom action run time", ["action"], buckets=TURN_BUCKETS
+            ),
             errors=_prom.Counter("hortense_errors", "Errors by place", ["where"]),
         )
     return _metrics

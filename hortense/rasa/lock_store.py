@@ -33,6 +33,7 @@ endpoints.yml (see deploy/endpoints.production.yml):
 The Redis calls are synchronous, like Rasa's own `RedisLockStore` (a few hundred microseconds on a
 local network).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -72,7 +73,9 @@ end
 """
 
 # KEYS: lock hash, counter. ARGV: lifetime ms, counter ttl s. Returns the new ticket number.
-_ISSUE = _PRELUDE + """
+_ISSUE = (
+    _PRELUDE
+    + """
 purge()
 local n = redis.call('INCR', KEYS[2])
 redis.call('EXPIRE', KEYS[2], tonumber(ARGV[2]))
@@ -81,9 +84,12 @@ redis.call('HSET', KEYS[1], n, now + lifetime)
 keep_key(lifetime)
 return n
 """
+)
 
 # KEYS: lock hash. ARGV: ticket. Returns {status, tickets ahead}: 1 acquired, 0 wait, -1 ticket gone.
-_ACQUIRE = _PRELUDE + """
+_ACQUIRE = (
+    _PRELUDE
+    + """
 purge()
 if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return {-1, 0} end
 local mine = tonumber(ARGV[1])
@@ -94,9 +100,12 @@ end
 if ahead == 0 then return {1, 0} end
 return {0, ahead}
 """
+)
 
 # KEYS: lock hash. ARGV: ticket, lifetime ms. Returns 1 when refreshed, 0 when the ticket is gone.
-_REFRESH = _PRELUDE + """
+_REFRESH = (
+    _PRELUDE
+    + """
 purge()
 if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 0 end
 local lifetime = tonumber(ARGV[2])
@@ -104,35 +113,47 @@ redis.call('HSET', KEYS[1], ARGV[1], now + lifetime)
 keep_key(lifetime)
 return 1
 """
+)
 
 # KEYS: lock hash. ARGV: ticket. Returns the number of tickets left (the record is deleted at 0).
-_RELEASE = _PRELUDE + """
+_RELEASE = (
+    _PRELUDE
+    + """
 redis.call('HDEL', KEYS[1], ARGV[1])
 purge()
 local left = redis.call('HLEN', KEYS[1])
 if left == 0 then redis.call('DEL', KEYS[1]) end
 return left
 """
+)
 
 # KEYS: lock hash. Removes expired tickets; returns the number left.
-_PURGE = _PRELUDE + """
+_PURGE = (
+    _PRELUDE
+    + """
 purge()
 local left = redis.call('HLEN', KEYS[1])
 if left == 0 then redis.call('DEL', KEYS[1]) end
 return left
 """
+)
 
 # KEYS: lock hash. Returns {server time ms, field, expiry, field, expiry...} after purging.
-_READ = _PRELUDE + """
+_READ = (
+    _PRELUDE
+    + """
 purge()
 local out = {now}
 for _, v in ipairs(redis.call('HGETALL', KEYS[1])) do table.insert(out, v) end
 return out
 """
+)
 
 # KEYS: lock hash, counter. ARGV: lifetime ms, counter ttl s, then ticket numbers. Saves a TicketLock
 # (Rasa's base-class API) atomically: the listed tickets replace the record, the counter never goes back.
-_SAVE = _PRELUDE + """
+_SAVE = (
+    _PRELUDE
+    + """
 redis.call('DEL', KEYS[1])
 local lifetime = tonumber(ARGV[1])
 local top = tonumber(redis.call('GET', KEYS[2]) or '0')
@@ -144,6 +165,7 @@ redis.call('SET', KEYS[2], top, 'EX', tonumber(ARGV[2]))
 if #ARGV > 2 then keep_key(lifetime) end
 return #ARGV - 2
 """
+)
 
 
 def configured_lifetime() -> float:
@@ -177,8 +199,16 @@ class AtomicRedisLockStore(LockStore):
         if endpoint_config is not None:  # Rasa: `lock_store_class(endpoint_config=...)`
             options.update(endpoint_config.kwargs or {})
             url = url or endpoint_config.url
-        given = {"host": host, "port": port, "db": db, "username": username, "password": password,
-                 "key_prefix": key_prefix, "lock_lifetime": lock_lifetime, "poll_interval": poll_interval}
+        given = {
+            "host": host,
+            "port": port,
+            "db": db,
+            "username": username,
+            "password": password,
+            "key_prefix": key_prefix,
+            "lock_lifetime": lock_lifetime,
+            "poll_interval": poll_interval,
+        }
         options.update({k: v for k, v in given.items() if v is not None})
 
         if client is not None:
@@ -191,16 +221,22 @@ class AtomicRedisLockStore(LockStore):
                 self.red = redis.Redis.from_url(target, **common)
             else:
                 self.red = redis.Redis(
-                    host=target, port=int(options.get("port") or 6379), db=int(options.get("db") or 0),
-                    username=options.get("username") or None, password=password_opt,
-                    ssl=bool(options.get("use_ssl", use_ssl)), **common)
+                    host=target,
+                    port=int(options.get("port") or 6379),
+                    db=int(options.get("db") or 0),
+                    username=options.get("username") or None,
+                    password=password_opt,
+                    ssl=bool(options.get("use_ssl", use_ssl)),
+                    **common,
+                )
 
         self.key_prefix = str(options.get("key_prefix") or DEFAULT_KEY_PREFIX)
         if not self.key_prefix.endswith(":"):
             self.key_prefix += ":"
         self.lifetime = float(options.get("lock_lifetime") or configured_lifetime())
-        self.poll_interval = float(options.get("poll_interval") or get_settings().lock_poll_seconds
-                                   or DEFAULT_POLL_INTERVAL_SECONDS)
+        self.poll_interval = float(
+            options.get("poll_interval") or get_settings().lock_poll_seconds or DEFAULT_POLL_INTERVAL_SECONDS
+        )
         # Refresh well before expiry, but not more than every few seconds.
         self.refresh_interval = max(0.05, min(5.0, self.lifetime / 4))
         self._issue = self.red.register_script(_ISSUE)
@@ -211,9 +247,12 @@ class AtomicRedisLockStore(LockStore):
         self._read = self.red.register_script(_READ)
         self._save = self.red.register_script(_SAVE)
         if self.lifetime <= RASA_ACTION_TIMEOUT_SECONDS:
-            logger.debug("lock lifetime %.0f s < Rasa's action timeout (%d s): tickets are refreshed while "
-                         "their process lives, so only a dead instance's lock expires", self.lifetime,
-                         RASA_ACTION_TIMEOUT_SECONDS)
+            logger.debug(
+                "lock lifetime %.0f s < Rasa's action timeout (%d s): tickets are refreshed while "
+                "their process lives, so only a dead instance's lock expires",
+                self.lifetime,
+                RASA_ACTION_TIMEOUT_SECONDS,
+            )
         super().__init__()
 
     # -- keys --------------------------------------------------------------------------------------------
@@ -233,8 +272,12 @@ class AtomicRedisLockStore(LockStore):
     # -- atomic operations -------------------------------------------------------------------------------
     def issue_ticket(self, conversation_id: str, lock_lifetime: float | None = None) -> int:
         try:
-            return int(self._issue(keys=[self._lock_key(conversation_id), self._counter_key(conversation_id)],
-                                   args=[self._ms(lock_lifetime or self.lifetime), COUNTER_TTL_SECONDS]))
+            return int(
+                self._issue(
+                    keys=[self._lock_key(conversation_id), self._counter_key(conversation_id)],
+                    args=[self._ms(lock_lifetime or self.lifetime), COUNTER_TTL_SECONDS],
+                )
+            )
         except Exception as exc:  # same contract as Rasa's LockStore.issue_ticket
             raise LockError(f"Error while acquiring lock. Error:\n{exc}") from exc
 
@@ -244,8 +287,11 @@ class AtomicRedisLockStore(LockStore):
         return int(status), int(ahead)
 
     def refresh_ticket(self, conversation_id: str, ticket: int, lock_lifetime: float | None = None) -> bool:
-        return bool(self._refresh(keys=[self._lock_key(conversation_id)],
-                                  args=[ticket, self._ms(lock_lifetime or self.lifetime)]))
+        return bool(
+            self._refresh(
+                keys=[self._lock_key(conversation_id)], args=[ticket, self._ms(lock_lifetime or self.lifetime)]
+            )
+        )
 
     def finish_serving(self, conversation_id: str, ticket_number: int) -> None:
         self._release(keys=[self._lock_key(conversation_id)], args=[ticket_number])
@@ -279,8 +325,10 @@ class AtomicRedisLockStore(LockStore):
 
     def save_lock(self, lock: TicketLock) -> None:
         numbers = [t.number for t in lock.tickets if not t.has_expired()]
-        self._save(keys=[self._lock_key(lock.conversation_id), self._counter_key(lock.conversation_id)],
-                   args=[self._ms(self.lifetime), COUNTER_TTL_SECONDS, *numbers])
+        self._save(
+            keys=[self._lock_key(lock.conversation_id), self._counter_key(lock.conversation_id)],
+            args=[self._ms(self.lifetime), COUNTER_TTL_SECONDS, *numbers],
+        )
 
     # -- the lock itself ---------------------------------------------------------------------------------
     @asynccontextmanager
@@ -314,8 +362,10 @@ class AtomicRedisLockStore(LockStore):
             if status == 1:  # Rasa does not use the yielded lock: no extra read
                 return TicketLock(conversation_id)
             if status < 0:
-                raise LockError(f"Could not acquire lock for conversation_id '{conversation_id}': "
-                                f"ticket {ticket} expired while waiting.")
+                raise LockError(
+                    f"Could not acquire lock for conversation_id '{conversation_id}': "
+                    f"ticket {ticket} expired while waiting."
+                )
             logger.debug("conversation %s: %d message(s) ahead of ticket %d", conversation_id, ahead, ticket)
             await asyncio.sleep(delay)
             delay = min(poll, delay * 2)
@@ -327,8 +377,7 @@ class AtomicRedisLockStore(LockStore):
                 await asyncio.sleep(interval)
                 try:
                     if not self.refresh_ticket(conversation_id, ticket, lifetime):
-                        logger.warning("lock ticket %s of %s expired before it was released", ticket,
-                                       conversation_id)
+                        logger.warning("lock ticket %s of %s expired before it was released", ticket, conversation_id)
                         return
                 except Exception:
                     logger.exception("could not refresh lock ticket %s of %s", ticket, conversation_id)

@@ -19,6 +19,7 @@ Defects and their patches:
    vulnerabilities. `rasa.server.add_root_route` adds it before any channel exists, so `hide_version` (a
    `before_server_start` listener of the website connector) swaps that route's handler for a version-less one.
 """
+
 from __future__ import annotations
 
 import logging
@@ -29,6 +30,7 @@ _state: dict = {}
 
 
 # --- 1. RemoteAction: the action response schema is checked once, not on every call -------------------------
+
 
 def _cached_validator():
     validator = _state.get("validator")
@@ -53,7 +55,8 @@ def _validate_action_result(self: Any, result: dict[str, Any]) -> bool:
         return True
     error.message += (
         f". Failed to validate Action server response from API, make sure your response from the Action "
-        f"endpoint is valid. For more information about the format visit {DOCS_BASE_URL}/custom-actions")
+        f"endpoint is valid. For more information about the format visit {DOCS_BASE_URL}/custom-actions"
+    )
     assert isinstance(error, ValidationError)
     raise error
 
@@ -86,6 +89,7 @@ def hide_version(app: Any, _loop: Any = None) -> None:
 
 
 # --- all of them -------------------------------------------------------------------------------------------------
+
 
 def install() -> bool:
     """Apply every patch above in this process; returns True the first time."""

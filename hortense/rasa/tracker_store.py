@@ -13,6 +13,7 @@ endpoints.yml: `tracker_store: type: hortense.rasa.tracker_store.RedactingSQLTra
 Rasa silently falls back to an in-memory store when that class fails to import: the connectors' guard
 checks the store in use at start-up (`store_in_use`) and logs loudly.
 """
+
 from __future__ import annotations
 
 import json
@@ -113,14 +114,16 @@ class RedactingSQLTrackerStore(SQLTrackerStore):
             for event in self._additional_events(session, tracker):
                 data = redact_for_storage(event.as_dict())
                 intent = ((data.get("parse_data") or {}).get("intent") or {}).get(INTENT_NAME_KEY)
-                session.add(self.SQLEvent(
-                    sender_id=tracker.sender_id,
-                    type_name=event.type_name,
-                    timestamp=data.get("timestamp"),
-                    intent_name=intent,
-                    action_name=data.get("name"),
-                    data=json.dumps(data),
-                ))
+                session.add(
+                    self.SQLEvent(
+                        sender_id=tracker.sender_id,
+                        type_name=event.type_name,
+                        timestamp=data.get("timestamp"),
+                        intent_name=intent,
+                        action_name=data.get("name"),
+                        data=json.dumps(data),
+                    )
+                )
             session.commit()
 
 
@@ -140,16 +143,22 @@ def check_store(store: TrackerStore) -> bool:
         logger.info("tracker store check: %s (redacting)", type(inner).__name__)
         return True
     if isinstance(inner, InMemoryTrackerStore) and inner.event_broker is None:
-        logger.error("tracker store check: conversations are kept in memory only (lost on restart). If "
-                     "endpoints.yml names hortense.rasa.tracker_store.RedactingSQLTrackerStore, it failed to import.")
+        logger.error(
+            "tracker store check: conversations are kept in memory only (lost on restart). If "
+            "endpoints.yml names hortense.rasa.tracker_store.RedactingSQLTrackerStore, it failed to import."
+        )
         return True
-    logger.critical("tracker store check: %s does not redact: typed secrets would be stored in clear; "
-                    "the connectors refuse messages until endpoints.yml uses "
-                    "hortense.rasa.tracker_store.RedactingSQLTrackerStore", type(inner).__name__)
+    logger.critical(
+        "tracker store check: %s does not redact: typed secrets would be stored in clear; "
+        "the connectors refuse messages until endpoints.yml uses "
+        "hortense.rasa.tracker_store.RedactingSQLTrackerStore",
+        type(inner).__name__,
+    )
     return False
 
 
 # --- logs ---------------------------------------------------------------------------------------------
+
 
 class _SecretValuesFilter(logging.Filter):
     """Blanks known secret values (after `RedactingFilter` has formatted the record)."""

@@ -1,4 +1,5 @@
 """Mon contrat: PDL, contract number, off-peak hours, offer details."""
+
 from __future__ import annotations
 
 from hortense.account.customers import ContractView, CustomerView, OffpeakView
@@ -16,14 +17,28 @@ from hortense.replies.common import (
 )
 from hortense.replies.conversation import agree
 
-MONTH_NAMES = ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",
-               "novembre", "décembre"]
+MONTH_NAMES = [
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+]
 
 
 def pdl(customer: CustomerView, contract: ContractView) -> Reply:
-    return Reply(f"{site_prefix(customer, contract)}Votre PDL (point de livraison) est le "
-                 f"{fr.pdl(contract.pdl)}.\nVous le retrouvez aussi sur vos factures, et sur votre compteur Linky "
-                 "en appuyant sur la touche « + » jusqu'à l'affichage « numéro de PRM ».")
+    return Reply(
+        f"{site_prefix(customer, contract)}Votre PDL (point de livraison) est le "
+        f"{fr.pdl(contract.pdl)}.\nVous le retrouvez aussi sur vos factures, et sur votre compteur Linky "
+        "en appuyant sur la touche « + » jusqu'à l'affichage « numéro de PRM »."
+    )
 
 
 def contract_number(customer: CustomerView, contract: ContractView) -> Reply:
@@ -62,9 +77,13 @@ def offpeak(customer: CustomerView, contract: ContractView) -> Reply:
 
 def details(customer: CustomerView, contract: ContractView) -> Reply:
     monthly = agree(customer, "vous êtes mensualisé", "vous êtes mensualisée", "mensualisation")
-    payment = (f"{monthly}, prélèvement le {contract.instalment_day} de chaque mois"
-               if contract.monthly_payment and contract.instalment_day else
-               monthly if contract.monthly_payment else "à réception de chaque facture")
+    payment = (
+        f"{monthly}, prélèvement le {contract.instalment_day} de chaque mois"
+        if contract.monthly_payment and contract.instalment_day
+        else monthly
+        if contract.monthly_payment
+        else "à réception de chaque facture"
+    )
     lines = [
         f"{site_prefix(customer, contract)}Votre contrat {contract.contract_number} :",
         f"• offre : {contract.offer_label}",

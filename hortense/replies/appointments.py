@@ -1,4 +1,5 @@
 """French wording of the phone-appointment conversation (proposals, recap, confirmations)."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -17,8 +18,11 @@ REASONS = {
 ASK_PREFERENCE = Reply(
     "Quand souhaitez-vous qu'un conseiller vous rappelle ? Par exemple « demain matin », « jeudi vers 14h » "
     "ou « le 3 décembre ».",
-    (Button("Le plus tôt possible", "le premier créneau disponible"), Button("Demain matin", "demain matin"),
-     Button("Demain après-midi", "demain après-midi")),
+    (
+        Button("Le plus tôt possible", "le premier créneau disponible"),
+        Button("Demain matin", "demain matin"),
+        Button("Demain après-midi", "demain après-midi"),
+    ),
 )
 
 
@@ -27,22 +31,26 @@ def phone_for_reading(e164: str | None) -> str:
     if not e164 or not e164.startswith("+33") or len(e164) != 12:
         return e164 or ""
     national = "0" + e164[3:]
-    return " ".join(national[i:i + 2] for i in range(0, 10, 2))
+    return " ".join(national[i : i + 2] for i in range(0, 10, 2))
 
 
 def proposals(slots: tuple[datetime, ...], matched: bool, reason: str | None, holiday: str | None) -> Reply:
     """Up to 3 free slots as buttons; the button text is the slot itself, so typing it works too."""
     if not slots:
-        return Reply("Je ne trouve aucun créneau libre dans les 3 prochaines semaines, désolée. "
-                     "Vous pouvez appeler directement nos conseillers.")
+        return Reply(
+            "Je ne trouve aucun créneau libre dans les 3 prochaines semaines, désolée. "
+            "Vous pouvez appeler directement nos conseillers."
+        )
     if matched:
         intro = "Voici les créneaux disponibles :" if len(slots) > 1 else "Voici le créneau disponible :"
     else:
-        why = (f"Ce jour-là est férié ({holiday})." if reason == "holiday" and holiday else REASONS.get(reason or "", ""))
+        why = f"Ce jour-là est férié ({holiday})." if reason == "holiday" and holiday else REASONS.get(reason or "", "")
         intro = f"{why} Je vous propose plutôt :".strip()
     labels = [fr.slot_label(s) for s in slots]
-    return Reply(f"{intro}\nChoisissez un créneau, ou indiquez-moi un autre moment.",
-                 tuple(Button(label.capitalize(), label) for label in labels))
+    return Reply(
+        f"{intro}\nChoisissez un créneau, ou indiquez-moi un autre moment.",
+        tuple(Button(label.capitalize(), label) for label in labels),
+    )
 
 
 def ask_reason() -> Reply:
@@ -51,9 +59,11 @@ def ask_reason() -> Reply:
 
 def ask_phone(on_file: str | None) -> Reply:
     if on_file:
-        return Reply(f"Le conseiller vous appellera au {phone_for_reading(on_file)}. Est-ce le bon numéro ? "
-                     "Sinon, indiquez-moi le numéro à appeler.",
-                     (Button("Oui, ce numéro", intent_payload("affirm")),))
+        return Reply(
+            f"Le conseiller vous appellera au {phone_for_reading(on_file)}. Est-ce le bon numéro ? "
+            "Sinon, indiquez-moi le numéro à appeler.",
+            (Button("Oui, ce numéro", intent_payload("affirm")),),
+        )
     return Reply("À quel numéro le conseiller doit-il vous appeler ?")
 
 
@@ -64,17 +74,23 @@ def invalid_phone() -> Reply:
 def recap(start: datetime, phone: str, reason: str, previous: datetime | None = None) -> Reply:
     when = fr.slot_label(start)
     if previous is not None:
-        text = (f"Je récapitule : je déplace votre appel du {fr.slot_label(previous)} au {when}, au "
-                f"{phone_for_reading(phone)}. Je confirme ?")
+        text = (
+            f"Je récapitule : je déplace votre appel du {fr.slot_label(previous)} au {when}, au "
+            f"{phone_for_reading(phone)}. Je confirme ?"
+        )
     else:
-        text = (f"Je récapitule : un conseiller Hortense vous appelle le {when} au {phone_for_reading(phone)}, "
-                f"motif : « {reason} ». Je confirme ?")
+        text = (
+            f"Je récapitule : un conseiller Hortense vous appelle le {when} au {phone_for_reading(phone)}, "
+            f"motif : « {reason} ». Je confirme ?"
+        )
     return Reply(text, (Button("Oui, je confirme", intent_payload("affirm")), Button("Non", intent_payload("deny"))))
 
 
 def booked(start: datetime, phone: str) -> Reply:
-    return Reply(f"C'est réservé : un conseiller Hortense vous appellera le {fr.slot_label(start)} au "
-                 f"{phone_for_reading(phone)}. Vous recevrez un rappel avant l'appel.")
+    return Reply(
+        f"C'est réservé : un conseiller Hortense vous appellera le {fr.slot_label(start)} au "
+        f"{phone_for_reading(phone)}. Vous recevrez un rappel avant l'appel."
+    )
 
 
 def moved(start: datetime) -> Reply:
@@ -99,37 +115,52 @@ def left() -> Reply:
 
 
 def already_booked(start: datetime) -> Reply:
-    return Reply(f"Vous avez déjà un appel prévu le {fr.slot_label(start)}. Voulez-vous le déplacer ?",
-                 (Button("Oui, le déplacer", intent_payload("reschedule_appointment")),
-                  Button("Non, le garder", intent_payload("deny"))))
+    return Reply(
+        f"Vous avez déjà un appel prévu le {fr.slot_label(start)}. Voulez-vous le déplacer ?",
+        (
+            Button("Oui, le déplacer", intent_payload("reschedule_appointment")),
+            Button("Non, le garder", intent_payload("deny")),
+        ),
+    )
 
 
 def upcoming(start: datetime, phone: str, reason: str) -> Reply:
-    return Reply(f"Votre rendez-vous : un conseiller Hortense vous appelle le {fr.slot_label(start)} au "
-                 f"{phone_for_reading(phone)} (motif : « {reason} »).",
-                 (Button("Le déplacer", intent_payload("reschedule_appointment")),
-                  Button("L'annuler", intent_payload("cancel_appointment"))))
+    return Reply(
+        f"Votre rendez-vous : un conseiller Hortense vous appelle le {fr.slot_label(start)} au "
+        f"{phone_for_reading(phone)} (motif : « {reason} »).",
+        (
+            Button("Le déplacer", intent_payload("reschedule_appointment")),
+            Button("L'annuler", intent_payload("cancel_appointment")),
+        ),
+    )
 
 
 def none_upcoming(action: str | None = None) -> Reply:
     text = "Vous n'avez pas de rendez-vous à venir."
     if action:
         text = f"Vous n'avez pas de rendez-vous à {action}."
-    return Reply(text + " Voulez-vous en prendre un ?",
-                 (Button("Prendre rendez-vous", intent_payload("book_appointment")),))
+    return Reply(
+        text + " Voulez-vous en prendre un ?", (Button("Prendre rendez-vous", intent_payload("book_appointment")),)
+    )
 
 
 def confirm_cancel(start: datetime, other_day: bool = False) -> Reply:
     if other_day:
-        return Reply(f"Votre appel prévu est le {fr.slot_label(start)}. Voulez-vous annuler cet appel ?",
-                     (Button("Oui, annuler", intent_payload("affirm")), Button("Non, le garder", intent_payload("deny"))))
-    return Reply(f"Voulez-vous annuler votre appel du {fr.slot_label(start)} ?",
-                 (Button("Oui, annuler", intent_payload("affirm")), Button("Non, le garder", intent_payload("deny"))))
+        return Reply(
+            f"Votre appel prévu est le {fr.slot_label(start)}. Voulez-vous annuler cet appel ?",
+            (Button("Oui, annuler", intent_payload("affirm")), Button("Non, le garder", intent_payload("deny"))),
+        )
+    return Reply(
+        f"Voulez-vous annuler votre appel du {fr.slot_label(start)} ?",
+        (Button("Oui, annuler", intent_payload("affirm")), Button("Non, le garder", intent_payload("deny"))),
+    )
 
 
 def cancelled(start: datetime) -> Reply:
-    return Reply(f"C'est fait : votre appel du {fr.slot_label(start)} est annulé. Vous pouvez reprendre rendez-vous "
-                 "quand vous voulez.")
+    return Reply(
+        f"C'est fait : votre appel du {fr.slot_label(start)} est annulé. Vous pouvez reprendre rendez-vous "
+        "quand vous voulez."
+    )
 
 
 def kept() -> Reply:

@@ -1,4 +1,5 @@
 """Mes factures: last invoices (consumption or resale) and the monthly payment schedule."""
+
 from __future__ import annotations
 
 from hortense.account.customers import ContractView, CustomerView
@@ -21,17 +22,26 @@ def invoice_download(invoice: InvoiceView, url: str, one: bool = True) -> Link:
     return Link(f"Facture du {fr.short_date(invoice.issued_on)} (PDF)", url, short)
 
 
-def one_invoice(customer: CustomerView, contract: ContractView, invoice: InvoiceView, link: Link | None,
-                latest: bool, has_older: bool) -> Reply:
-    """"Ma dernière facture": that invoice (amount, date, status, download), older ones one button away."""
+def one_invoice(
+    customer: CustomerView,
+    contract: ContractView,
+    invoice: InvoiceView,
+    link: Link | None,
+    latest: bool,
+    has_older: bool,
+) -> Reply:
+    """ "Ma dernière facture": that invoice (amount, date, status, download), older ones one button away."""
     which = "dernière" if latest else "précédente"
-    text = (f"{site_prefix(customer, contract)}Votre {which} {_noun(invoice)} ({invoice.number}) du "
-            f"{fr.short_date(invoice.issued_on)} : {fr.eur(invoice.amount_eur)}, {invoice_status(invoice)}.")
+    text = (
+        f"{site_prefix(customer, contract)}Votre {which} {_noun(invoice)} ({invoice.number}) du "
+        f"{fr.short_date(invoice.issued_on)} : {fr.eur(invoice.amount_eur)}, {invoice_status(invoice)}."
+    )
     return Reply(text, (B_OLDER,) if has_older else (), links=(link,) if link else ())
 
 
-def older_invoices(customer: CustomerView, contract: ContractView, items: tuple[InvoiceView, ...],
-                   links: dict[str, Link]) -> Reply:
+def older_invoices(
+    customer: CustomerView, contract: ContractView, items: tuple[InvoiceView, ...], links: dict[str, Link]
+) -> Reply:
     """Older invoices, one line each; their downloads travel as links (buttons), in the same order."""
     prefix = site_prefix(customer, contract)
     if not items:
@@ -39,15 +49,18 @@ def older_invoices(customer: CustomerView, contract: ContractView, items: tuple[
     noun = "factures de revente" if items[0].kind == "resale" else "factures"
     lines = [f"{prefix}Vos {noun} précédentes :"]
     for inv in items:
-        lines.append(f"• {fr.short_date(inv.issued_on)} ({inv.number}) : {fr.eur(inv.amount_eur)}, "
-                     f"{invoice_status(inv)}")
+        lines.append(
+            f"• {fr.short_date(inv.issued_on)} ({inv.number}) : {fr.eur(inv.amount_eur)}, {invoice_status(inv)}"
+        )
     return Reply("\n".join(lines), links=tuple(links[i.number] for i in items if i.number in links))
 
 
 def no_invoice_yet(customer: CustomerView, contract: ContractView, first_due: str) -> Reply:
-    return Reply(f"{site_prefix(customer, contract)}Vous n'avez pas encore de facture : votre contrat a démarré le "
-                 f"{fr.short_date(contract.start_date)}, et la première sera émise {first_due}, après votre premier "
-                 "relevé.")
+    return Reply(
+        f"{site_prefix(customer, contract)}Vous n'avez pas encore de facture : votre contrat a démarré le "
+        f"{fr.short_date(contract.start_date)}, et la première sera émise {first_due}, après votre premier "
+        "relevé."
+    )
 
 
 def invoice_status(invoice: InvoiceView) -> str:
@@ -56,23 +69,26 @@ def invoice_status(invoice: InvoiceView) -> str:
     if invoice.status == "paid_to_customer":
         return f"versée le {fr.short_date(invoice.paid_on)}" if invoice.paid_on else "versée"
     if invoice.status == "to_be_paid_to_customer":
-        return (f"versement prévu avant le {fr.short_date(invoice.due_date)}" if invoice.due_date
-                else "versement à venir")
+        return (
+            f"versement prévu avant le {fr.short_date(invoice.due_date)}" if invoice.due_date else "versement à venir"
+        )
     return f"à régler avant le {fr.short_date(invoice.due_date)}" if invoice.due_date else "à régler"
 
 
-def invoices(customer: CustomerView, contract: ContractView, items: tuple[InvoiceView, ...],
-             links: dict[str, str] | None = None) -> Reply:
+def invoices(
+    customer: CustomerView, contract: ContractView, items: tuple[InvoiceView, ...], links: dict[str, str] | None = None
+) -> Reply:
     """`links` maps invoice numbers to signed download URLs when documents are available."""
     prefix = site_prefix(customer, contract)
     if not items:
-        return Reply(f"{prefix}Vous n'avez pas encore de facture : la première sera émise après votre premier "
-                     "relevé.")
+        return Reply(f"{prefix}Vous n'avez pas encore de facture : la première sera émise après votre premier relevé.")
     resale = items[0].kind == "resale"
     last = items[0]
     noun = "facture de revente" if resale else "facture"
-    lines = [f"{prefix}Votre dernière {noun} ({last.number}) du {fr.short_date(last.issued_on)} : "
-             f"{fr.eur(last.amount_eur)}, {invoice_status(last)}."]
+    lines = [
+        f"{prefix}Votre dernière {noun} ({last.number}) du {fr.short_date(last.issued_on)} : "
+        f"{fr.eur(last.amount_eur)}, {invoice_status(last)}."
+    ]
     lines.append("Vos factures récentes :" if not resale else "Vos factures de revente récentes :")
     for inv in items:
         link = (links or {}).get(inv.number)

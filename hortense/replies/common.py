@@ -1,4 +1,5 @@
 """Building blocks of every answer: replies, buttons, menus, log-in prompts and offer mismatches."""
+
 from __future__ import annotations
 
 import json
@@ -86,22 +87,29 @@ def menu_buttons(customer: CustomerView | None) -> tuple[Button, ...]:
 
 def greeting(customer: CustomerView | None, channel: str | None = None) -> Reply:
     if customer is None and channel not in (None, "web"):
-        return Reply("Bonjour, je suis Hortense, l'assistante virtuelle de Hortense Énergie. "
-                     + login_required(channel).text)
+        return Reply(
+            "Bonjour, je suis Hortense, l'assistante virtuelle de Hortense Énergie. " + login_required(channel).text
+        )
     if customer is None:
-        return Reply("Bonjour, je suis Hortense, l'assistante virtuelle de Hortense Énergie. Je réponds à vos "
-                     "questions générales ; pour votre compte (contrat, consommation, factures), connectez-vous "
-                     "à votre espace client et je vous réponds tout de suite.")
+        return Reply(
+            "Bonjour, je suis Hortense, l'assistante virtuelle de Hortense Énergie. Je réponds à vos "
+            "questions générales ; pour votre compte (contrat, consommation, factures), connectez-vous "
+            "à votre espace client et je vous réponds tout de suite."
+        )
     name = customer.first_name
-    return Reply(f"Bonjour {name} ! Je suis Hortense, votre assistante virtuelle. Que puis-je faire pour vous ?",
-                 menu_buttons(customer))
+    return Reply(
+        f"Bonjour {name} ! Je suis Hortense, votre assistante virtuelle. Que puis-je faire pour vous ?",
+        menu_buttons(customer),
+    )
 
 
 def help_reply(customer: CustomerView | None) -> Reply:
     if customer is None:
-        return Reply("Je peux vous renseigner sur nos offres d'électricité verte et vous orienter. Depuis "
-                     "votre espace client, je vous donne votre PDL, vos heures creuses, votre "
-                     "consommation, vos factures, et je prends rendez-vous avec un conseiller.")
+        return Reply(
+            "Je peux vous renseigner sur nos offres d'électricité verte et vous orienter. Depuis "
+            "votre espace client, je vous donne votre PDL, vos heures creuses, votre "
+            "consommation, vos factures, et je prends rendez-vous avec un conseiller."
+        )
     offers = {c.offer for c in customer.contracts}
     topics = ["votre contrat (PDL, numéro, heures creuses, justificatif de domicile)"]
     if OFFER_STOCKAGE in offers:
@@ -110,38 +118,51 @@ def help_reply(customer: CustomerView | None) -> Reply:
         topics.append("votre consommation")
     if OFFER_BOOST in offers:
         topics.append("votre surplus injecté et votre cagnotte")
-    topics.append("vos factures" + (" et votre échéancier" if any(c.monthly_payment for c in customer.contracts)
-                                    else ""))
+    topics.append(
+        "vos factures" + (" et votre échéancier" if any(c.monthly_payment for c in customer.contracts) else "")
+    )
     topics.append("un rendez-vous téléphonique avec un conseiller")
-    return Reply("Je peux vous aider sur : " + ", ".join(topics[:-1]) + " et " + topics[-1] + ". Choisissez :",
-                 menu_buttons(customer))
+    return Reply(
+        "Je peux vous aider sur : " + ", ".join(topics[:-1]) + " et " + topics[-1] + ". Choisissez :",
+        menu_buttons(customer),
+    )
 
 
 def login_required(channel: str | None) -> Reply:
     """What a stranger gets instead of account data: how to prove who they are on this channel."""
     if channel in (None, "web"):
-        return Reply("Pour répondre sur votre compte, j'ai besoin de savoir qui vous êtes : connectez-vous à "
-                     "votre espace client, puis ouvrez la conversation depuis celui-ci.")
-    return Reply("Pour des raisons de sécurité, je dois d'abord relier cette conversation à votre compte. "
-                 "Dans votre espace client, rubrique « Mon contrat », demandez un code de liaison, puis "
-                 "écrivez-moi « lier mon compte » suivi du code (par exemple : lier mon compte 123456).")
+        return Reply(
+            "Pour répondre sur votre compte, j'ai besoin de savoir qui vous êtes : connectez-vous à "
+            "votre espace client, puis ouvrez la conversation depuis celui-ci."
+        )
+    return Reply(
+        "Pour des raisons de sécurité, je dois d'abord relier cette conversation à votre compte. "
+        "Dans votre espace client, rubrique « Mon contrat », demandez un code de liaison, puis "
+        "écrivez-moi « lier mon compte » suivi du code (par exemple : lier mon compte 123456)."
+    )
 
 
 def no_active_contract() -> Reply:
-    return Reply("Je ne trouve pas de contrat actif sur votre compte. Un conseiller peut regarder cela avec vous.",
-                 (B_APPOINTMENT,))
+    return Reply(
+        "Je ne trouve pas de contrat actif sur votre compte. Un conseiller peut regarder cela avec vous.",
+        (B_APPOINTMENT,),
+    )
 
 
 def choose_contract(customer: CustomerView, wanted: str) -> Reply:
     """A business with several sites picks one with buttons; payloads carry the contract number only."""
-    buttons = tuple(Button(c.short_name, intent_payload("select_contract", contract_number=c.contract_number))
-                    for c in customer.contracts)
+    buttons = tuple(
+        Button(c.short_name, intent_payload("select_contract", contract_number=c.contract_number))
+        for c in customer.contracts
+    )
     return Reply(f"Vous avez {len(customer.contracts)} contrats. Pour lequel souhaitez-vous {wanted} ?", buttons)
 
 
 def unknown_contract(customer: CustomerView) -> Reply:
-    return Reply("Ce contrat ne figure pas sur votre compte. Choisissez l'un des vôtres :",
-                 choose_contract(customer, "continuer").buttons)
+    return Reply(
+        "Ce contrat ne figure pas sur votre compte. Choisissez l'un des vôtres :",
+        choose_contract(customer, "continuer").buttons,
+    )
 
 
 def site_prefix(customer: CustomerView, contract: ContractView) -> str:
@@ -149,8 +170,9 @@ def site_prefix(customer: CustomerView, contract: ContractView) -> str:
     return f"{contract.short_name} — " if len(customer.contracts) > 1 else ""
 
 
-def unavailable(feature: str, contract: ContractView, reason: str | None,
-                customer: CustomerView | None = None) -> Reply:
+def unavailable(
+    feature: str, contract: ContractView, reason: str | None, customer: CustomerView | None = None
+) -> Reply:
     """A question outside the customer's offer: a clear explanation and what is available instead."""
     offer = contract.offer_label
     if feature == INSTALMENTS and reason == "not_monthly":
@@ -162,25 +184,41 @@ def unavailable(feature: str, contract: ContractView, reason: str | None,
             who = "Vous n'êtes pas mensualisé : vous n'avez donc pas d'échéancier, vous réglez chaque facture"
         return Reply(f"{who} à réception. Je peux vous montrer vos dernières factures.", (B_INVOICES,))
     if feature == INSTALMENTS:
-        return Reply(f"Avec {offer}, vous n'avez pas d'échéancier à payer : c'est nous qui vous versons le "
-                     "montant de vos factures de revente.", (B_INVOICES, B_KITTY))
+        return Reply(
+            f"Avec {offer}, vous n'avez pas d'échéancier à payer : c'est nous qui vous versons le "
+            "montant de vos factures de revente.",
+            (B_INVOICES, B_KITTY),
+        )
     if feature == BATTERY:
         alt = (B_SURPLUS, B_KITTY) if contract.offer == OFFER_BOOST else (B_CONSUMPTION,)
-        return Reply(f"La batterie virtuelle fait partie de l'offre Stockage Virtuel ; votre contrat {offer} "
-                     "n'en comporte pas.", alt)
+        return Reply(
+            f"La batterie virtuelle fait partie de l'offre Stockage Virtuel ; votre contrat {offer} n'en comporte pas.",
+            alt,
+        )
     if feature == CONSUMPTION:
-        return Reply(f"Avec {offer}, nous suivons l'électricité que vous injectez sur le réseau, pas votre "
-                     "consommation. Je peux vous donner votre surplus ou votre cagnotte.", (B_SURPLUS, B_KITTY))
+        return Reply(
+            f"Avec {offer}, nous suivons l'électricité que vous injectez sur le réseau, pas votre "
+            "consommation. Je peux vous donner votre surplus ou votre cagnotte.",
+            (B_SURPLUS, B_KITTY),
+        )
     if feature in (SURPLUS, KITTY):
         what = "La cagnotte" if feature == KITTY else "Le suivi du surplus injecté"
         if contract.offer == OFFER_STOCKAGE:
-            return Reply(f"{what} concerne l'offre Boost Mon Surplus. Avec {offer}, votre surplus solaire est "
-                         "stocké dans votre batterie virtuelle.", (B_BATTERY, B_CONSUMPTION))
-        return Reply(f"{what} concerne l'offre Boost Mon Surplus, qui rémunère le surplus solaire ; votre "
-                     f"contrat {offer} n'en comporte pas.", (B_CONSUMPTION, B_INVOICES))
+            return Reply(
+                f"{what} concerne l'offre Boost Mon Surplus. Avec {offer}, votre surplus solaire est "
+                "stocké dans votre batterie virtuelle.",
+                (B_BATTERY, B_CONSUMPTION),
+            )
+        return Reply(
+            f"{what} concerne l'offre Boost Mon Surplus, qui rémunère le surplus solaire ; votre "
+            f"contrat {offer} n'en comporte pas.",
+            (B_CONSUMPTION, B_INVOICES),
+        )
     return Reply(f"Cette information n'est pas disponible pour votre contrat {offer}.", (B_CONTRACT,))
 
 
 def advisor_contact() -> str:
-    return (f"Vous pouvez joindre un conseiller Hortense au {supplier.CUSTOMER_SERVICE_PHONE}, "
-            f"{supplier.CUSTOMER_SERVICE_HOURS}.")
+    return (
+        f"Vous pouvez joindre un conseiller Hortense au {supplier.CUSTOMER_SERVICE_PHONE}, "
+        f"{supplier.CUSTOMER_SERVICE_HOURS}."
+    )

@@ -1,4 +1,5 @@
 """Ma conso / Mon surplus: consumption tables, virtual battery, injected surplus and the kitty."""
+
 from __future__ import annotations
 
 from decimal import Decimal
@@ -25,55 +26,77 @@ def first_reading(contract: ContractView) -> str:
     """When the first monthly reading comes: early in the month after the contract's first month."""
     first_month = contract.start_date.replace(day=1)
     arrives = add_months(first_month, 1)
-    return (f"Le premier relevé mensuel (celui de {fr.month(first_month)}) arrivera début {fr.month(arrives)} ; "
-            "je pourrai alors vous le donner ici.")
+    return (
+        f"Le premier relevé mensuel (celui de {fr.month(first_month)}) arrivera début {fr.month(arrives)} ; "
+        "je pourrai alors vous le donner ici."
+    )
 
 
 def _consumption_part(prefix: str, history: ConsumptionHistory, focus: str) -> Reply:
-    """"et en heures creuses ?": the off-peak (or peak) part of the same months."""
+    """ "et en heures creuses ?": the off-peak (or peak) part of the same months."""
     label = "heures creuses" if focus == "offpeak" else "heures pleines"
     part = (lambda m: m.offpeak_kwh) if focus == "offpeak" else (lambda m: m.peak_kwh)
     total_part = history.offpeak_kwh if focus == "offpeak" else history.peak_kwh
     lines = [f"{prefix}Votre consommation en {label} {period_label(history.period)} :"]
     lines += [f"• {fr.month(m.month)} : {fr.kwh(part(m))}" for m in history.months]
-    lines.append(f"Total en {label} : {fr.kwh(total_part)}, soit {_percent(total_part, history.total_kwh)} % de "
-                 f"votre consommation ({fr.kwh(history.total_kwh)}).")
+    lines.append(
+        f"Total en {label} : {fr.kwh(total_part)}, soit {_percent(total_part, history.total_kwh)} % de "
+        f"votre consommation ({fr.kwh(history.total_kwh)})."
+    )
     return Reply("\n".join(lines))
 
 
-def consumption(customer: CustomerView, contract: ContractView, history: ConsumptionHistory,
-                focus: str | None = None) -> Reply:
+def consumption(
+    customer: CustomerView, contract: ContractView, history: ConsumptionHistory, focus: str | None = None
+) -> Reply:
     prefix = site_prefix(customer, contract)
     if not history.has_any_data:
-        return Reply(f"{prefix}Je n'ai pas encore de relevé de consommation : votre contrat a démarré le "
-                     f"{fr.short_date(contract.start_date)}. {first_reading(contract)}")
+        return Reply(
+            f"{prefix}Je n'ai pas encore de relevé de consommation : votre contrat a démarré le "
+            f"{fr.short_date(contract.start_date)}. {first_reading(contract)}"
+        )
     if not history.months:
         if history.period.end < contract.start_date.replace(day=1):
-            return Reply(f"{prefix}Votre contrat a démarré le {fr.short_date(contract.start_date)} : je n'ai donc "
-                         f"pas de relevé de consommation {period_label(history.period)}.")
-        return Reply(f"{prefix}Je n'ai pas de relevé de consommation {period_label(history.period)}. "
-                     "Voulez-vous vos 6 derniers mois ?", (B_CONSUMPTION,))
+            return Reply(
+                f"{prefix}Votre contrat a démarré le {fr.short_date(contract.start_date)} : je n'ai donc "
+                f"pas de relevé de consommation {period_label(history.period)}."
+            )
+        return Reply(
+            f"{prefix}Je n'ai pas de relevé de consommation {period_label(history.period)}. "
+            "Voulez-vous vos 6 derniers mois ?",
+            (B_CONSUMPTION,),
+        )
     if focus in ("offpeak", "peak"):
         return _consumption_part(prefix, history, focus)
     lines = [f"{prefix}Votre consommation {period_label(history.period)} :"]
     for m in history.months:
-        lines.append(f"• {fr.month(m.month)} : {fr.kwh(m.total_kwh)} (heures pleines {fr.kwh(m.peak_kwh)}, "
-                     f"heures creuses {fr.kwh(m.offpeak_kwh)})")
-    lines.append(f"Total : {fr.kwh(history.total_kwh)}, dont {_percent(history.offpeak_kwh, history.total_kwh)} % "
-                 "en heures creuses.")
+        lines.append(
+            f"• {fr.month(m.month)} : {fr.kwh(m.total_kwh)} (heures pleines {fr.kwh(m.peak_kwh)}, "
+            f"heures creuses {fr.kwh(m.offpeak_kwh)})"
+        )
+    lines.append(
+        f"Total : {fr.kwh(history.total_kwh)}, dont {_percent(history.offpeak_kwh, history.total_kwh)} % "
+        "en heures creuses."
+    )
     return Reply("\n".join(lines))
 
 
 def battery(customer: CustomerView, contract: ContractView, status: BatteryStatus) -> Reply:
     prefix = site_prefix(customer, contract)
     if status.last_update is None:
-        return Reply(f"{prefix}Votre batterie virtuelle est vide pour l'instant : elle se remplira avec le surplus "
-                     "de vos panneaux solaires, et vous verrez ici chaque mouvement.")
-    lines = [f"{prefix}Votre batterie virtuelle contient {fr.kwh(status.level_kwh)} "
-             f"(mise à jour du {fr.short_date(status.last_update)})."]
+        return Reply(
+            f"{prefix}Votre batterie virtuelle est vide pour l'instant : elle se remplira avec le surplus "
+            "de vos panneaux solaires, et vous verrez ici chaque mouvement."
+        )
+    lines = [
+        f"{prefix}Votre batterie virtuelle contient {fr.kwh(status.level_kwh)} "
+        f"(mise à jour du {fr.short_date(status.last_update)})."
+    ]
     if status.month_movements and status.movements_month:
-        lines.append(f"En {fr.month(status.movements_month)} : {fr.kwh(status.month_stored_kwh)} stockés, "
-                     f"{fr.kwh(status.month_used_kwh)} restitués.")
+        lines.append(
+            f"En {fr.month(status.movements_month)} : {fr.kwh(status.month_stored_kwh)} stockés, "
+            f"{fr.kwh(status.month_used_kwh)} restitués."
+        )
         for m in status.month_movements:
             sign = "+" if m.kwh > 0 else "−"
             lines.append(f"• {fr.short_date(m.occurred_on)} : {sign}{fr.kwh(abs(m.kwh))} ({m.label.lower()})")
@@ -83,14 +106,21 @@ def battery(customer: CustomerView, contract: ContractView, status: BatteryStatu
 def surplus(customer: CustomerView, contract: ContractView, history: SurplusHistory) -> Reply:
     prefix = site_prefix(customer, contract)
     if not history.has_any_data:
-        return Reply(f"{prefix}Je n'ai pas encore de relevé de surplus injecté : votre contrat a démarré le "
-                     f"{fr.short_date(contract.start_date)}. {first_reading(contract)}")
+        return Reply(
+            f"{prefix}Je n'ai pas encore de relevé de surplus injecté : votre contrat a démarré le "
+            f"{fr.short_date(contract.start_date)}. {first_reading(contract)}"
+        )
     if not history.months:
         if history.period.end < contract.start_date.replace(day=1):
-            return Reply(f"{prefix}Votre contrat a démarré le {fr.short_date(contract.start_date)} : je n'ai donc "
-                         f"pas de relevé de surplus {period_label(history.period)}.")
-        return Reply(f"{prefix}Je n'ai pas de relevé de surplus {period_label(history.period)}. "
-                     "Voulez-vous vos 6 derniers mois ?", (B_SURPLUS,))
+            return Reply(
+                f"{prefix}Votre contrat a démarré le {fr.short_date(contract.start_date)} : je n'ai donc "
+                f"pas de relevé de surplus {period_label(history.period)}."
+            )
+        return Reply(
+            f"{prefix}Je n'ai pas de relevé de surplus {period_label(history.period)}. "
+            "Voulez-vous vos 6 derniers mois ?",
+            (B_SURPLUS,),
+        )
     lines = [f"{prefix}Votre surplus injecté sur le réseau {period_label(history.period)} :"]
     lines += [f"• {fr.month(m.month)} : {fr.kwh(m.kwh)}" for m in history.months]
     lines.append(f"Total : {fr.kwh(history.total_kwh)}.")
@@ -100,10 +130,14 @@ def surplus(customer: CustomerView, contract: ContractView, history: SurplusHist
 def kitty(customer: CustomerView, contract: ContractView, update: KittyUpdateView | None) -> Reply:
     prefix = site_prefix(customer, contract)
     if update is None:
-        return Reply(f"{prefix}Votre cagnotte est encore à 0 € : elle est mise à jour chaque mois à partir du "
-                     "surplus injecté le mois précédent.")
+        return Reply(
+            f"{prefix}Votre cagnotte est encore à 0 € : elle est mise à jour chaque mois à partir du "
+            "surplus injecté le mois précédent."
+        )
     return Reply(
         f"{prefix}Votre cagnotte s'élève à {fr.eur(update.balance_eur)}.\n"
         f"Dernière mise à jour : {fr.month(update.month)}, {fr.kwh(update.kwh)} injectés × "
         f"{fr.price_per_kwh(update.price_eur_per_kwh)} = {fr.eur(update.amount_eur)}.\n"
-        "Elle est recalculée chaque mois à partir de votre surplus injecté.", (B_SURPLUS, B_APPOINTMENT))
+        "Elle est recalculée chaque mois à partir de votre surplus injecté.",
+        (B_SURPLUS, B_APPOINTMENT),
+    )

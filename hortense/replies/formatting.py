@@ -1,4 +1,5 @@
 """French formatting of amounts, energy, dates and identifiers, with Babel (no hand-rolled rules)."""
+
 from __future__ import annotations
 
 from datetime import date, datetime, time
@@ -79,4 +80,4 @@ def pdl(number: str) -> str:
     digits = "".join(ch for ch in number if ch.isdigit())
     if len(digits) != 14:
         return number
-    return " ".join([digits[:2]] + [digits[i:i + 3] for i in range(2, 14, 3)])
+    return " ".join([digits[:2]] + [digits[i : i + 3] for i in range(2, 14, 3)])

@@ -1,4 +1,5 @@
 """Small talk, out-of-scope pointers and the fallback's "did you mean" suggestions."""
+
 from __future__ import annotations
 
 from hortense.account.customers import CustomerView
@@ -32,9 +33,12 @@ INTENT_LABELS = {
 
 
 def bot_challenge() -> Reply:
-    return Reply("Je suis Hortense, l'assistante virtuelle de Hortense Énergie : un programme, pas une personne. "
-                 "Si vous préférez parler à un conseiller, je peux vous proposer un rendez-vous téléphonique. "
-                 + advisor_contact(), (B_APPOINTMENT,))
+    return Reply(
+        "Je suis Hortense, l'assistante virtuelle de Hortense Énergie : un programme, pas une personne. "
+        "Si vous préférez parler à un conseiller, je peux vous proposer un rendez-vous téléphonique. "
+        + advisor_contact(),
+        (B_APPOINTMENT,),
+    )
 
 
 def out_of_scope(topic: str | None, department: str | None, customer: CustomerView | None) -> Reply:
@@ -43,16 +47,24 @@ def out_of_scope(topic: str | None, department: str | None, customer: CustomerVi
             number = f"{supplier.ENEDIS_REPAIR_PREFIX} {department}"
             where = f"le {number} (dépannage Enedis, 24h/24)"
         else:
-            where = (f"le {supplier.ENEDIS_REPAIR_PREFIX} suivi du numéro de votre département (par exemple "
-                     f"{supplier.ENEDIS_REPAIR_PREFIX} 75 à Paris), 24h/24")
-        return Reply("Je suis désolée pour cette coupure. Les pannes sont gérées par Enedis, le gestionnaire du "
-                     f"réseau : appelez {where}. Vérifiez aussi votre disjoncteur.")
+            where = (
+                f"le {supplier.ENEDIS_REPAIR_PREFIX} suivi du numéro de votre département (par exemple "
+                f"{supplier.ENEDIS_REPAIR_PREFIX} 75 à Paris), 24h/24"
+            )
+        return Reply(
+            "Je suis désolée pour cette coupure. Les pannes sont gérées par Enedis, le gestionnaire du "
+            f"réseau : appelez {where}. Vérifiez aussi votre disjoncteur."
+        )
     if topic in (MOVING, CANCELLATION):
         what = "votre déménagement" if topic == MOVING else "la résiliation de votre contrat"
-        return Reply(f"Un conseiller Hortense s'occupe de {what} avec vous. Voulez-vous prendre un rendez-vous "
-                     "téléphonique ?", (B_APPOINTMENT,))
-    text = ("Je ne sais pas répondre à cela, désolée. Je peux vous aider sur votre contrat, votre consommation ou "
-            "votre surplus, vos factures, ou vous proposer un rendez-vous avec un conseiller.")
+        return Reply(
+            f"Un conseiller Hortense s'occupe de {what} avec vous. Voulez-vous prendre un rendez-vous téléphonique ?",
+            (B_APPOINTMENT,),
+        )
+    text = (
+        "Je ne sais pas répondre à cela, désolée. Je peux vous aider sur votre contrat, votre consommation ou "
+        "votre surplus, vos factures, ou vous proposer un rendez-vous avec un conseiller."
+    )
     return Reply(text, menu_buttons(customer))
 
 
@@ -63,5 +75,8 @@ def did_you_mean(intents: list[str]) -> Reply:
 
 
 def second_miss() -> Reply:
-    return Reply("Je ne parviens pas à vous comprendre, désolée. Un conseiller Hortense peut vous rappeler : "
-                 "voulez-vous prendre rendez-vous ?", (B_APPOINTMENT,))
+    return Reply(
+        "Je ne parviens pas à vous comprendre, désolée. Un conseiller Hortense peut vous rappeler : "
+        "voulez-vous prendre rendez-vous ?",
+        (B_APPOINTMENT,),
+    )

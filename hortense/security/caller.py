@@ -1,4 +1,5 @@
 """Resolve who is talking on this turn, from the connector's signed assertion (never from typed text or slots)."""
+
 from __future__ import annotations
 
 import logging

@@ -5,6 +5,7 @@ several processes and libraries (SQLite itself, Rasa, Alembic, the launcher). Tw
 by the launcher inherits a 077 umask (`private_umask`), and the places that create or open such a file make it
 private explicitly (`private_dir`, `private_file`), whatever umask they were started with.
 """
+
 from __future__ import annotations
 
 import contextlib

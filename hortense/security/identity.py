@@ -6,6 +6,7 @@ HMAC-signed *assertion* (channel, sender, customer) to the message metadata. Act
 identity only from a valid assertion bound to the conversation's own sender and channel, so neither
 client metadata nor a `/intent{...}` message can claim one.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -32,13 +33,19 @@ class PortalClaims:
     expires_at: int
 
 
-def mint_portal_token(customer_number: str, minutes: int | None = None, settings: Settings | None = None,
-                      now: float | None = None) -> str:
+def mint_portal_token(
+    customer_number: str, minutes: int | None = None, settings: Settings | None = None, now: float | None = None
+) -> str:
     """What the customer portal does after login: a short-lived HS256 token for the chat widget."""
     s = settings or get_settings()
     issued = int(now if now is not None else clock.timestamp())
-    claims = {"sub": customer_number, "iss": s.portal_jwt_issuer, "aud": s.portal_jwt_audience, "iat": issued,
-              "exp": issued + 60 * (minutes if minutes is not None else s.portal_token_minutes)}
+    claims = {
+        "sub": customer_number,
+        "iss": s.portal_jwt_issuer,
+        "aud": s.portal_jwt_audience,
+        "iat": issued,
+        "exp": issued + 60 * (minutes if minutes is not None else s.portal_token_minutes),
+    }
     return jwt.encode(claims, s.portal_jwt_secret, algorithm="HS256")
 
 
@@ -49,11 +56,18 @@ def verify_portal_token(token: str, settings: Settings | None = None) -> PortalC
         raise IdentityError("missing token")
     try:
         claims = jwt.decode(
-            token, s.portal_jwt_secret, algorithms=["HS256"], audience=s.portal_jwt_audience,
+            token,
+            s.portal_jwt_secret,
+            algorithms=["HS256"],
+            audience=s.portal_jwt_audience,
             issuer=s.portal_jwt_issuer,
             # PyJWT reads the system clock: the times are checked against Hortense's one clock instead, below.
-            options={"require": ["exp", "aud", "iss", "sub"], "verify_exp": False, "verify_iat": False,
-                     "verify_nbf": False},
+            options={
+                "require": ["exp", "aud", "iss", "sub"],
+                "verify_exp": False,
+                "verify_iat": False,
+                "verify_nbf": False,
+            },
         )
     except jwt.PyJWTError as exc:
         raise IdentityError(f"invalid token: {type(exc).__name__}") from exc
@@ -89,13 +103,22 @@ def _mac(secret: str, payload: dict) -> str:
     return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-def sign_assertion(channel: str, sender_id: str, customer_number: str | None, settings: Settings | None = None,
-                   now: float | None = None) -> dict:
+def sign_assertion(
+    channel: str,
+    sender_id: str,
+    customer_number: str | None,
+    settings: Settings | None = None,
+    now: float | None = None,
+) -> dict:
     """Metadata a trusted connector attaches to a message. `customer_number` is None for visitors and for
     messaging senders (whose customer comes from the account-link table)."""
     s = settings or get_settings()
-    payload = {"channel": channel, "sender": sender_id, "customer": customer_number,
-               "iat": int(now if now is not None else clock.timestamp())}
+    payload = {
+        "channel": channel,
+        "sender": sender_id,
+        "customer": customer_number,
+        "iat": int(now if now is not None else clock.timestamp()),
+    }
     return {**payload, "sig": _mac(s.identity_secret, payload)}
 
 
@@ -106,8 +129,13 @@ class VerifiedSender:
     customer_number: str | None
 
 
-def verify_assertion(metadata: dict | None, channel: str | None, sender_id: str,
-                     settings: Settings | None = None, now: float | None = None) -> VerifiedSender:
+def verify_assertion(
+    metadata: dict | None,
+    channel: str | None,
+    sender_id: str,
+    settings: Settings | None = None,
+    now: float | None = None,
+) -> VerifiedSender:
     """Check the assertion of the latest message against the conversation's own sender and channel."""
     s = settings or get_settings()
     assertion = (metadata or {}).get(ASSERTION_KEY)

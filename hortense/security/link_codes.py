@@ -22,9 +22,7 @@ MAX_CODE_DIGITS = 8
 
 # A maximal run of ASCII digit groups joined by one space, NBSP or dash.
 _DIGIT_RUN = re.compile(r"(?<![0-9])[0-9]+(?:[ \u00a0\u202f\-][0-9]+)*")
-_UNIT_AFTER = re.compile(
-    r"\s*(?:€|\$|£|%|(?:eur|euros?|centimes?|kwh|kw|wh|mwh|kva)\b)", re.IGNORECASE
-)
+_UNIT_AFTER = re.compile(r"\s*(?:€|\$|£|%|(?:eur|euros?|centimes?|kwh|kw|wh|mwh|kva)\b)", re.IGNORECASE)
 
 
 class AttemptPolicy:
@@ -35,9 +33,7 @@ class AttemptPolicy:
     CODE_TTL = timedelta(minutes=10)
 
     @classmethod
-    def is_locked(
-        cls, failed_attempts: int, last_failure_at: datetime | None, now: datetime
-    ) -> bool:
+    def is_locked(cls, failed_attempts: int, last_failure_at: datetime | None, now: datetime) -> bool:
         """Locked while the last of MAX_ATTEMPTS failures is less than LOCK old."""
         return cls.recent_failures(failed_attempts, last_failure_at, now) >= cls.MAX_ATTEMPTS
 
@@ -47,9 +43,7 @@ class AttemptPolicy:
         return now >= created_at + cls.CODE_TTL
 
     @classmethod
-    def recent_failures(
-        cls, failed_attempts: int, last_failure_at: datetime | None, now: datetime
-    ) -> int:
+    def recent_failures(cls, failed_attempts: int, last_failure_at: datetime | None, now: datetime) -> int:
         """Failures still counting: the counter is forgotten LOCK after the last failure."""
         if last_failure_at is None or now >= last_failure_at + cls.LOCK:
             return 0

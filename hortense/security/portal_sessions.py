@@ -5,6 +5,7 @@ counts only while that row is live: log-out revokes it, a password change (or an
 data) revokes every session of the customer, so a copied or replayed cookie stops minting chat tokens at once.
 The table is in the shared database, so every web instance sees the same revocations.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -31,8 +32,14 @@ def open_session(customer_number: str, seconds: int) -> str:
     session_id = secrets.token_urlsafe(32)
     now = clock.now()
     with session_scope() as db:
-        db.add(PortalSession(session_hash=_hash(session_id), customer_number=customer_number, created_at=now,
-                             expires_at=now + timedelta(seconds=seconds)))
+        db.add(
+            PortalSession(
+                session_hash=_hash(session_id),
+                customer_number=customer_number,
+                created_at=now,
+                expires_at=now + timedelta(seconds=seconds),
+            )
+        )
     return session_id
 
 
@@ -42,24 +49,33 @@ def session_active(session_id: str | None, customer_number: str | None) -> bool:
         return False
     with session_scope() as db:
         row = db.execute(select(PortalSession).where(PortalSession.session_hash == _hash(session_id))).scalar()
-        return (row is not None and row.revoked_at is None and row.customer_number == customer_number
-                and _as_aware(row.expires_at) > clock.now())
+        return (
+            row is not None
+            and row.revoked_at is None
+            and row.customer_number == customer_number
+            and _as_aware(row.expires_at) > clock.now()
+        )
 
 
 def revoke_session(session_id: str | None) -> None:
     if not session_id:
         return
     with session_scope() as db:
-        db.execute(update(PortalSession).where(PortalSession.session_hash == _hash(session_id),
-                                               PortalSession.revoked_at.is_(None)).values(revoked_at=clock.now()))
+        db.execute(
+            update(PortalSession)
+            .where(PortalSession.session_hash == _hash(session_id), PortalSession.revoked_at.is_(None))
+            .values(revoked_at=clock.now())
+        )
 
 
 def revoke_customer_sessions(customer_number: str) -> int:
     """Every live session of the customer ends (password change, erasure); returns how many."""
     with session_scope() as db:
-        result = db.execute(update(PortalSession).where(PortalSession.customer_number == customer_number,
-                                                        PortalSession.revoked_at.is_(None))
-                            .values(revoked_at=clock.now()))
+        result = db.execute(
+            update(PortalSession)
+            .where(PortalSession.customer_number == customer_number, PortalSession.revoked_at.is_(None))
+            .values(revoked_at=clock.now())
+        )
         return int(result.rowcount or 0)
 
 
@@ -72,6 +88,7 @@ def purge_sessions(older_than: timedelta = timedelta(days=1)) -> int:
     """Delete rows expired or revoked for more than `older_than` (the retention job calls it)."""
     limit = clock.now() - older_than
     with session_scope() as db:
-        result = db.execute(delete(PortalSession).where(
-            (PortalSession.expires_at < limit) | (PortalSession.revoked_at < limit)))
+        result = db.execute(
+            delete(PortalSession).where((PortalSession.expires_at < limit) | (PortalSession.revoked_at < limit))
+        )
         return int(result.rowcount or 0)

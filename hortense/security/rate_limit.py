@@ -19,6 +19,7 @@ itself; which keys it counts (account *and* address) decides who can slow down w
 SANIC_FORWARDED_SECRET, read by Sanic itself), else the peer; an IPv6 address counts by its /64 (one
 subscriber's network), so that a visitor cannot dodge a limit by walking through their own prefix.
 """
+
 from __future__ import annotations
 
 import ipaddress
@@ -140,8 +141,16 @@ class RedisWindows:
 class RateLimit:
     """`limit` events per rolling `window` seconds per key, named for its Redis keys and log lines."""
 
-    def __init__(self, name: str, limit: int, window: float, *, clock: Callable[[], float] = time.monotonic,
-                 redis: Any = CONFIGURED, key_prefix: str = KEY_PREFIX) -> None:
+    def __init__(
+        self,
+        name: str,
+        limit: int,
+        window: float,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        redis: Any = CONFIGURED,
+        key_prefix: str = KEY_PREFIX,
+    ) -> None:
         self.name, self.limit, self.window = name, max(int(limit), 1), float(window)
         self.local = MemoryWindows(self.window, clock)
         self._redis, self._prefix = redis, f"{key_prefix}rate:{name}:"
@@ -160,8 +169,9 @@ class RateLimit:
         local = getattr(self.local, operation)
         if shared is None:
             return local(*args)
-        return shared_or_local(f"rate limit {self.name}", lambda: getattr(shared, operation)(*args),
-                               lambda: local(*args))
+        return shared_or_local(
+            f"rate limit {self.name}", lambda: getattr(shared, operation)(*args), lambda: local(*args)
+        )
 
     def hit(self, key: str) -> Verdict:
         """Count one event if the key is under its limit; refused events are not counted."""
@@ -277,9 +287,18 @@ class Backoff:
     then twice as long after each further failure, at most `cap` s. Failures are forgotten `forget` s after
     the last one, or at once by `clear(key)` (a success)."""
 
-    def __init__(self, name: str, *, free: int, base: float = 1.0, cap: float = 300.0, forget: float = 3600.0,
-                 clock: Callable[[], float] = time.monotonic, redis: Any = CONFIGURED,
-                 key_prefix: str = KEY_PREFIX) -> None:
+    def __init__(
+        self,
+        name: str,
+        *,
+        free: int,
+        base: float = 1.0,
+        cap: float = 300.0,
+        forget: float = 3600.0,
+        clock: Callable[[], float] = time.monotonic,
+        redis: Any = CONFIGURED,
+        key_prefix: str = KEY_PREFIX,
+    ) -> None:
         self.name, self.free, self.base, self.cap = name, max(int(free), 0), float(base), float(cap)
         self.local = MemoryFailures(float(forget), clock)
         self._redis, self._prefix, self._forget = redis, f"{key_prefix}backoff:{name}:", float(forget)
@@ -299,8 +318,7 @@ class Backoff:
         if id(client) not in self._shared:
             self._shared = {id(client): RedisFailures(client, self._prefix, self._forget)}
         shared = self._shared[id(client)]
-        return shared_or_local(f"backoff {self.name}", lambda: getattr(shared, operation)(*args),
-                               lambda: local(*args))
+        return shared_or_local(f"backoff {self.name}", lambda: getattr(shared, operation)(*args), lambda: local(*args))
 
     def wait(self, key: str) -> float:
         """Seconds this key must still wait before its next attempt (0: it may try now)."""

@@ -25,26 +25,41 @@ REDACTED = "[REDACTED]"
 
 # Rasa bookkeeping, never user input: kept as is.
 STRUCTURAL_KEYS = frozenset(
-    {"event", "timestamp", "name", "intent", "policy", "confidence",
-     "input_channel", "message_id", "sender_id"}
+    {"event", "timestamp", "name", "intent", "policy", "confidence", "input_channel", "message_id", "sender_id"}
 )
 # A key containing one of these (or made of one of the segments) holds a secret.
 _SECRET_KEY_PARTS = (
-    "token", "jwt", "auth", "password", "passwd", "secret", "iban", "mdp",
-    "cookie", "credential",
+    "token",
+    "jwt",
+    "auth",
+    "password",
+    "passwd",
+    "secret",
+    "iban",
+    "mdp",
+    "cookie",
+    "credential",
 )
 _SECRET_KEY_SEGMENTS = frozenset({"code", "otp", "pin", "pwd", "key", "apikey", "cvv", "cvc"})
 # "*_code" keys that are ordinary data; their values are still text-redacted.
 _PUBLIC_CODE_KEYS = frozenset(
-    {"postal_code", "post_code", "zip_code", "country_code", "language_code",
-     "currency_code", "status_code", "error_code", "response_code"}
+    {
+        "postal_code",
+        "post_code",
+        "zip_code",
+        "country_code",
+        "language_code",
+        "currency_code",
+        "status_code",
+        "error_code",
+        "response_code",
+    }
 )
 
 # Normalised separators: whatever people (or their phone, or a copy from a PDF) put between groups of
 # characters: spaces of every width, invisible joiners, dashes and minus signs, dots, underscores, bullets.
 # Every IBAN and card pattern below accepts any 1 to 3 of them between any two groups.
-SEPARATOR_CHARS = (" \t\u00a0\u1680\u2000-\u200d\u202f\u205f\u2060\u3000\ufeff"
-                   ".\\-_\u2010-\u2015\u2212\u00b7\u2022")
+SEPARATOR_CHARS = " \t\u00a0\u1680\u2000-\u200d\u202f\u205f\u2060\u3000\ufeff.\\-_\u2010-\u2015\u2212\u00b7\u2022"
 _SEP = f"[{SEPARATOR_CHARS}]"
 # An IBAN start (country letters, check digits, possibly apart: "FR 76") and up to 60 more letters or digits
 # with separators; bounded and made of disjoint classes, so scanning stays linear.
@@ -61,16 +76,134 @@ _JWT = re.compile(r"eyJ[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]*")
 _LINK_SIGNATURE = re.compile(r"(?<=[?&]sig=)[0-9A-Fa-f]{64}(?![0-9A-Za-z])")
 # A password label: "mot de passe", "mots de passe", "mot-de-passe", "motdepasse", "mdp", "m.d.p", "password",
 # "pass word", "passwd", "pwd", "passphrase".
-_PASSWORD_LABEL = (r"(?:mots?[ \-]?(?:de|2|d)[ \-]?pass?e?s?|motdepasse|m\.d\.p\.?|mdp|pass[ \-]?word|passwd"
-                   r"|pwd|passphrase)")
+_PASSWORD_LABEL = (
+    r"(?:mots?[ \-]?(?:de|2|d)[ \-]?pass?e?s?|motdepasse|m\.d\.p\.?|mdp|pass[ \-]?word|passwd"
+    r"|pwd|passphrase)"
+)
 # Words that follow "mot de passe" in ordinary sentences ("mot de passe oublié"): never a password.
 _NOT_A_PASSWORD = frozenset(
-    ["oublié", "oubliée", "oublie", "oublier", "perdu", "perdue", "ne", "n'est", "n’est", "n'a", "n’a", "n'arrive", "n’arrive", "n'y", "n’y", "de", "du", "des", "pour", "sur", "et", "ou", "à", "a", "est", "au", "aux", "le", "la", "les", "mon", "ma", "mes", "votre", "vos", "son", "sa", "un", "une", "incorrect", "incorrecte", "invalide", "erroné", "errone", "faux", "bloqué", "bloque", "expiré", "expire", "changé", "change", "changer", "modifié", "modifier", "réinitialisé", "réinitialiser", "récupérer", "svp", "stp", "trop", "pas", "plus", "marche", "fonctionne", "que", "qui", "dans", "avec", "mais", "car", "reset", "forgotten", "not", "doesn't", "is", "was", "the", "for", "and", "to", "of", "c'est", "c’est", "il", "elle", "ça", "ca", "ce", "cela", "je", "j'ai", "j’ai", "vous", "nous", "en", "y", "même", "meme", "aussi", "encore", "toujours", "jamais", "rien", "quoi", "comment", "actuel", "actuelle", "temporaire", "provisoire", "nouveau", "nouvelle", "ancien", "ancienne"]
+    [
+        "oublié",
+        "oubliée",
+        "oublie",
+        "oublier",
+        "perdu",
+        "perdue",
+        "ne",
+        "n'est",
+        "n’est",
+        "n'a",
+        "n’a",
+        "n'arrive",
+        "n’arrive",
+        "n'y",
+        "n’y",
+        "de",
+        "du",
+        "des",
+        "pour",
+        "sur",
+        "et",
+        "ou",
+        "à",
+        "a",
+        "est",
+        "au",
+        "aux",
+        "le",
+        "la",
+        "les",
+        "mon",
+        "ma",
+        "mes",
+        "votre",
+        "vos",
+        "son",
+        "sa",
+        "un",
+        "une",
+        "incorrect",
+        "incorrecte",
+        "invalide",
+        "erroné",
+        "errone",
+        "faux",
+        "bloqué",
+        "bloque",
+        "expiré",
+        "expire",
+        "changé",
+        "change",
+        "changer",
+        "modifié",
+        "modifier",
+        "réinitialisé",
+        "réinitialiser",
+        "récupérer",
+        "svp",
+        "stp",
+        "trop",
+        "pas",
+        "plus",
+        "marche",
+        "fonctionne",
+        "que",
+        "qui",
+        "dans",
+        "avec",
+        "mais",
+        "car",
+        "reset",
+        "forgotten",
+        "not",
+        "doesn't",
+        "is",
+        "was",
+        "the",
+        "for",
+        "and",
+        "to",
+        "of",
+        "c'est",
+        "c’est",
+        "il",
+        "elle",
+        "ça",
+        "ca",
+        "ce",
+        "cela",
+        "je",
+        "j'ai",
+        "j’ai",
+        "vous",
+        "nous",
+        "en",
+        "y",
+        "même",
+        "meme",
+        "aussi",
+        "encore",
+        "toujours",
+        "jamais",
+        "rien",
+        "quoi",
+        "comment",
+        "actuel",
+        "actuelle",
+        "temporaire",
+        "provisoire",
+        "nouveau",
+        "nouvelle",
+        "ancien",
+        "ancienne",
+    ]
 )
 _STOP = "|".join(re.escape(word) for word in sorted(_NOT_A_PASSWORD, key=len, reverse=True))
 _NOT_A_PASSWORD_AHEAD = rf"(?!(?:{_STOP})(?![^\W_])|[\[?!.,;…]*$)"
 # Words that say the sentence is about a password problem, not a password: the label cannot reach past them.
-_NEGATIVE = r"(?:ne|n['’]\w*|pas|plus|jamais|oubli\w*|perdu\w*|bloqu\w*|march\w*|fonctionn\w*|incorrect\w*|invalide|faux)"
+_NEGATIVE = (
+    r"(?:ne|n['’]\w*|pas|plus|jamais|oubli\w*|perdu\w*|bloqu\w*|march\w*|fonctionn\w*|incorrect\w*|invalide|faux)"
+)
 # Up to 8 plain words between label and verb or ":" ("mon mot de passe pour mon espace client est ..."); no
 # digits, so a later redaction of numbers cannot change what the label reaches.
 _FILLER = rf"(?:[\s,]+(?!{_NEGATIVE}(?![^\W_]))[^\W\d_](?:[^\W\d_]|['’\-]){{0,24}}){{0,8}}?"
@@ -86,10 +219,12 @@ _PASSWORD = re.compile(
     re.IGNORECASE,
 )
 # Card security codes (CVV/CVC, "cryptogramme"), PINs and "code secret" near a card word: 3 or 4 digits.
-_CARD_CODE_WORD = (r"(?:cvv2?|cvc2?|cvn|cid|crypto(?:gramme)?(?:\s+visuel)?|pictogramme|code\s+pin|pin"
-                   r"|code\s+(?:de\s+)?s[ée]curit[ée]|code\s+secret|code\s+confidentiel|code\s+cb"
-                   r"|code\s+(?:de\s+)?(?:ma\s+|la\s+|votre\s+)?carte|(?:chiffres|num[ée]ro|code)\s+au\s+dos"
-                   r"|(?:[34]|trois|quatre)\s+chiffres|security\s+code)")
+_CARD_CODE_WORD = (
+    r"(?:cvv2?|cvc2?|cvn|cid|crypto(?:gramme)?(?:\s+visuel)?|pictogramme|code\s+pin|pin"
+    r"|code\s+(?:de\s+)?s[ée]curit[ée]|code\s+secret|code\s+confidentiel|code\s+cb"
+    r"|code\s+(?:de\s+)?(?:ma\s+|la\s+|votre\s+)?carte|(?:chiffres|num[ée]ro|code)\s+au\s+dos"
+    r"|(?:[34]|trois|quatre)\s+chiffres|security\s+code)"
+)
 _CARD_CODE_AFTER_WORD = re.compile(
     rf"(?<![\w\[])(?P<word>{_CARD_CODE_WORD})(?![^\W_])(?P<gap>(?:[^\d\n]){{0,40}}?)"
     rf"(?<![\d/])(?P<code>\d(?:[ \u00a0\u202f]?\d){{2,3}})(?![\d/])(?!{_SEP}{{1,3}}\d)",
@@ -166,8 +301,10 @@ def secret_warning(kinds: list[str]) -> str:
     """What the bot says when a message held a secret (in whatever form): nothing was kept, never type it here."""
     names = [SECRET_KINDS[kind] for kind in kinds if kind in SECRET_KINDS] or ["une information confidentielle"]
     listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " et " + names[-1]
-    return (f"Par sécurité, j'ai masqué {listed} dans votre message : rien n'a été conservé. Ne communiquez "
-            "jamais ces informations dans la conversation ; nos conseillers ne vous les demanderont jamais ici.")
+    return (
+        f"Par sécurité, j'ai masqué {listed} dans votre message : rien n'a été conservé. Ne communiquez "
+        "jamais ces informations dans la conversation ; nos conseillers ne vous les demanderont jamais ici."
+    )
 
 
 def redact_event(event: dict) -> dict:
@@ -216,7 +353,7 @@ def _iban_candidates(text: str) -> Iterator[_IbanCandidate]:
         head = match.group()[:4]
         apart = not head.isalnum()  # "FR 76 ...", "F R 7 6 ...": country and check digits not together
         glued = start > 0 and text[start - 1].isascii() and text[start - 1].isalpha()
-        lowercase_apart = apart and not text[start:start + 1].isupper()
+        lowercase_apart = apart and not text[start : start + 1].isupper()
         yield _IbanCandidate(start, _plausible_iban_tokens(tokens), strict=glued or lowercase_apart)
 
 
@@ -279,11 +416,7 @@ def _iban_token_count(tokens: list[str], strict: bool = False) -> int | None:
             break
     if strict:
         return None
-    near = [
-        count
-        for count, size in enumerate(cumulative, start=1)
-        if abs(size - length) <= _IBAN_LENGTH_SLACK
-    ]
+    near = [count for count, size in enumerate(cumulative, start=1) if abs(size - length) <= _IBAN_LENGTH_SLACK]
     return max(near) if near else None
 
 
@@ -362,12 +495,14 @@ def _luhn_ok(digits: str) -> bool:
 
 def _redact_card_codes(text: str) -> str:
     """The security code (CVV), PIN or "code secret" typed after a card word or next to a redacted card."""
+
     def code(match: re.Match[str]) -> str:
         return match.group()[: match.start("code") - match.start()] + CODE_MARK
 
     text = _CARD_CODE_AFTER_WORD.sub(code, text)
     return _CARD_CODE_AFTER_CARD.sub(
-        lambda m: m.group() if re.fullmatch(r"(?:19|20)\d\d", m.group("code")) else code(m), text)
+        lambda m: m.group() if re.fullmatch(r"(?:19|20)\d\d", m.group("code")) else code(m), text
+    )
 
 
 # --- passwords and codes ------------------------------------------------
@@ -417,11 +552,14 @@ def _is_identity_assertion(value: Any) -> bool:
     """A well-formed assertion (server-made fields only, of the expected types); anything else is redacted."""
     if not isinstance(value, dict) or not value or not set(value) <= _ASSERTION_FIELDS:
         return False
-    text_fields = all(isinstance(value.get(k), str) and len(value[k]) <= 200 for k in ("channel", "sender")
-                      if k in value)
+    text_fields = all(
+        isinstance(value.get(k), str) and len(value[k]) <= 200 for k in ("channel", "sender") if k in value
+    )
     customer_ok = value.get("customer") is None or (isinstance(value["customer"], str) and len(value["customer"]) <= 64)
     iat_ok = "iat" not in value or (isinstance(value["iat"], int) and not isinstance(value["iat"], bool))
-    sig_ok = "sig" not in value or (isinstance(value["sig"], str) and _ASSERTION_SIG.fullmatch(value["sig"]) is not None)
+    sig_ok = "sig" not in value or (
+        isinstance(value["sig"], str) and _ASSERTION_SIG.fullmatch(value["sig"]) is not None
+    )
     return text_fields and customer_ok and iat_ok and sig_ok
 
 

@@ -5,6 +5,7 @@ message id is handled once. With Redis configured the ids are shared by every in
 restart (a replay sent to the other instance is refused too); without it, the last `size` ids of this
 process are remembered.
 """
+
 from __future__ import annotations
 
 import threading
@@ -20,8 +21,15 @@ REMEMBER_SECONDS = 48 * 3600
 class SeenIds:
     """`first_time(id)` is True once per platform message id (and always for a missing id)."""
 
-    def __init__(self, namespace: str, size: int = 10_000, *, redis: Any = CONFIGURED,
-                 ttl: int = REMEMBER_SECONDS, key_prefix: str = KEY_PREFIX) -> None:
+    def __init__(
+        self,
+        namespace: str,
+        size: int = 10_000,
+        *,
+        redis: Any = CONFIGURED,
+        ttl: int = REMEMBER_SECONDS,
+        key_prefix: str = KEY_PREFIX,
+    ) -> None:
         self.namespace, self.size, self.ttl = namespace, size, ttl
         self._redis, self._prefix = redis, f"{key_prefix}seen:{namespace}:"
         self._ids: OrderedDict[str, None] = OrderedDict()
@@ -34,9 +42,11 @@ class SeenIds:
         client = chosen_client(self._redis)
         if client is None:
             return self._first_here(key)
-        return shared_or_local(f"replay check {self.namespace}",
-                               lambda: bool(client.set(f"{self._prefix}{key}", 1, nx=True, ex=self.ttl)),
-                               lambda: self._first_here(key))
+        return shared_or_local(
+            f"replay check {self.namespace}",
+            lambda: bool(client.set(f"{self._prefix}{key}", 1, nx=True, ex=self.ttl)),
+            lambda: self._first_here(key),
+        )
 
     def _first_here(self, key: str) -> bool:
         with self._lock:

@@ -5,6 +5,7 @@ variable is unset and each process keeps its own state, which is the whole truth
 Redis is configured but does not answer, callers fall back to their process's memory (and say so in the
 log) rather than refuse every customer: a limit or a replay check is then per instance, as on a laptop.
 """
+
 from __future__ import annotations
 
 import logging

@@ -129,16 +129,62 @@ def _parse(text: str, now: datetime) -> Preference:
 # --------------------------------------------------------------------------- normalisation
 
 _VOCABULARY = (
-    "demain", "aujourd", "aujourdhui", "lundi", "mardi", "mercredi", "jeudi", "vendredi",
-    "samedi", "dimanche", "aprem", "janvier", "fevrier", "avril", "juillet", "septembre", "octobre",
-    "novembre", "decembre", "matin", "matinee", "semaine", "prochain", "prochaine",
-    "possible", "apres", "heure", "heures", "journee", "creneau", "disponible", "premier",
+    "demain",
+    "aujourd",
+    "aujourdhui",
+    "lundi",
+    "mardi",
+    "mercredi",
+    "jeudi",
+    "vendredi",
+    "samedi",
+    "dimanche",
+    "aprem",
+    "janvier",
+    "fevrier",
+    "avril",
+    "juillet",
+    "septembre",
+    "octobre",
+    "novembre",
+    "decembre",
+    "matin",
+    "matinee",
+    "semaine",
+    "prochain",
+    "prochaine",
+    "possible",
+    "apres",
+    "heure",
+    "heures",
+    "journee",
+    "creneau",
+    "disponible",
+    "premier",
 )
 
 _NUMBER_WORDS = {
-    "un": 1, "une": 1, "deux": 2, "trois": 3, "quatre": 4, "cinq": 5, "six": 6, "sept": 7,
-    "huit": 8, "neuf": 9, "dix": 10, "onze": 11, "douze": 12, "treize": 13, "quatorze": 14,
-    "quinze": 15, "seize": 16, "dix sept": 17, "dix huit": 18, "dix neuf": 19, "vingt": 20,
+    "un": 1,
+    "une": 1,
+    "deux": 2,
+    "trois": 3,
+    "quatre": 4,
+    "cinq": 5,
+    "six": 6,
+    "sept": 7,
+    "huit": 8,
+    "neuf": 9,
+    "dix": 10,
+    "onze": 11,
+    "douze": 12,
+    "treize": 13,
+    "quatorze": 14,
+    "quinze": 15,
+    "seize": 16,
+    "dix sept": 17,
+    "dix huit": 18,
+    "dix neuf": 19,
+    "vingt": 20,
 }
 _NUMBER_WORD_RE = re.compile(
     r"\b(" + "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True)) + r")\s+"
@@ -176,10 +222,10 @@ def _within_one_edit(a: str, b: str) -> bool:
     while i < len(a) and a[i] == b[i]:
         i += 1
     if len(a) == len(b):
-        rest_a, rest_b = a[i + 1:], b[i + 1:]
-        swapped = i + 1 < len(a) and a[i] == b[i + 1] and a[i + 1] == b[i] and a[i + 2:] == b[i + 2:]
+        rest_a, rest_b = a[i + 1 :], b[i + 1 :]
+        swapped = i + 1 < len(a) and a[i] == b[i + 1] and a[i + 1] == b[i] and a[i + 2 :] == b[i + 2 :]
         return rest_a == rest_b or swapped
-    return a[i:] == b[i + 1:]
+    return a[i:] == b[i + 1 :]
 
 
 class _Text:
@@ -193,7 +239,7 @@ class _Text:
         for m in pattern.finditer(self.s):
             value = convert(m)
             if value is not None:
-                self.s = self.s[: m.start()] + " " * (m.end() - m.start()) + self.s[m.end():]
+                self.s = self.s[: m.start()] + " " * (m.end() - m.start()) + self.s[m.end() :]
                 return value
         return None
 
@@ -203,10 +249,29 @@ class _Text:
 _WEEKDAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
 _WEEKDAY = r"(lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche)s?"
 _MONTHS = {
-    "janvier": 1, "janv": 1, "jan": 1, "fevrier": 2, "fevr": 2, "fev": 2, "mars": 3,
-    "avril": 4, "avr": 4, "mai": 5, "juin": 6, "juillet": 7, "juil": 7, "aout": 8,
-    "septembre": 9, "sept": 9, "sep": 9, "octobre": 10, "oct": 10, "novembre": 11, "nov": 11,
-    "decembre": 12, "dec": 12,
+    "janvier": 1,
+    "janv": 1,
+    "jan": 1,
+    "fevrier": 2,
+    "fevr": 2,
+    "fev": 2,
+    "mars": 3,
+    "avril": 4,
+    "avr": 4,
+    "mai": 5,
+    "juin": 6,
+    "juillet": 7,
+    "juil": 7,
+    "aout": 8,
+    "septembre": 9,
+    "sept": 9,
+    "sep": 9,
+    "octobre": 10,
+    "oct": 10,
+    "novembre": 11,
+    "nov": 11,
+    "decembre": 12,
+    "dec": 12,
 }
 _MONTH = "(" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + ")"
 _DAY_NUMBER = r"(1er|1\s*er|premier|\d{1,2})"
@@ -236,9 +301,7 @@ _NUMERIC_DATE = re.compile(
 _MONTH_DATE = re.compile(r"\b" + _DAY_NUMBER + r"\s+" + _MONTH + r"\b(?:\s+(\d{4}))?")
 _NOT_A_DAY = r"(?!\s*(?:h\b|h\d|heures?\b|:|/|-\s*\d|jours?\b|semaines?\b|mois\b|min|mn\b|ans?\b|\d))"
 _DAY_OF_MONTH = re.compile(r"\b(?:le|du|" + _WEEKDAY + r")\s+(1er|1\s*er|\d{1,2})\b" + _NOT_A_DAY)
-_RELATIVE_DAY = re.compile(
-    r"\b(apres\s*demain)\b|\b(demain)\b|\b(aujourd\s*hui|aujourdhui|aujourd|auj|ajd)\b"
-)
+_RELATIVE_DAY = re.compile(r"\b(apres\s*demain)\b|\b(demain)\b|\b(aujourd\s*hui|aujourdhui|aujourd|auj|ajd)\b")
 _OFFSET = re.compile(r"\b(?:dans|d\s+ici)\s+(\d{1,3})\s*(jours?|semaines?|mois)\b")
 _WEEKDAY_RE = re.compile(r"\b" + _WEEKDAY + r"(\s+prochaine?)?\b")
 _NEXT_WEEK = re.compile(r"\b(?:de\s+)?(?:la\s+)?semaine\s+(?:prochaine|proch|pro)\b")
@@ -254,17 +317,26 @@ _NAMED_DAY = re.compile(
     r"|fete\s+du\s+travail)\b"
 )
 _FIXED_NAMED_DAYS = {
-    "noel": (12, 25), "jour de l an": (1, 1), "nouvel an": (1, 1), "toussaint": (11, 1),
-    "armistice": (11, 11), "assomption": (8, 15), "fete nationale": (7, 14),
+    "noel": (12, 25),
+    "jour de l an": (1, 1),
+    "nouvel an": (1, 1),
+    "toussaint": (11, 1),
+    "armistice": (11, 11),
+    "assomption": (8, 15),
+    "fete nationale": (7, 14),
     "fete du travail": (5, 1),
 }
 _EASTER_OFFSETS = {
-    "paques": 0, "lundi de paques": 1, "ascension": 39, "pentecote": 49, "lundi de pentecote": 50,
+    "paques": 0,
+    "lundi de paques": 1,
+    "ascension": 39,
+    "pentecote": 49,
+    "lundi de pentecote": 50,
 }
 
 
 def _take_named_day(t: _Text, today: date) -> tuple[date, ...] | None:
-    """"lundi de Pâques", "Noël"...: the next such day, today included."""
+    """ "lundi de Pâques", "Noël"...: the next such day, today included."""
 
     def convert(m: re.Match) -> tuple[date, ...] | None:
         name = " ".join(m.group(1).split())
@@ -281,7 +353,7 @@ def _take_named_day(t: _Text, today: date) -> tuple[date, ...] | None:
 
 
 def _take_numeric_date(t: _Text, today: date) -> tuple[date, ...] | None:
-    """"3/12", "03/12/2026", "3-12-26"."""
+    """ "3/12", "03/12/2026", "3-12-26"."""
 
     def convert(m: re.Match) -> tuple[date, ...] | None:
         year = int(m.group(3)) if m.group(3) else None
@@ -294,7 +366,7 @@ def _take_numeric_date(t: _Text, today: date) -> tuple[date, ...] | None:
 
 
 def _take_month_date(t: _Text, today: date) -> tuple[date, ...] | None:
-    """"le 3 décembre", "1er mars 2027", "3 dec"."""
+    """ "le 3 décembre", "1er mars 2027", "3 dec"."""
 
     def convert(m: re.Match) -> tuple[date, ...] | None:
         year = int(m.group(3)) if m.group(3) else None
@@ -305,7 +377,7 @@ def _take_month_date(t: _Text, today: date) -> tuple[date, ...] | None:
 
 
 def _take_day_of_month(t: _Text, today: date) -> tuple[date, ...] | None:
-    """"le 3", "lundi 3": this month if not past, else the next month having that day."""
+    """ "le 3", "lundi 3": this month if not past, else the next month having that day."""
 
     def convert(m: re.Match) -> tuple[date, ...] | None:
         number = _day_number(m.group(2))
@@ -321,7 +393,7 @@ def _take_day_of_month(t: _Text, today: date) -> tuple[date, ...] | None:
 
 
 def _take_relative_day(t: _Text, today: date) -> tuple[date, ...] | None:
-    """"aujourd'hui", "demain", "après-demain"."""
+    """ "aujourd'hui", "demain", "après-demain"."""
 
     def convert(m: re.Match) -> tuple[date, ...]:
         offset = 2 if m.group(1) else 1 if m.group(2) else 0
@@ -331,7 +403,7 @@ def _take_relative_day(t: _Text, today: date) -> tuple[date, ...] | None:
 
 
 def _take_offset(t: _Text, today: date) -> tuple[date, ...] | None:
-    """"dans 2 jours", "dans une semaine", "dans un mois"."""
+    """ "dans 2 jours", "dans une semaine", "dans un mois"."""
 
     def convert(m: re.Match) -> tuple[date, ...] | None:
         count, unit = int(m.group(1)), m.group(2)
@@ -344,7 +416,7 @@ def _take_offset(t: _Text, today: date) -> tuple[date, ...] | None:
 
 
 def _take_weekday(t: _Text, today: date) -> tuple[date, ...] | None:
-    """"jeudi" (next one strictly after today), "jeudi prochain" / "de la semaine prochaine"."""
+    """ "jeudi" (next one strictly after today), "jeudi prochain" / "de la semaine prochaine"."""
 
     def convert(m: re.Match) -> tuple[date, ...]:
         weekday = _WEEKDAYS.index(m.group(1))
@@ -358,7 +430,7 @@ def _take_weekday(t: _Text, today: date) -> tuple[date, ...] | None:
 
 
 def _take_week_range(t: _Text, today: date) -> tuple[date, ...] | None:
-    """"la semaine prochaine" (Mon-Fri), "cette semaine", "en fin de semaine" (Thu-Fri), "ce week-end"."""
+    """ "la semaine prochaine" (Mon-Fri), "cette semaine", "en fin de semaine" (Thu-Fri), "ce week-end"."""
 
     def convert(m: re.Match) -> tuple[date, ...]:
         part, part_next, next_week, this_week, weekend = m.groups()
@@ -418,7 +490,7 @@ def _calendar_date(today: date, day: int, month: int, year: int | None) -> date 
 
 
 def _add_months(today: date, count: int) -> tuple[date, ...] | None:
-    """"dans un mois": same day number, clamped to the target month's length."""
+    """ "dans un mois": same day number, clamped to the target month's length."""
     if count > 24:
         return None
     year, month = divmod(today.month - 1 + count, 12)
@@ -427,7 +499,7 @@ def _add_months(today: date, count: int) -> tuple[date, ...] | None:
 
 
 def _relative_target(m: re.Match, now_local: datetime) -> datetime | None:
-    """"dans 2 heures", "dans 30 minutes", "dans une demi-heure": that local time, to the minute."""
+    """ "dans 2 heures", "dans 30 minutes", "dans une demi-heure": that local time, to the minute."""
     hours, minutes, only_minutes, half = m.groups()
     if half:
         delta = timedelta(minutes=30)
@@ -477,9 +549,7 @@ _RANGE = re.compile(
     rf"\b(?:entre|de)\s+({_T}|\d{{1,2}})\s*(?:et|a|-|jusqu\s+a)\s*({_T})"
     rf"|(?<![\d/])({_NUMERIC_TIME})\s*-\s*({_T})"
 )
-_LOWER_BOUND = re.compile(
-    rf"\b(?:pas\s+avant|apres|a\s+partir\s+de|des|plus\s+tard\s+que)\s+({_T})"
-)
+_LOWER_BOUND = re.compile(rf"\b(?:pas\s+avant|apres|a\s+partir\s+de|des|plus\s+tard\s+que)\s+({_T})")
 _UPPER_BOUND = re.compile(rf"\b(?:pas\s+apres|avant|au\s+plus\s+tard\s+a|jusqu\s+a)\s+({_T})")
 _APPROXIMATE = re.compile(
     r"\b(?:vers|aux?\s+alentours?\s+de|autour\s+de|environ|a\s+peu\s+pres|approximativement)\s+"
@@ -495,7 +565,7 @@ _AT_HOUR = re.compile(
 
 
 def _time_from(expr: str) -> time | None:
-    """"14h30", "9 heures", "14:30", "midi et demi", "10h moins le quart" -> time, None if invalid."""
+    """ "14h30", "9 heures", "14:30", "midi et demi", "10h moins le quart" -> time, None if invalid."""
     m = _TIME_PARTS.fullmatch(" ".join(expr.split()))
     if not m:
         return None
@@ -516,7 +586,7 @@ def _take_window(t: _Text) -> Window | None:
 
 
 def _take_bounds(t: _Text) -> tuple[time | None, time | None]:
-    """"entre 14h et 16h", "avant 11h", "après 15h", "à partir de 10h" -> (earliest, latest)."""
+    """ "entre 14h et 16h", "avant 11h", "après 15h", "à partir de 10h" -> (earliest, latest)."""
 
     def convert_range(m: re.Match) -> tuple[time, time] | None:
         start_expr, end_expr = (m.group(1), m.group(2)) if m.group(1) else (m.group(3), m.group(4))
@@ -533,7 +603,7 @@ def _take_bounds(t: _Text) -> tuple[time | None, time | None]:
 
 
 def _take_exact(t: _Text) -> tuple[time, bool] | None:
-    """"vers 10h30" (approximate), "à 14h", "14h30", "à midi", "midi et demi" -> (time, approximate)."""
+    """ "vers 10h30" (approximate), "à 14h", "14h30", "à midi", "midi et demi" -> (time, approximate)."""
     found = t.take(_APPROXIMATE, lambda m: _time_from(m.group(1) or m.group(2)))
     if found:
         return found, True

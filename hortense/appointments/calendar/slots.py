@@ -352,9 +352,7 @@ def _nearest_alternatives(
     return tuple(picked)
 
 
-def _next_free(
-    now: datetime, rules: SlotRules, free: Callable[[datetime], bool], limit: int
-) -> tuple[datetime, ...]:
+def _next_free(now: datetime, rules: SlotRules, free: Callable[[datetime], bool], limit: int) -> tuple[datetime, ...]:
     picked: list[datetime] = []
     for start in candidate_slots(now, rules):
         if free(start):

@@ -5,6 +5,7 @@ SQLite ignored the length; PostgreSQL refused the value.
 Revision ID: 0006
 Revises: 0005
 """
+
 from alembic import op
 import sqlalchemy as sa
 

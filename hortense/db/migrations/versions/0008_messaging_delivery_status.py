@@ -3,6 +3,7 @@
 Revision ID: 0008_messaging
 Revises: 0007_console
 """
+
 from alembic import op
 import sqlalchemy as sa
 

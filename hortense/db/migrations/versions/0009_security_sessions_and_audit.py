@@ -3,6 +3,7 @@
 Revision ID: 0009_security
 Revises: 0008_messaging
 """
+
 from alembic import op
 import sqlalchemy as sa
 
