@@ -34,7 +34,7 @@ from tests.fakes.platforms import (
     FakePlatforms,
     saw_inbound,
 )
-from tests.unit.test_web_documents import WebClient, assert_refused, local
+from tests.unit.test_web_documents import assert_refused, client, local  # noqa: F401 (client: the web app fixture)
 
 CHOICE = {"title": "Factures précédentes", "payload": '/ask_invoices{"invoice_scope": "older"}'}
 CAPTION = ("Graphique : votre consommation de décembre 2025 à novembre 2026, mois par mois (heures pleines et "
@@ -204,13 +204,6 @@ def test_messenger_chart_is_one_generic_template_picture_and_caption(fake):
 def _short(url: str) -> str:
     with session_scope() as s:
         return short_links.shorten(s, url)
-
-
-@pytest.fixture
-def client(seeded_db, clock) -> WebClient:
-    from web.app import create_app
-
-    return WebClient(create_app())
 
 
 def test_short_link_redirects_to_the_signed_link_and_the_document(client, contract_url, customers):
