@@ -12,9 +12,12 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cache
 
+from dateutil.relativedelta import relativedelta
 from schwifty import IBAN
 from schwifty import registry as iban_registry
 from schwifty.exceptions import InvalidCountryCode, SchwiftyException
+
+from hortense.replies import formatting
 
 MSG_IBAN_EMPTY = "Veuillez saisir votre IBAN."
 MSG_IBAN_CHARACTERS = "L'IBAN ne peut contenir que des lettres et des chiffres (les espaces sont acceptés)."
@@ -59,20 +62,6 @@ _IBAN_LETTERS = str.maketrans({chr(65 + i): str(10 + i) for i in range(26)})  # 
 _RIB_LETTERS = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "12345678912345678923456789")
 _HOLDER_ALLOWED = re.compile(r"[A-Za-zÀ-ÖØ-öø-ÿĀ-ž'’ \-./]+")
 _HOLDER_LETTER = re.compile(r"[A-Za-zÀ-ÖØ-öø-ÿĀ-ž]")
-_FRENCH_MONTHS = (
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-)
 
 
 @dataclass(frozen=True)
@@ -222,9 +211,8 @@ def effective_date_message(signed_on: date) -> str:
 
 
 def _first_of_month(day: date, months_ahead: int) -> date:
-    index = day.year * 12 + (day.month - 1) + months_ahead
-    return date(index // 12, index % 12 + 1, 1)
+    return date(day.year, day.month, 1) + relativedelta(months=months_ahead)
 
 
 def _month_name(day: date) -> str:
-    return f"{_FRENCH_MONTHS[day.month - 1]} {day.year}"
+    return formatting.month(day)

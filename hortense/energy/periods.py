@@ -12,6 +12,7 @@ from dateutil.relativedelta import relativedelta
 MONTHS = {
     "janvier": 1,
     "janv": 1,
+    "jan": 1,
     "fevrier": 2,
     "fevr": 2,
     "fev": 2,
@@ -25,6 +26,7 @@ MONTHS = {
     "aout": 8,
     "septembre": 9,
     "sept": 9,
+    "sep": 9,
     "octobre": 10,
     "oct": 10,
     "novembre": 11,
@@ -66,7 +68,7 @@ def normalise(text: str) -> str:
 
 def add_months(d: date, n: int) -> date:
     """The first day of the month `n` months after (or before) `d`'s."""
-    return d.replace(day=1) + relativedelta(months=n)
+    return date(d.year, d.month, 1) + relativedelta(months=n)
 
 
 def last_complete_month(today: date) -> date:

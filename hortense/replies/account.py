@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from babel.dates import get_month_names
+
 from hortense.account.customers import ContractView, CustomerView, OffpeakView
 from hortense.replies import formatting as fr
 from hortense.replies.common import (
@@ -17,20 +19,7 @@ from hortense.replies.common import (
 )
 from hortense.replies.conversation import agree
 
-MONTH_NAMES = [
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-]
+MONTH_NAMES = [get_month_names("wide", locale="fr")[m] for m in range(1, 13)]
 
 
 def pdl(customer: CustomerView, contract: ContractView) -> Reply:

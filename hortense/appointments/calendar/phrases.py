@@ -27,6 +27,8 @@ from zoneinfo import ZoneInfo
 
 from dateutil.easter import EASTER_WESTERN, easter
 
+from hortense.energy.periods import MONTHS
+
 PARIS = ZoneInfo("Europe/Paris")
 
 # Longer messages are cut: a date wish never needs more, and it bounds parsing time.
@@ -248,31 +250,7 @@ class _Text:
 
 _WEEKDAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
 _WEEKDAY = r"(lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche)s?"
-_MONTHS = {
-    "janvier": 1,
-    "janv": 1,
-    "jan": 1,
-    "fevrier": 2,
-    "fevr": 2,
-    "fev": 2,
-    "mars": 3,
-    "avril": 4,
-    "avr": 4,
-    "mai": 5,
-    "juin": 6,
-    "juillet": 7,
-    "juil": 7,
-    "aout": 8,
-    "septembre": 9,
-    "sept": 9,
-    "sep": 9,
-    "octobre": 10,
-    "oct": 10,
-    "novembre": 11,
-    "nov": 11,
-    "decembre": 12,
-    "dec": 12,
-}
+_MONTHS = MONTHS  # one list of French month words, abbreviations included
 _MONTH = "(" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + ")"
 _DAY_NUMBER = r"(1er|1\s*er|premier|\d{1,2})"
 
