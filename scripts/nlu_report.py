@@ -10,12 +10,35 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-RASA = str(Path(sys.executable).parent / "rasa")
 OUT = ROOT / "var" / "nlu-report"
 
 
+# `rasa test nlu` reverts each fallback prediction with a deep copy of the whole parse result, spaCy docs
+# included, which costs about a second per fallback with a spaCy pipeline. The same revert with a shallow
+# copy (the function only rebinds two keys) gives identical figures in a fraction of the time.
+RASA_WITH_CHEAP_FALLBACK_UNDO = """
+import sys
+from rasa.nlu.classifiers import fallback_classifier
+
+def undo_fallback_prediction(prediction):
+    ranking = prediction.get("intent_ranking", [])
+    if len(ranking) < 2:
+        return prediction
+    prediction = dict(prediction)
+    prediction["intent"] = ranking[1]
+    prediction["intent_ranking"] = ranking[1:]
+    return prediction
+
+fallback_classifier.undo_fallback_prediction = undo_fallback_prediction
+from rasa.__main__ import main
+sys.argv[0] = "rasa"
+main()
+"""
+
+
 def run(args: list[str]) -> None:
-    result = subprocess.run([RASA, *args], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    result = subprocess.run([sys.executable, "-c", RASA_WITH_CHEAP_FALLBACK_UNDO, *args], cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     if result.returncode != 0:
         sys.stderr.write(result.stderr[-4000:])
         raise SystemExit(f"rasa {' '.join(args[:2])} failed")
