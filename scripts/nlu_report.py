@@ -37,8 +37,13 @@ main()
 
 
 def run(args: list[str]) -> None:
-    result = subprocess.run([sys.executable, "-c", RASA_WITH_CHEAP_FALLBACK_UNDO, *args], cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    result = subprocess.run(
+        [sys.executable, "-c", RASA_WITH_CHEAP_FALLBACK_UNDO, *args],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     if result.returncode != 0:
         sys.stderr.write(result.stderr[-4000:])
         raise SystemExit(f"rasa {' '.join(args[:2])} failed")
