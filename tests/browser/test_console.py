@@ -73,7 +73,10 @@ def _seed_calls(url: str) -> dict:
         s.add(past)
         s.flush()
         pdl = s.execute(select(Contract.pdl).where(Contract.customer_id == _customer_id(s, "C1003"))).scalar()
-        return {"booked": booked, "past": past.id, "pdl": pdl}
+        # Claire's calls with that customer, any status (a call cancelled above by this set-up counts too).
+        found = len(s.execute(select(Appointment.id).where(Appointment.customer_id == _customer_id(s, "C1003"),
+                                                           Appointment.advisor_id == claire)).all())
+        return {"booked": booked, "past": past.id, "pdl": pdl, "pdl_calls": found}
 
 
 def _seed_conversations(tracker: str, day) -> None:
@@ -169,7 +172,8 @@ def test_console_advisor_and_supervisor(browser_tools, web_stack, tmp_path):
     assert any("Léa Bernard" in c or "Boulangerie" in c for c in upcoming["toClose"]), upcoming
     assert len(steps["advisor_week"]["days"]) == 7
     search = steps["advisor_search"]
-    assert search["status"].startswith("1 appel") and "Sophie Laurent" in search["calls"][0]
+    expected = f"{seeded['pdl_calls']} appel"
+    assert search["status"].startswith(expected) and any("Sophie Laurent" in c for c in search["calls"]), search
     note = steps["advisor_note"]
     assert any(NOTE in n and "Fait" in n for n in note["notes"]), note
     for name in ("advisor_upcoming", "advisor_search", "advisor_note", "supervisor_review", "supervisor_analytics"):
