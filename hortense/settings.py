@@ -16,8 +16,8 @@ from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # The one place the Graph API version is written (HORTENSE_MESSENGER_GRAPH_VERSION overrides it); v19.0 expired
-# on 2026-05-21, v23.0 (May 2025) is served until about mid-2027.
-GRAPH_API_VERSION = "v23.0"
+# on 2026-05-21, v24.0 (October 2025) is served until about the end of 2027: update it before then.
+GRAPH_API_VERSION = "v24.0"
 # Notification kinds (hortense.db.calendar_models.KINDS) → the variable naming their WhatsApp template.
 WHATSAPP_TEMPLATE_VARS = {
     "confirmation": "HORTENSE_WHATSAPP_TEMPLATE_CONFIRMATION",

@@ -29,6 +29,7 @@ import hashlib
 import hmac
 import itertools
 import json
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -53,9 +54,10 @@ TELEGRAM_SECRET = "telegram-webhook-secret-e2e-0123456789"
 MESSENGER_APP_SECRET = "messenger-app-secret-e2e-0123456789"
 MESSENGER_PAGE_TOKEN = "messenger-page-token-e2e-0123456789"
 MESSENGER_VERIFY_TOKEN = "messenger-verify-token-e2e-0123456789"
-# The fake's Graph API versions and the day each expires (Meta keeps a version about two years).
+# The fake's Graph API versions and the day each expires (Meta keeps a version about two years). A version newer
+# than every one listed has no published expiry yet: the fake serves it.
 GRAPH_VERSION_EXPIRY = {"v19.0": "2026-05-21", "v20.0": "2026-09-24", "v21.0": "2027-01-28",
-                        "v22.0": "2027-05-20", "v23.0": "2027-08-26", "v24.0": "2028-01-15"}
+                        "v22.0": "2027-05-20", "v23.0": "2027-08-26"}
 # Approved WhatsApp Content templates (what Twilio's Content API would hold), by notification kind.
 WHATSAPP_TEMPLATES = {
     "confirmation": ("HX00000000000000000000000000000c01",
@@ -96,7 +98,10 @@ def graph_version_current(version: str) -> bool:
     from hortense import clock
 
     expiry = GRAPH_VERSION_EXPIRY.get(version)
-    return expiry is not None and clock.today().isoformat() < expiry
+    if expiry is None:
+        newest = max(float(v.lstrip("v")) for v in GRAPH_VERSION_EXPIRY)
+        return re.fullmatch(r"v\d+\.0", version) is not None and float(version.lstrip("v")) > newest
+    return clock.today().isoformat() < expiry
 
 # The blocks credentials.yml needs for the messaging channels (plain ${VAR}: Rasa expands only unquoted ones).
 MESSAGING_CREDENTIALS_YAML = """\

@@ -26,6 +26,7 @@ from channels.messaging import TEXT_ONLY_TEXT
 from channels.messenger import MessengerInput
 from channels.telegram import GREETING_TEXT, TelegramInput
 from channels.whatsapp import EMPTY_TWIML, WhatsAppInput
+from hortense.settings import GRAPH_API_VERSION
 from hortense.security.identity import verify_assertion
 from hortense.settings import get_settings
 from tests.services import redis_url  # noqa: F401  (fixture)
@@ -445,7 +446,7 @@ def test_the_fake_refuses_what_the_platforms_refuse(fake):
                          timeout=10).status_code == 400
     psid = "99000000000777"
     saw_inbound("messenger", psid)
-    graph = f"{fake.url}/graph/v23.0/me/messages"
+    graph = f"{fake.url}/graph/{GRAPH_API_VERSION}/me/messages"
     params = {"access_token": MESSENGER_PAGE_TOKEN}
 
     def send(message: dict, url: str = graph, **extra: str) -> int:
@@ -471,7 +472,7 @@ def test_messenger_notifications_outside_the_window_are_tagged_and_refusals_clas
     psid = f"99{uuid.uuid4().int % 10**12:012d}"
     saw_inbound("messenger", psid)
     output = messenger.get_output_channel()
-    assert output.url.endswith("/graph/v23.0/me/messages")
+    assert output.url.endswith(f"/graph/{GRAPH_API_VERSION}/me/messages")
     assert asyncio.run(output.notify(f"messenger:{psid}", "Confirmé", Notice(1, "confirmation", False, {}))).sent_as \
         == "text"
     assert fake.to(psid)[-1].raw["messaging_type"] == "UPDATE"
