@@ -35,8 +35,9 @@ MONTHS = {
     "dec": 12,
 }
 DEFAULT_MONTHS = 6
-_NUMBERS = {
+NUMBER_WORDS = {
     "un": 1,
+    "une": 1,
     "deux": 2,
     "trois": 3,
     "quatre": 4,
@@ -48,6 +49,14 @@ _NUMBERS = {
     "dix": 10,
     "onze": 11,
     "douze": 12,
+    "treize": 13,
+    "quatorze": 14,
+    "quinze": 15,
+    "seize": 16,
+    "dix sept": 17,
+    "dix huit": 18,
+    "dix neuf": 19,
+    "vingt": 20,
 }
 
 
@@ -92,9 +101,9 @@ def parse_period(text: str, today: date) -> Period:
     # Contract numbers ("EVP-2021-000106"), PDLs and button payloads carry digits that are not dates.
     t = _NOT_A_DATE.sub(" ", normalise(text or ""))
     this_month = date(today.year, today.month, 1)
-    m = re.search(r"(\d{1,2}|" + "|".join(_NUMBERS) + r")\s+derniers?\s+mois", t)
+    m = re.search(r"(\d{1,2}|" + "|".join(NUMBER_WORDS) + r")\s+derniers?\s+mois", t)
     if m:
-        n = int(m.group(1)) if m.group(1).isdigit() else _NUMBERS[m.group(1)]
+        n = int(m.group(1)) if m.group(1).isdigit() else NUMBER_WORDS[m.group(1)]
         n = max(1, min(n, 36))
         end = last_complete_month(today)
         return Period(add_months(end, -(n - 1)), end, True)

@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 
 from dateutil.easter import EASTER_WESTERN, easter
 
-from hortense.energy.periods import MONTHS
+from hortense.energy.periods import MONTHS, NUMBER_WORDS
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -165,29 +165,7 @@ _VOCABULARY = (
     "premier",
 )
 
-_NUMBER_WORDS = {
-    "un": 1,
-    "une": 1,
-    "deux": 2,
-    "trois": 3,
-    "quatre": 4,
-    "cinq": 5,
-    "six": 6,
-    "sept": 7,
-    "huit": 8,
-    "neuf": 9,
-    "dix": 10,
-    "onze": 11,
-    "douze": 12,
-    "treize": 13,
-    "quatorze": 14,
-    "quinze": 15,
-    "seize": 16,
-    "dix sept": 17,
-    "dix huit": 18,
-    "dix neuf": 19,
-    "vingt": 20,
-}
+_NUMBER_WORDS = NUMBER_WORDS  # one list of French number words
 _NUMBER_WORD_RE = re.compile(
     r"\b(" + "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True)) + r")\s+"
     r"(?=(?:jours?|semaines?|mois|heures?|h|minutes?|min|mn)\b)"
