@@ -78,13 +78,15 @@ def main() -> int:
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--skip-cv", action="store_true", help="only the evaluation set (fast)")
     parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
+    parser.add_argument("--config", default="config.yml", help="pipeline to cross-validate (an experiment)")
+    parser.add_argument("--out", type=Path, default=OUT, help="where rasa writes its reports")
     args = parser.parse_args()
     sys.path.insert(0, str(ROOT / "scripts"))
     from train import model_path
 
     figures = {}
     if not args.skip_cv:
-        cv = OUT / "cross-validation"
+        cv = args.out / "cross-validation"
         run(
             [
                 "test",
@@ -92,7 +94,7 @@ def main() -> int:
                 "--nlu",
                 "data/nlu",
                 "--config",
-                "config.yml",
+                args.config,
                 "--cross-validation",
                 "--folds",
                 str(args.folds),
@@ -104,10 +106,12 @@ def main() -> int:
         figures["cross_validation"] = table(
             f"{args.folds}-fold cross-validation (training data)", cv / "intent_report.json"
         )
+    if args.config != "config.yml":
+        return 0  # the trained model is config.yml's: the evaluation set would not measure the experiment
     model = model_path()
     if not model.exists():
         raise SystemExit("no trained model: run `make train`")
-    held = OUT / "evaluation-set"
+    held = args.out / "evaluation-set"
     run(["test", "nlu", "--nlu", "tests/data/nlu_eval.yml", "--model", str(model), "--out", str(held), "--no-plot"])
     figures["evaluation_set"] = table(
         "Trained model on the separate evaluation set (tests/data/nlu_eval.yml)", held / "intent_report.json"

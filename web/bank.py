@@ -55,7 +55,7 @@ REFUSALS = {
     "wrong_customer": (
         403,
         "Lien non valable pour ce compte",
-        "Ce lien a été créé pour un autre compte client que celui avec lequel vous êtes connecté(e).",
+        "Ce lien a été créé pour un autre compte client que celui de votre session.",
     ),
     "unknown": (
         403,

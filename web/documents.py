@@ -76,7 +76,7 @@ REFUSALS = {
     "wrong_customer": (
         403,
         "Document non disponible",
-        "Ce lien a été créé pour un autre compte client que celui avec lequel vous êtes connecté(e).",
+        "Ce lien a été créé pour un autre compte client que celui de votre session.",
     ),
     "not_owned": (
         403,

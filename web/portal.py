@@ -285,7 +285,7 @@ def _invoices_section(session, customer: CustomerView, contract: ContractView, t
         ]
     elif allowed.reason == "not_monthly":
         section["schedule_note"] = (
-            "Vous n'êtes pas mensualisé(e) : vous réglez chaque facture à réception, vous n'avez donc pas d'échéancier."
+            "Votre contrat n'est pas mensualisé : vous réglez chaque facture à réception, vous n'avez donc pas d'échéancier."
         )
     else:
         section["schedule_note"] = (

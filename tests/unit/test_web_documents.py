@@ -370,6 +370,7 @@ def test_boost_customer_sees_surplus_and_kitty_and_no_schedule(client):
     assert "Mon surplus" in space.text and "Ma cagnotte" in space.text
     assert "/charts/surplus.png?contrat=BMS-2023-000103" in space.body.decode()
     assert "vous n'avez pas d'échéancier à payer" in space.text
+    assert "(e)" not in space.text  # agreement is never written "(e)"
 
 
 def test_multi_site_customer_switches_contract_with_tabs(client, customers):
