@@ -25,7 +25,7 @@ from hortense.db.session import session_scope
 from hortense.privacy import audit, rights, transcripts
 from hortense.privacy.notice import retention_days, retention_label
 from hortense.settings import get_settings
-from web import console
+from web import console, console_pages
 from web.sessions import logged_in_customer
 
 _NUMBER = re.compile(r"^[A-Za-z0-9-]{1,20}$")
@@ -81,10 +81,7 @@ async def customer_download(request: Request) -> HTTPResponse:
 # --------------------------------------------------------------------------- the console (supervisors)
 
 
-@console_bp.middleware("response")
-async def _security_headers(_request: Request, resp: HTTPResponse) -> None:
-    for name, value in console.SECURITY_HEADERS.items():
-        resp.headers.setdefault(name, value)
+console_bp.middleware("response")(console_pages.security_headers)
 
 
 def _actor(request: Request) -> str:
@@ -103,11 +100,10 @@ def _privacy_page(
     with session_scope() as db:
         found = rights.summary(db, number) if number else None
         entries = audit.entries(db, number or None)
-    return console._page(
+    return console_pages.advisor_page(
+        request,
         "privacy.html",
-        status=status,
-        advisor=request.ctx.advisor,
-        csrf=request.ctx.csrf,
+        status,
         number=number,
         summary=found,
         entries=entries,
