@@ -111,6 +111,20 @@ def advisor_form(handler: Handler) -> Handler:
 # --------------------------------------------------------------------------- transcripts
 
 
+def audit_actor(request: Request) -> str:
+    """The signed-in advisor as the privacy audit names them."""
+    advisor = request.ctx.advisor
+    return privacy_audit.advisor_actor(advisor.id, advisor.name)
+
+
+def _audit_view(request: Request, action: str, customer_number: str | None, detail: str) -> None:
+    """GDPR: every view of conversations is audited (who, when, which conversations)."""
+    with session_scope() as db:
+        privacy_audit.record(
+            db, actor=audit_actor(request), action=action, customer_number=customer_number, detail=detail, now=now()
+        )
+
+
 @dataclass(frozen=True)
 class TranscriptLine:
     speaker: str  # 'user' or 'bot'
@@ -390,6 +404,17 @@ def _back(request: Request) -> str:
     return _calls_url(call.start.date())
 
 
+def _acting_on(request: Request, appointment_id: int) -> dict[str, Any]:
+    """Who acts on which call, and when, as the desk's actions on a call take it (a supervisor may act on any)."""
+    advisor = request.ctx.advisor
+    return {
+        "advisor_id": advisor.id,
+        "is_supervisor": advisor.is_supervisor,
+        "appointment_id": appointment_id,
+        "now": now(),
+    }
+
+
 @bp.post("/calls/<appointment_id:int>/status")
 @advisor_form
 @visible_call
@@ -397,18 +422,9 @@ async def mark(request: Request, appointment_id: int) -> HTTPResponse:
     status = request.form.get("status")
     if status not in (STATUS_DONE, STATUS_MISSED):
         return pages.answer(request, "Action refusée", "Statut inconnu.", 400)
-    advisor = request.ctx.advisor
     note = desk.clean_note(request.form.get("note"))
     with session_scope() as db:
-        done = desk.record_outcome(
-            db,
-            advisor_id=advisor.id,
-            is_supervisor=advisor.is_supervisor,
-            appointment_id=appointment_id,
-            outcome=status,
-            note=note,
-            now=now(),
-        )
+        done = desk.record_outcome(db, outcome=status, note=note, **_acting_on(request, appointment_id))
     if not done:
         return pages.answer(request, "Action impossible", "Cet appel ne peut pas (encore) être marqué ainsi.", 409)
     return response.redirect(_back(request), status=303)
@@ -432,16 +448,12 @@ async def reschedule(request: Request, appointment_id: int) -> HTTPResponse:
         at = time.fromisoformat(request.form.get("time") or "")
     except ValueError:
         return pages.answer(request, "Date invalide", "Indiquez le jour et l'heure du nouvel appel.", 400)
-    advisor = request.ctx.advisor
     with session_scope() as db:
         result = desk.reschedule_by_advisor(
             db,
-            advisor_id=advisor.id,
-            is_supervisor=advisor.is_supervisor,
-            appointment_id=appointment_id,
             new_start=datetime.combine(day, at, tzinfo=PARIS),
             note=request.form.get("note") or "",
-            now=now(),
+            **_acting_on(request, appointment_id),
         )
     if not result.ok:
         return pages.answer(
@@ -504,16 +516,9 @@ async def call_page(request: Request, appointment_id: int) -> HTTPResponse:
 @visible_call
 async def transcript(request: Request, appointment_id: int) -> HTTPResponse:
     call: ConsoleCall = request.ctx.call
-    advisor = request.ctx.advisor
-    with session_scope() as db:  # GDPR: every view of a transcript is audited (who, when, which conversation)
-        privacy_audit.record(
-            db,
-            actor=privacy_audit.advisor_actor(advisor.id, advisor.name),
-            action=privacy_audit.TRANSCRIPT_VIEW,
-            customer_number=call.customer_number,
-            detail=f"appel {call.id}, conversation {call.sender_id}",
-            now=now(),
-        )
+    _audit_view(
+        request, privacy_audit.TRANSCRIPT_VIEW, call.customer_number, f"appel {call.id}, conversation {call.sender_id}"
+    )
     return pages.advisor_page(request, "transcript.html", call=call, lines=read_transcript(call.sender_id))
 
 
@@ -579,17 +584,11 @@ async def review_inbox(request: Request) -> HTTPResponse:
                 i.message.event_id: conversations.lines_around(url, i.message.sender_id, i.message.event_id)
                 for i in items
             }
-            if items:  # GDPR: the inbox shows excerpts of conversations: audited like a transcript view
-                with session_scope() as db:
-                    advisor = request.ctx.advisor
-                    privacy_audit.record(
-                        db,
-                        actor=privacy_audit.advisor_actor(advisor.id, advisor.name),
-                        action=privacy_audit.REVIEW_VIEW,
-                        customer_number=None,
-                        now=now(),
-                        detail=f"{len(items)} message(s) de {len({i.message.sender_id for i in items})} conversation(s)",
-                    )
+            if items:  # the inbox shows excerpts of conversations: audited like a transcript view
+                senders = len({i.message.sender_id for i in items})
+                _audit_view(
+                    request, privacy_audit.REVIEW_VIEW, None, f"{len(items)} message(s) de {senders} conversation(s)"
+                )
         except conversations.TrackerUnavailable:
             unavailable = True
     return pages.advisor_page(

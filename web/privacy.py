@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Callable
+from typing import Any
 
 from sanic import Blueprint, response
 from sanic.request import Request
@@ -84,11 +86,6 @@ async def customer_download(request: Request) -> HTTPResponse:
 console_bp.middleware("response")(console_pages.security_headers)
 
 
-def _actor(request: Request) -> str:
-    advisor = request.ctx.advisor
-    return audit.advisor_actor(advisor.id, advisor.name)
-
-
 def _wanted(raw: object) -> str:
     value = str(raw or "").strip()
     return value if _NUMBER.match(value) else ""
@@ -132,24 +129,32 @@ def _confirmed(request: Request) -> tuple[str, str | None]:
     return number, None
 
 
-@console_bp.post("/confidentialite/export")
-@console.advisor_form
-@console.supervisor_only
-async def console_export(request: Request) -> HTTPResponse:
+def _exercise(
+    request: Request,
+    right: Callable[..., Any],
+    nothing_done: str,
+    done: Callable[[Request, str, Any], HTTPResponse],
+) -> HTTPResponse:
+    """Export or erasure (`right`) for the confirmed customer, audited as this supervisor; `done` answers with its
+    result. Refused without the confirmation; an unknown customer or an unreadable tracker store changes nothing."""
     number, refused = _confirmed(request)
     if refused:
         return _privacy_page(request, number, 400, error=refused)
     try:
         with session_scope() as db:
-            data = rights.export_customer(
-                db, get_settings().tracker_url, number, actor=_actor(request), now=console.now()
+            result = right(
+                db, get_settings().tracker_url, number, actor=console.audit_actor(request), now=console.now()
             )
     except rights.UnknownCustomer:
         return _privacy_page(request, "", 404, error=f"Aucun client {number}.")
     except transcripts.TrackerUnavailable:
         return _privacy_page(
-            request, number, 503, error="L'historique des conversations est inaccessible : rien n'a été exporté."
+            request, number, 503, error=f"L'historique des conversations est inaccessible : {nothing_done}."
         )
+    return done(request, number, result)
+
+
+def _export_file(_request: Request, number: str, data: dict) -> HTTPResponse:
     return response.text(
         rights.to_json(data),
         content_type="application/json; charset=utf-8",
@@ -157,22 +162,19 @@ async def console_export(request: Request) -> HTTPResponse:
     )
 
 
+def _erased(request: Request, number: str, report: rights.ErasureReport) -> HTTPResponse:
+    return _privacy_page(request, number, done=f"Données de {number} effacées : {report.describe()}.")
+
+
+@console_bp.post("/confidentialite/export")
+@console.advisor_form
+@console.supervisor_only
+async def console_export(request: Request) -> HTTPResponse:
+    return _exercise(request, rights.export_customer, "rien n'a été exporté", _export_file)
+
+
 @console_bp.post("/confidentialite/erase")
 @console.advisor_form
 @console.supervisor_only
 async def console_erase(request: Request) -> HTTPResponse:
-    number, refused = _confirmed(request)
-    if refused:
-        return _privacy_page(request, number, 400, error=refused)
-    try:
-        with session_scope() as db:
-            report = rights.erase_customer(
-                db, get_settings().tracker_url, number, actor=_actor(request), now=console.now()
-            )
-    except rights.UnknownCustomer:
-        return _privacy_page(request, "", 404, error=f"Aucun client {number}.")
-    except transcripts.TrackerUnavailable:
-        return _privacy_page(
-            request, number, 503, error="L'historique des conversations est inaccessible : rien n'a été effacé."
-        )
-    return _privacy_page(request, number, done=f"Données de {number} effacées : {report.describe()}.")
+    return _exercise(request, rights.erase_customer, "rien n'a été effacé", _erased)
