@@ -15,11 +15,8 @@ Access rules, each enforced here on every request (never by hiding a link):
 
 from __future__ import annotations
 
-import json
 import logging
-import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import wraps
 from pathlib import Path
@@ -29,8 +26,6 @@ from urllib.parse import urlencode
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import Engine
 
 from hortense import clock
 from hortense.analytics import charts as analytics_charts
@@ -125,57 +120,21 @@ def _audit_view(request: Request, action: str, customer_number: str | None, deta
         )
 
 
-@dataclass(frozen=True)
-class TranscriptLine:
-    speaker: str  # 'user' or 'bot'
-    text: str
-    at: datetime | None
-
-
 def tracker_url() -> str | None:
     """Rasa's SQL tracker store: HORTENSE_TRACKER_URL (PostgreSQL) or HORTENSE_TRACKER_DB (SQLite file)."""
     return get_settings().tracker_url
 
 
-_tracker_engines: dict[str, Engine] = {}
-_tracker_lock = threading.Lock()
-
-
-def _tracker_engine(url: str) -> Engine:
-    with _tracker_lock:
-        if url not in _tracker_engines:
-            args = {"check_same_thread": False} if url.startswith("sqlite") else {}
-            _tracker_engines[url] = create_engine(url, future=True, connect_args=args, pool_pre_ping=True)
-        return _tracker_engines[url]
-
-
-def read_transcript(sender_id: str, limit: int = TRANSCRIPT_LIMIT) -> list[TranscriptLine] | None:
-    """The last `limit` user and bot messages of a conversation, oldest first; None if the store is unreadable."""
+def read_transcript(sender_id: str, limit: int = TRANSCRIPT_LIMIT) -> list[conversations.Line] | None:
+    """The last `limit` user and bot messages of a conversation, oldest first; None if the store is unreadable
+    (the page then says the conversation is unavailable)."""
     url = tracker_url()
     if url is None:
         return None
-    query = text(
-        "SELECT type_name, timestamp, data FROM events WHERE sender_id = :sender "
-        "AND type_name IN ('user', 'bot') ORDER BY id DESC LIMIT :limit"
-    )
     try:
-        with _tracker_engine(url).connect() as conn:
-            rows = conn.execute(query, {"sender": sender_id, "limit": limit}).all()
-    except Exception as exc:  # a missing file or table: the page says the conversation is unavailable
-        logger.warning("tracker store unreadable: %s", exc)
+        return conversations.transcript(url, sender_id, limit)
+    except conversations.TrackerUnavailable:
         return None
-    lines = []
-    for type_name, timestamp, data in reversed(rows):
-        try:
-            event = json.loads(data) if data else {}
-        except ValueError:
-            event = {}
-        message = event.get("text") if isinstance(event, dict) else None
-        if not message:
-            continue
-        at = datetime.fromtimestamp(float(timestamp), PARIS) if timestamp is not None else None
-        lines.append(TranscriptLine(type_name, str(message), at))
-    return lines
 
 
 # --------------------------------------------------------------------------- pages
