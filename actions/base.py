@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 from abc import ABCMeta, abstractmethod
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import date
 from typing import Any, ClassVar
@@ -203,6 +204,26 @@ class AccountQuestion(CustomerAction):
         if isinstance(answered, Outcome):
             return Outcome(answered.replies, events + answered.events)
         return Outcome(answered, events)
+
+
+def one_reply(
+    intent: str,
+    wanted: str,
+    reply: Callable[..., Reply],
+    feature: str | None = None,
+    records: Callable[[Session, int, date], Any] | None = None,
+) -> type[AccountQuestion]:
+    """An account question whose whole answer is one reply: `reply(customer, contract)`, or
+    `reply(customer, contract, records(session, contract.id, today()))` when it shows the contract's records."""
+
+    def answer(self, session: Session, customer: CustomerView, contract: ContractView, turn: Turn) -> list[Reply]:
+        if records is None:
+            return [reply(customer, contract)]
+        return [reply(customer, contract, records(session, contract.id, today()))]
+
+    name = "".join(word.capitalize() for word in intent.split("_"))
+    namespace = {"intent": intent, "wanted": wanted, "feature": feature, "answer": answer}
+    return type(name, (AccountQuestion,), namespace)
 
 
 _HELLO = re.compile(r"^\s*(bonjour|bonsoir|salut|hello|coucou|bjr|slt)\b")
