@@ -212,14 +212,18 @@ def one_reply(
     reply: Callable[..., Reply],
     feature: str | None = None,
     records: Callable[[Session, int, date], Any] | None = None,
+    link: Callable[[CustomerView, ContractView], str] | None = None,
 ) -> type[AccountQuestion]:
-    """An account question whose whole answer is one reply: `reply(customer, contract)`, or
-    `reply(customer, contract, records(session, contract.id, today()))` when it shows the contract's records."""
+    """An account question whose whole answer is one reply: `reply(customer, contract)`, or with one more argument,
+    `records(session, contract.id, today())` when it shows the contract's records, `link(customer, contract)` when
+    it hands over a signed link."""
 
     def answer(self, session: Session, customer: CustomerView, contract: ContractView, turn: Turn) -> list[Reply]:
-        if records is None:
-            return [reply(customer, contract)]
-        return [reply(customer, contract, records(session, contract.id, today()))]
+        if records is not None:
+            return [reply(customer, contract, records(session, contract.id, today()))]
+        if link is not None:
+            return [reply(customer, contract, link(customer, contract))]
+        return [reply(customer, contract)]
 
     name = "".join(word.capitalize() for word in intent.split("_"))
     namespace = {"intent": intent, "wanted": wanted, "feature": feature, "answer": answer}
