@@ -10,13 +10,12 @@ from actions.base import (
     SLOT_CONTRACT,
     SLOT_PENDING,
     SLOT_PENDING_TEXT,
-    AccountQuestion,
     CustomerAction,
     mentioned_contract,
     merge_events,
-    one_reply,
     today,
 )
+from actions.questions import AccountQuestion, one_reply
 from actions.turn import Outcome
 from hortense.conversation.questions import questions_in
 from hortense.energy.periods import parse_period

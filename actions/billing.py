@@ -6,7 +6,8 @@ import re
 
 from rasa_sdk.events import SlotSet
 
-from actions.base import SLOT_LAST_INVOICE, AccountQuestion, one_reply
+from actions.base import SLOT_LAST_INVOICE
+from actions.questions import AccountQuestion, one_reply
 from actions.turn import Outcome
 from hortense.account.offers import INSTALMENTS, INVOICES
 from hortense.billing import invoices as billing

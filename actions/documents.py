@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from actions.base import AccountQuestion, one_reply
+from actions.questions import AccountQuestion, one_reply
 from hortense.documents import urls as document_links
 from hortense.replies import documents as replies
 from hortense.security.redaction import IBAN_MARK, contains_iban

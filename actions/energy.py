@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 
-from actions.base import AccountQuestion, one_reply, today
+from actions.base import today
+from actions.questions import AccountQuestion, one_reply
 from hortense.account.offers import BATTERY, CONSUMPTION, KITTY, SURPLUS
 from hortense.documents import urls as document_links
 from hortense.energy import consumption, surplus
