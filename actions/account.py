@@ -10,50 +10,22 @@ from actions.base import (
     SLOT_CONTRACT,
     SLOT_PENDING,
     SLOT_PENDING_TEXT,
-    AccountQuestion,
     CustomerAction,
     mentioned_contract,
     merge_events,
     today,
 )
+from actions.questions import AccountQuestion, one_reply
 from actions.turn import Outcome
 from hortense.conversation.questions import questions_in
 from hortense.energy.periods import parse_period
 from hortense.replies import account as replies
 from hortense.replies import common as rc
 
-
-class AskPdl(AccountQuestion):
-    intent = "ask_pdl"
-    wanted = "le numéro de PDL"
-
-    def answer(self, session, customer, contract, turn):
-        return [replies.pdl(customer, contract)]
-
-
-class AskContractNumber(AccountQuestion):
-    intent = "ask_contract_number"
-    wanted = "le numéro de contrat"
-
-    def answer(self, session, customer, contract, turn):
-        return [replies.contract_number(customer, contract)]
-
-
-class AskOffpeakHours(AccountQuestion):
-    intent = "ask_offpeak_hours"
-    wanted = "les heures creuses"
-
-    def answer(self, session, customer, contract, turn):
-        return [replies.offpeak(customer, contract)]
-
-
-class AskContractDetails(AccountQuestion):
-    intent = "ask_contract_details"
-    wanted = "le détail"
-
-    def answer(self, session, customer, contract, turn):
-        return [replies.details(customer, contract)]
-
+AskPdl = one_reply("ask_pdl", "le numéro de PDL", replies.pdl)
+AskContractNumber = one_reply("ask_contract_number", "le numéro de contrat", replies.contract_number)
+AskOffpeakHours = one_reply("ask_offpeak_hours", "les heures creuses", replies.offpeak)
+AskContractDetails = one_reply("ask_contract_details", "le détail", replies.details)
 
 SECOND_GUESS = 0.15
 

@@ -7,6 +7,7 @@ Every slot of the form has a `custom` mapping filled only by `validate_appointme
 from __future__ import annotations
 
 import re
+from abc import abstractmethod
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -14,11 +15,13 @@ from zoneinfo import ZoneInfo
 from rasa_sdk import Tracker
 from rasa_sdk.events import ActionExecutionRejected, ActiveLoop, FollowupAction, SlotSet
 from rasa_sdk.forms import FormValidationAction
+from sqlalchemy.orm import Session
 
 from actions.base import AWAIT_CANCEL, AWAIT_MOVE, SLOT_AWAITING, SLOT_OFFERED, CustomerAction
 from actions.turn import Outcome, Turn, off_loop, send
 from hortense import clock
 from hortense.appointments import booking as appointments
+from hortense.appointments.booking import AppointmentView
 from hortense.appointments.calendar.phrases import parse_preference
 from hortense.conversation.cues import (
     asks_third_party,
@@ -463,6 +466,17 @@ class AskConfirmed(CustomerAction):
         return Outcome([replies.recap(start, turn.slots.get(PHONE) or "", turn.slots.get(REASON) or "", previous)])
 
 
+def _already_booked(session, customer_id: int, at: datetime) -> Outcome | None:
+    """The customer already has an upcoming call: nothing is booked, and "oui" will move that call."""
+    current = appointments.upcoming_for_customer(session, customer_id, at)
+    if current is None:
+        return None
+    return Outcome(
+        [replies.already_booked(current.start)],
+        [*reset_form(), SlotSet(SLOT_AWAITING, AWAIT_MOVE), SlotSet(SLOT_OFFERED, "action_start_reschedule")],
+    )
+
+
 class SubmitAppointment(CustomerAction):
     """Books or moves the call once the form is complete, or explains why nothing was asked."""
 
@@ -473,16 +487,9 @@ class SubmitAppointment(CustomerAction):
         if customer is None or mode == LOGIN:
             return Outcome([rc.login_required(caller.channel)], reset_form())
         if mode == EXISTING:
-            current = appointments.upcoming_for_customer(session, customer.id, at)
-            if current:
-                return Outcome(
-                    [replies.already_booked(current.start)],
-                    [
-                        *reset_form(),
-                        SlotSet(SLOT_AWAITING, AWAIT_MOVE),
-                        SlotSet(SLOT_OFFERED, "action_start_reschedule"),
-                    ],
-                )
+            already = _already_booked(session, customer.id, at)
+            if already:
+                return already
             mode = BOOK
         if mode == NOTHING_TO_MOVE:
             return Outcome([replies.none_upcoming("déplacer")], reset_form())
@@ -523,17 +530,7 @@ class SubmitAppointment(CustomerAction):
             reply = replies.moved(view.start) if mode == RESCHEDULE else replies.booked(view.start, view.phone)
             return Outcome([reply], reset_form())
         if result.error == "already_booked":
-            current = appointments.upcoming_for_customer(session, customer.id, at)
-            if current:
-                return Outcome(
-                    [replies.already_booked(current.start)],
-                    [
-                        *reset_form(),
-                        SlotSet(SLOT_AWAITING, AWAIT_MOVE),
-                        SlotSet(SLOT_OFFERED, "action_start_reschedule"),
-                    ],
-                )
-            return Outcome([replies.not_booked()], reset_form())
+            return _already_booked(session, customer.id, at) or Outcome([replies.not_booked()], reset_form())
         if result.error == "not_owner":
             return Outcome([replies.none_upcoming("déplacer")], reset_form())
         # Taken meanwhile (or no longer bookable): offer fresh slots and resume the form at the slot question.
@@ -563,28 +560,35 @@ class StopAppointmentForm(CustomerAction):
         return Outcome([replies.stopped()], events)
 
 
-class AskAppointment(CustomerAction):
-    action_name = "action_ask_appointment"
+class UpcomingCallAction(CustomerAction):
+    """About the logged-in customer's own upcoming call (a visitor is asked to log in first)."""
 
     def handle(self, session, caller, turn):
         if caller.customer is None:
             return Outcome([rc.login_required(caller.channel)])
-        current = appointments.upcoming_for_customer(session, caller.customer.id, now())
+        return self.about(session, turn, appointments.upcoming_for_customer(session, caller.customer.id, now()))
+
+    @abstractmethod
+    def about(self, session: Session, turn: Turn, current: AppointmentView | None) -> Outcome:
+        """The answer, given the customer's upcoming call (None when there is none)."""
+
+
+class AskAppointment(UpcomingCallAction):
+    action_name = "action_ask_appointment"
+
+    def about(self, session, turn, current):
         if current is None:
             return Outcome([replies.none_upcoming()])
         return Outcome([replies.upcoming(current.start, current.phone, current.reason)])
 
 
-class CancelAppointment(CustomerAction):
+class CancelAppointment(UpcomingCallAction):
     """Asks for confirmation ("annulez mon appel de jeudi", "supprimez-le"); the cancellation itself happens on
     "oui" (rule conditioned on `awaiting: cancel_call`), ownership re-checked."""
 
     action_name = "action_cancel_appointment"
 
-    def handle(self, session, caller, turn):
-        if caller.customer is None:
-            return Outcome([rc.login_required(caller.channel)])
-        current = appointments.upcoming_for_customer(session, caller.customer.id, now())
+    def about(self, session, turn, current):
         if current is None:
             return Outcome([replies.none_upcoming("annuler")], [SlotSet(PENDING_CANCEL, None)])
         named = parse_preference(turn.text, now())

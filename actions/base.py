@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import re
 from abc import ABCMeta, abstractmethod
-from dataclasses import replace
 from datetime import date
 from typing import Any, ClassVar
 
@@ -18,14 +17,10 @@ from sqlalchemy.orm import Session
 from actions.turn import Outcome, Turn, off_loop, send
 from hortense import clock
 from hortense.account.customers import ContractView, CustomerView
-from hortense.account.offers import access
-from hortense.conversation.cues import asks_third_party, is_elliptical
-from hortense.conversation.questions import Question, questions_in, several_questions
 from hortense.db.session import run_in_transaction
 from hortense.energy.periods import normalise, parse_period
 from hortense.replies import Reply
 from hortense.replies import common as rc
-from hortense.replies import conversation as manners
 from hortense.replies import formatting as fr
 from hortense.security.caller import Caller, resolve_caller
 
@@ -56,12 +51,16 @@ _OFFER_QUESTION = re.compile(r"(^|[.!:\n] *)(Voulez-vous|Souhaitez-vous|Désirez
 _PAYLOAD_INTENT = re.compile(r"^/(\w+)")
 
 
+# The account questions by intent (`actions.questions.AccountQuestion` fills it as its subclasses are defined).
+QUESTIONS: dict[str, Any] = {}
+
+
 def action_for_intent(intent: str | None) -> str | None:
     if not intent:
         return None
     if intent in OFFER_ACTIONS:
         return OFFER_ACTIONS[intent]
-    return f"action_{intent}" if intent in AccountQuestion.registry else None
+    return f"action_{intent}" if intent in QUESTIONS else None
 
 
 def offer_events(replies: list[Reply]) -> list[dict]:
@@ -143,78 +142,6 @@ def pick_contract(customer: CustomerView, turn: Turn) -> ContractView | None:
     return customer.contract_by_number(chosen) if chosen else None
 
 
-class AccountQuestion(CustomerAction):
-    """A question about one contract: resolve the customer, pick the contract, check the offer, answer."""
-
-    intent: ClassVar[str]
-    feature: ClassVar[str | None] = None
-    wanted: ClassVar[str] = "cette information"  # "Pour lequel souhaitez-vous <wanted> ?"
-    registry: ClassVar[dict[str, AccountQuestion]] = {}
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        if getattr(cls, "intent", None) and not getattr(cls, "__abstractmethods__", None):
-            cls.action_name = f"action_{cls.intent}"
-            AccountQuestion.registry[cls.intent] = cls()
-
-    @abstractmethod
-    def answer(self, session: Session, customer: CustomerView, contract: ContractView, turn: Turn) -> list[Reply]:
-        """The answer for one contract whose offer allows this question."""
-
-    def handle(self, session: Session, caller: Caller, turn: Turn) -> Outcome:
-        customer = caller.customer
-        if customer is None:
-            return Outcome([rc.login_required(caller.channel)])
-        if asks_third_party(turn.text, customer.customer_number):
-            return Outcome([manners.third_party_declined(customer)])
-        if not customer.contracts:
-            return Outcome([rc.no_active_contract()])
-        several = several_questions(turn.text)
-        if several:
-            return answer_questions(session, customer, turn, several)
-        if is_elliptical(turn.text) and not questions_in(turn.text) and turn.slots.get(SLOT_LAST_QUESTION):
-            from actions.conversation import follow_up_outcome  # late: that module imports this one
-
-            return follow_up_outcome(session, customer, turn)
-        contract = pick_contract(customer, turn)
-        if contract is None:
-            outcome = Outcome(
-                [rc.choose_contract(customer, self.wanted)],
-                [SlotSet(SLOT_PENDING, self.intent), SlotSet(SLOT_PENDING_TEXT, turn.text[:500])],
-            )
-        else:
-            outcome = self.answer_for(session, customer, contract, turn)
-        return greeted(customer, turn, outcome)
-
-    def answer_for(self, session: Session, customer: CustomerView, contract: ContractView, turn: Turn) -> Outcome:
-        events = [
-            SlotSet(SLOT_PENDING, None),
-            SlotSet(SLOT_PENDING_TEXT, None),
-            SlotSet(SLOT_LAST_QUESTION, self.intent),
-            SlotSet(SLOT_LAST_PERIOD, period_phrase(turn.text)),
-        ]
-        if len(customer.contracts) > 1:
-            events.append(SlotSet(SLOT_CONTRACT, contract.contract_number))
-        if self.feature:
-            allowed = access(contract.offer, self.feature, contract.monthly_payment)
-            if not allowed.allowed:
-                return Outcome([rc.unavailable(self.feature, contract, allowed.reason, customer)], events)
-        answered = self.answer(session, customer, contract, turn)
-        if isinstance(answered, Outcome):
-            return Outcome(answered.replies, events + answered.events)
-        return Outcome(answered, events)
-
-
-_HELLO = re.compile(r"^\s*(bonjour|bonsoir|salut|hello|coucou|bjr|slt)\b")
-
-
-def greeted(customer: CustomerView, turn: Turn, outcome: Outcome) -> Outcome:
-    """ "Bonjour, mon PDL svp": the answer opens with a greeting too."""
-    if not _HELLO.match(normalise(turn.text)):
-        return outcome
-    return Outcome([Reply(f"Bonjour {customer.first_name} !"), *outcome.replies], outcome.events)
-
-
 def period_phrase(text: str) -> str | None:
     """The period named in `text`, written back in words parse_period reads again ("mai 2026 à octobre 2026")."""
     period = parse_period(text, today())
@@ -229,26 +156,6 @@ def merge_events(events: list[dict]) -> list[dict]:
     """One SlotSet per slot (the last one wins), other events kept in order."""
     last = {e.get("name"): i for i, e in enumerate(events) if e.get("event") == "slot"}
     return [e for i, e in enumerate(events) if e.get("event") != "slot" or last.get(e.get("name")) == i]
-
-
-def answer_questions(session: Session, customer: CustomerView, turn: Turn, questions: list[Question]) -> Outcome:
-    """Several questions in one message: every one answered, in the customer's order, for one contract."""
-    contract = pick_contract(customer, turn)
-    if contract is None:
-        return Outcome(
-            [rc.choose_contract(customer, "ces informations")],
-            [SlotSet(SLOT_PENDING, ",".join(q.intent for q in questions)), SlotSet(SLOT_PENDING_TEXT, turn.text[:500])],
-        )
-    replies: list[Reply] = []
-    events: list[dict] = []
-    if _HELLO.match(normalise(turn.text)):
-        replies.append(Reply(f"Bonjour {customer.first_name} !"))
-    for question in questions:
-        action = AccountQuestion.registry[question.intent]
-        outcome = action.answer_for(session, customer, contract, replace(turn, text=question.text))
-        replies += outcome.replies
-        events += outcome.events
-    return Outcome(replies, merge_events(events))
 
 
 def today() -> date:

@@ -6,7 +6,8 @@ import re
 
 from rasa_sdk.events import SlotSet
 
-from actions.base import SLOT_LAST_INVOICE, AccountQuestion, today
+from actions.base import SLOT_LAST_INVOICE
+from actions.questions import AccountQuestion, one_reply
 from actions.turn import Outcome
 from hortense.account.offers import INSTALMENTS, INVOICES
 from hortense.billing import invoices as billing
@@ -69,10 +70,6 @@ class AskInvoices(AccountQuestion):
         return Outcome([reply], [SlotSet(SLOT_LAST_INVOICE, last.number)])
 
 
-class AskNextInstalment(AccountQuestion):
-    intent = "ask_next_instalment"
-    feature = INSTALMENTS
-    wanted = "l'échéancier"
-
-    def answer(self, session, customer, contract, turn):
-        return [replies.instalments(customer, contract, billing.upcoming_instalments(session, contract.id, today()))]
+AskNextInstalment = one_reply(
+    "ask_next_instalment", "l'échéancier", replies.instalments, INSTALMENTS, billing.upcoming_instalments
+)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 
-from actions.base import AccountQuestion, today
+from actions.base import today
+from actions.questions import AccountQuestion, one_reply
 from hortense.account.offers import BATTERY, CONSUMPTION, KITTY, SURPLUS
 from hortense.documents import urls as document_links
 from hortense.energy import consumption, surplus
@@ -52,13 +53,9 @@ class AskConsumption(AccountQuestion):
         return with_chart(reply, customer, contract, "consumption", history, turn)
 
 
-class AskBatteryLevel(AccountQuestion):
-    intent = "ask_battery_level"
-    feature = BATTERY
-    wanted = "la batterie virtuelle"
-
-    def answer(self, session, customer, contract, turn):
-        return [replies.battery(customer, contract, consumption.battery_status(session, contract.id, today()))]
+AskBatteryLevel = one_reply(
+    "ask_battery_level", "la batterie virtuelle", replies.battery, BATTERY, consumption.battery_status
+)
 
 
 class AskSurplus(AccountQuestion):
@@ -72,10 +69,10 @@ class AskSurplus(AccountQuestion):
         return with_chart(reply, customer, contract, "surplus", history, turn)
 
 
-class AskKitty(AccountQuestion):
-    intent = "ask_kitty"
-    feature = KITTY
-    wanted = "la cagnotte"
-
-    def answer(self, session, customer, contract, turn):
-        return [replies.kitty(customer, contract, surplus.kitty_status(session, contract.id))]
+AskKitty = one_reply(
+    "ask_kitty",
+    "la cagnotte",
+    replies.kitty,
+    KITTY,
+    lambda session, contract_id, _: surplus.kitty_status(session, contract_id),
+)

@@ -16,13 +16,12 @@ from actions.base import (
     AWAIT_SUGGESTION,
     SLOT_AWAITING,
     SLOT_OFFERED,
-    AccountQuestion,
     CustomerAction,
     action_for_intent,
-    answer_questions,
     mentioned_contract,
 )
 from actions.conversation import RESTART, aside_outcome, restart_outcome
+from actions.questions import AccountQuestion, answer_questions
 from actions.turn import Outcome, Turn
 from hortense.conversation.cues import is_closing, wants_restart
 from hortense.conversation.questions import questions_in

@@ -8,6 +8,8 @@ sender); the code is read from the text of the message, never from a slot or an 
 from __future__ import annotations
 
 import logging
+from abc import abstractmethod
+from typing import ClassVar
 
 from rasa_sdk.events import SlotSet
 from sqlalchemy.orm import Session
@@ -80,15 +82,30 @@ def _wrong_code(attempts_left: int | None) -> Reply:
     return Reply(f"{WRONG_CODE} Il vous reste {attempts_left} essai{plural}.")
 
 
-class LinkAccount(CustomerAction):
-    action_name = "action_link_account"
+class MessagingSenderAction(CustomerAction):
+    """Acts on the messaging conversation the connector vouched for: an unsigned sender is refused, and a website
+    conversation gets `on_website` (it follows the customer space, there is nothing to link or unlink)."""
+
+    on_website: ClassVar[Reply]
 
     def handle(self, session: Session, caller: Caller, turn: Turn) -> Outcome:
         verified = _verified_messaging_sender(turn)
         if verified is None:
             return Outcome([UNTRUSTED])
         if verified.channel not in MESSAGING_CHANNELS:
-            return Outcome([WEBSITE_LINK])
+            return Outcome([self.on_website])
+        return self.handle_sender(session, caller, turn, verified)
+
+    @abstractmethod
+    def handle_sender(self, session: Session, caller: Caller, turn: Turn, verified: VerifiedSender) -> Outcome:
+        """The action's work for a signed messaging sender."""
+
+
+class LinkAccount(MessagingSenderAction):
+    action_name = "action_link_account"
+    on_website = WEBSITE_LINK
+
+    def handle_sender(self, session: Session, caller: Caller, turn: Turn, verified: VerifiedSender) -> Outcome:
         code = extract_code(turn.text)
         if code is None:
             if caller.customer is not None:
@@ -127,15 +144,11 @@ class LinkAccount(CustomerAction):
         )
 
 
-class UnlinkAccount(CustomerAction):
+class UnlinkAccount(MessagingSenderAction):
     action_name = "action_unlink_account"
+    on_website = WEBSITE_UNLINK
 
-    def handle(self, session: Session, caller: Caller, turn: Turn) -> Outcome:
-        verified = _verified_messaging_sender(turn)
-        if verified is None:
-            return Outcome([UNTRUSTED])
-        if verified.channel not in MESSAGING_CHANNELS:
-            return Outcome([WEBSITE_UNLINK])
+    def handle_sender(self, session: Session, caller: Caller, turn: Turn, verified: VerifiedSender) -> Outcome:
         if not links.unlink(session, verified.channel, verified.sender_id):
             return Outcome([NOT_LINKED])
         logger.info("conversation unlinked on %s", verified.channel)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
+from typing import Any
 
 
 def cmd_init_env(_: argparse.Namespace) -> int:
@@ -97,10 +99,9 @@ def _cli_actor() -> str:
     return audit.cli_actor(user)
 
 
-def cmd_privacy_export(args: argparse.Namespace) -> int:
-    """Everything Hortense holds about one customer, as JSON (GDPR access/portability); audited."""
-    from pathlib import Path
-
+def _exercise_right(args: argparse.Namespace, right: Callable[..., Any], nothing_done: str) -> tuple[Any, int]:
+    """Export or erasure (`right`) for `args.customer`, audited as this shell's user: (its result, 0), or
+    (None, the exit code) once stderr says why nothing was done."""
     from hortense import clock
     from hortense.db.session import session_scope
     from hortense.privacy import rights, transcripts
@@ -108,15 +109,24 @@ def cmd_privacy_export(args: argparse.Namespace) -> int:
 
     try:
         with session_scope(args.url) as session:
-            data = rights.export_customer(
-                session, get_settings().tracker_url, args.customer, actor=_cli_actor(), now=clock.now()
-            )
+            return right(session, get_settings().tracker_url, args.customer, actor=_cli_actor(), now=clock.now()), 0
     except rights.UnknownCustomer:
         print(f"unknown customer {args.customer}", file=sys.stderr)
-        return 1
+        return None, 1
     except transcripts.TrackerUnavailable as exc:
-        print(f"the tracker store is unreadable, nothing exported: {exc}", file=sys.stderr)
-        return 2
+        print(f"the tracker store is unreadable, {nothing_done}: {exc}", file=sys.stderr)
+        return None, 2
+
+
+def cmd_privacy_export(args: argparse.Namespace) -> int:
+    """Everything Hortense holds about one customer, as JSON (GDPR access/portability); audited."""
+    from pathlib import Path
+
+    from hortense.privacy import rights
+
+    data, failed = _exercise_right(args, rights.export_customer, "nothing exported")
+    if failed:
+        return failed
     body = rights.to_json(data)
     if args.out:
         target = Path(args.out)
@@ -130,10 +140,7 @@ def cmd_privacy_export(args: argparse.Namespace) -> int:
 
 def cmd_privacy_erase(args: argparse.Namespace) -> int:
     """Erase one customer's conversations and personal data (GDPR erasure); audited. Needs --yes."""
-    from hortense import clock
-    from hortense.db.session import session_scope
-    from hortense.privacy import rights, transcripts
-    from hortense.settings import get_settings
+    from hortense.privacy import rights
 
     if not args.yes:
         print(
@@ -141,17 +148,9 @@ def cmd_privacy_erase(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    try:
-        with session_scope(args.url) as session:
-            report = rights.erase_customer(
-                session, get_settings().tracker_url, args.customer, actor=_cli_actor(), now=clock.now()
-            )
-    except rights.UnknownCustomer:
-        print(f"unknown customer {args.customer}", file=sys.stderr)
-        return 1
-    except transcripts.TrackerUnavailable as exc:
-        print(f"the tracker store is unreachable, nothing erased: {exc}", file=sys.stderr)
-        return 2
+    report, failed = _exercise_right(args, rights.erase_customer, "nothing erased")
+    if failed:
+        return failed
     print(f"{args.customer}: {report.describe()}")
     return 0
 

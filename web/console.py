@@ -15,30 +15,23 @@ Access rules, each enforced here on every request (never by hiding a link):
 
 from __future__ import annotations
 
-import json
 import logging
-import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from functools import lru_cache, wraps
+from functools import wraps
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from jinja2 import Environment, FileSystemLoader
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import Engine
 
 from hortense import clock
 from hortense.analytics import charts as analytics_charts
 from hortense.analytics import figures as analytics
 from hortense.appointments import calls as desk
 from hortense.appointments.advisors import (
-    AdvisorView,
     advisor_for_feed_token,
     attempt_login,
     end_sessions,
@@ -58,10 +51,10 @@ from hortense.conversations import store as conversations
 from hortense.db.calendar_models import STATUS_BOOKED, STATUS_CANCELLED, STATUS_DONE, STATUS_MISSED
 from hortense.db.session import session_scope
 from hortense.privacy import audit as privacy_audit
-from hortense.replies import formatting
 from hortense.review import inbox as review
 from hortense.security.rate_limit import RateLimit, client_address, whole_seconds
 from hortense.settings import get_settings
+from web import console_pages as pages
 from web.sessions import ConsoleSessions, Handler
 
 logger = logging.getLogger(__name__)
@@ -73,55 +66,13 @@ IP_FAILURE_LIMIT = 20
 IP_FAILURE_WINDOW = 15 * 60
 TRANSCRIPT_LIMIT = 300
 
-SECURITY_HEADERS = {
-    "Cache-Control": "no-store",
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",
-    "Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
-    "frame-ancestors 'none'; base-uri 'none'",
-}
-
 
 def now() -> datetime:
     """The console's clock (tests replace it)."""
     return clock.now()
 
 
-# --------------------------------------------------------------------------- templates
-
-
-@lru_cache(maxsize=1)
-def _templates() -> Environment:
-    env = Environment(
-        loader=FileSystemLoader(str(HERE / "templates")), autoescape=True, trim_blocks=True, lstrip_blocks=True
-    )
-    env.filters["hour"] = lambda dt: formatting.hour(dt.time())
-    env.filters["long_date"] = formatting.long_date
-    env.filters["short_date"] = formatting.short_date
-    env.filters["percent"] = lambda v: "—" if v is None else f"{100 * v:.1f}".replace(".", ",") + " %"
-    env.filters["seconds"] = lambda v: "—" if v is None else f"{v:.1f}".replace(".", ",") + " s"
-    env.globals["outcome_labels"] = desk.OUTCOME_LABELS
-    return env
-
-
-def _page(name: str, status: int = 200, **context) -> HTTPResponse:
-    return response.html(_templates().get_template(f"console/{name}").render(**context), status=status)
-
-
-def _message(title: str, text_: str, status: int, advisor: AdvisorView | None = None, csrf: str = "") -> HTTPResponse:
-    return _page("message.html", status=status, title=title, message=text_, advisor=advisor, csrf=csrf)
-
-
-def _answer(request: Request, title: str, text_: str, status: int) -> HTTPResponse:
-    """A message page for the signed-in advisor."""
-    return _message(title, text_, status, request.ctx.advisor, request.ctx.csrf)
-
-
-@bp.middleware("response")
-async def _security_headers(_request: Request, resp: HTTPResponse) -> None:
-    for name, value in SECURITY_HEADERS.items():
-        resp.headers.setdefault(name, value)
+bp.middleware("response")(pages.security_headers)
 
 
 # --------------------------------------------------------------------------- sessions and limits
@@ -136,11 +87,11 @@ address_limiter = RateLimit("console-login-address", IP_FAILURE_LIMIT, IP_FAILUR
 
 def _refused(request: Request) -> HTTPResponse:
     """A signed-in advisor's form without the session's token."""
-    return _answer(request, "Action refusée", "Jeton de sécurité manquant ou invalide.", 403)
+    return pages.answer(request, "Action refusée", "Jeton de sécurité manquant ou invalide.", 403)
 
 
 def _login_expired(_request: Request) -> HTTPResponse:
-    return _message("Session expirée", "Rechargez la page de connexion et réessayez.", 403)
+    return pages.message("Session expirée", "Rechargez la page de connexion et réessayez.", 403)
 
 
 csrf_protected = sessions.csrf_protected(_refused)
@@ -155,11 +106,18 @@ def advisor_form(handler: Handler) -> Handler:
 # --------------------------------------------------------------------------- transcripts
 
 
-@dataclass(frozen=True)
-class TranscriptLine:
-    speaker: str  # 'user' or 'bot'
-    text: str
-    at: datetime | None
+def audit_actor(request: Request) -> str:
+    """The signed-in advisor as the privacy audit names them."""
+    advisor = request.ctx.advisor
+    return privacy_audit.advisor_actor(advisor.id, advisor.name)
+
+
+def _audit_view(request: Request, action: str, customer_number: str | None, detail: str) -> None:
+    """GDPR: every view of conversations is audited (who, when, which conversations)."""
+    with session_scope() as db:
+        privacy_audit.record(
+            db, actor=audit_actor(request), action=action, customer_number=customer_number, detail=detail, now=now()
+        )
 
 
 def tracker_url() -> str | None:
@@ -167,45 +125,16 @@ def tracker_url() -> str | None:
     return get_settings().tracker_url
 
 
-_tracker_engines: dict[str, Engine] = {}
-_tracker_lock = threading.Lock()
-
-
-def _tracker_engine(url: str) -> Engine:
-    with _tracker_lock:
-        if url not in _tracker_engines:
-            args = {"check_same_thread": False} if url.startswith("sqlite") else {}
-            _tracker_engines[url] = create_engine(url, future=True, connect_args=args, pool_pre_ping=True)
-        return _tracker_engines[url]
-
-
-def read_transcript(sender_id: str, limit: int = TRANSCRIPT_LIMIT) -> list[TranscriptLine] | None:
-    """The last `limit` user and bot messages of a conversation, oldest first; None if the store is unreadable."""
+def read_transcript(sender_id: str, limit: int = TRANSCRIPT_LIMIT) -> list[conversations.Line] | None:
+    """The last `limit` user and bot messages of a conversation, oldest first; None if the store is unreadable
+    (the page then says the conversation is unavailable)."""
     url = tracker_url()
     if url is None:
         return None
-    query = text(
-        "SELECT type_name, timestamp, data FROM events WHERE sender_id = :sender "
-        "AND type_name IN ('user', 'bot') ORDER BY id DESC LIMIT :limit"
-    )
     try:
-        with _tracker_engine(url).connect() as conn:
-            rows = conn.execute(query, {"sender": sender_id, "limit": limit}).all()
-    except Exception as exc:  # a missing file or table: the page says the conversation is unavailable
-        logger.warning("tracker store unreadable: %s", exc)
+        return conversations.transcript(url, sender_id, limit)
+    except conversations.TrackerUnavailable:
         return None
-    lines = []
-    for type_name, timestamp, data in reversed(rows):
-        try:
-            event = json.loads(data) if data else {}
-        except ValueError:
-            event = {}
-        message = event.get("text") if isinstance(event, dict) else None
-        if not message:
-            continue
-        at = datetime.fromtimestamp(float(timestamp), PARIS) if timestamp is not None else None
-        lines.append(TranscriptLine(type_name, str(message), at))
-    return lines
 
 
 # --------------------------------------------------------------------------- pages
@@ -237,7 +166,7 @@ async def login_form(request: Request) -> HTTPResponse:
     if advisor:
         return response.redirect("/console/calls", status=303)
     s = s if s and s.advisor_id is None else sessions.new()
-    return sessions.write(_page("login.html", csrf=sessions.csrf(s), error=None, email=""), request, s)
+    return sessions.write(pages.page("login.html", csrf=sessions.csrf(s), error=None, email=""), request, s)
 
 
 @bp.post("/login")
@@ -248,7 +177,7 @@ async def login(request: Request) -> HTTPResponse:
     password = (request.form.get("password") or "")[:200]
     address = client_address(request)
     if address_limiter.blocked(address):
-        return _page(
+        return pages.page(
             "login.html",
             status=429,
             csrf=csrf,
@@ -260,7 +189,7 @@ async def login(request: Request) -> HTTPResponse:
     advisor = attempt.advisor
     if attempt.retry_after > 0:
         seconds = whole_seconds(attempt.retry_after)
-        page = _page(
+        page = pages.page(
             "login.html",
             status=429,
             csrf=csrf,
@@ -271,7 +200,7 @@ async def login(request: Request) -> HTTPResponse:
         return page
     if advisor is None:
         address_limiter.record(address)
-        return _page(
+        return pages.page(
             "login.html", status=401, csrf=csrf, email=email, error="Adresse e-mail ou mot de passe incorrect."
         )
     fresh = sessions.new(advisor)  # a new nonce at login: a session fixed before login is useless
@@ -319,10 +248,9 @@ async def upcoming(request: Request) -> HTTPResponse:
     by_day: dict[date, list[ConsoleCall]] = {}
     for call in coming:
         by_day.setdefault(call.start.date(), []).append(call)
-    return _page(
+    return pages.advisor_page(
+        request,
         "upcoming.html",
-        advisor=request.ctx.advisor,
-        csrf=request.ctx.csrf,
         to_close=to_close,
         by_day=by_day,
         advisors=_advisor_choices(request),
@@ -337,10 +265,9 @@ async def one_day(request: Request) -> HTTPResponse:
     with session_scope() as db:
         rows = calls_for_day(db, advisor_id=None if advisor.is_supervisor else advisor.id, day=day)
     current = now()
-    return _page(
+    return pages.advisor_page(
+        request,
         "calls.html",
-        advisor=advisor,
-        csrf=request.ctx.csrf,
         day=day,
         calls=rows,
         now=current,
@@ -362,10 +289,9 @@ async def week(request: Request) -> HTTPResponse:
     with session_scope() as db:
         days = desk.week(db, scope, day)
     monday = days[0].day
-    return _page(
+    return pages.advisor_page(
+        request,
         "week.html",
-        advisor=request.ctx.advisor,
-        csrf=request.ctx.csrf,
         days=days,
         monday=monday,
         previous=monday - timedelta(days=7),
@@ -383,13 +309,11 @@ async def search(request: Request) -> HTTPResponse:
     scope, _ = _scope(request)
     with session_scope() as db:
         found = desk.search(db, scope, query) if query else []
-    return _page(
-        "search.html", advisor=request.ctx.advisor, csrf=request.ctx.csrf, query=query, calls=found, search_query=query
-    )
+    return pages.advisor_page(request, "search.html", query=query, calls=found, search_query=query)
 
 
 def _not_found(request: Request) -> HTTPResponse:
-    return _answer(request, "Appel introuvable", "Cet appel n'existe pas ou ne vous est pas attribué.", 404)
+    return pages.answer(request, "Appel introuvable", "Cet appel n'existe pas ou ne vous est pas attribué.", 404)
 
 
 def visible_call(handler: Handler) -> Handler:
@@ -416,7 +340,7 @@ def supervisor_only(handler: Handler) -> Handler:
     @wraps(handler)
     async def supervisors(request: Request, *args: Any, **kwargs: Any) -> HTTPResponse:
         if not request.ctx.advisor.is_supervisor:
-            return _answer(request, "Page introuvable", "Cette page n'existe pas.", 404)
+            return pages.answer(request, "Page introuvable", "Cette page n'existe pas.", 404)
         return await handler(request, *args, **kwargs)
 
     return supervisors
@@ -427,7 +351,7 @@ def _act_on_call(request: Request, impossible: str, act: Callable[[Any], bool]) 
     with session_scope() as db:
         done = act(db)
     if not done:
-        return _answer(request, "Action impossible", impossible, 409)
+        return pages.answer(request, "Action impossible", impossible, 409)
     return response.redirect(_calls_url(request.ctx.call.start.date()), status=303)
 
 
@@ -439,27 +363,29 @@ def _back(request: Request) -> str:
     return _calls_url(call.start.date())
 
 
+def _acting_on(request: Request, appointment_id: int) -> dict[str, Any]:
+    """Who acts on which call, and when, as the desk's actions on a call take it (a supervisor may act on any)."""
+    advisor = request.ctx.advisor
+    return {
+        "advisor_id": advisor.id,
+        "is_supervisor": advisor.is_supervisor,
+        "appointment_id": appointment_id,
+        "now": now(),
+    }
+
+
 @bp.post("/calls/<appointment_id:int>/status")
 @advisor_form
 @visible_call
 async def mark(request: Request, appointment_id: int) -> HTTPResponse:
     status = request.form.get("status")
     if status not in (STATUS_DONE, STATUS_MISSED):
-        return _answer(request, "Action refusée", "Statut inconnu.", 400)
-    advisor = request.ctx.advisor
+        return pages.answer(request, "Action refusée", "Statut inconnu.", 400)
     note = desk.clean_note(request.form.get("note"))
     with session_scope() as db:
-        done = desk.record_outcome(
-            db,
-            advisor_id=advisor.id,
-            is_supervisor=advisor.is_supervisor,
-            appointment_id=appointment_id,
-            outcome=status,
-            note=note,
-            now=now(),
-        )
+        done = desk.record_outcome(db, outcome=status, note=note, **_acting_on(request, appointment_id))
     if not done:
-        return _answer(request, "Action impossible", "Cet appel ne peut pas (encore) être marqué ainsi.", 409)
+        return pages.answer(request, "Action impossible", "Cet appel ne peut pas (encore) être marqué ainsi.", 409)
     return response.redirect(_back(request), status=303)
 
 
@@ -480,20 +406,16 @@ async def reschedule(request: Request, appointment_id: int) -> HTTPResponse:
         day = date.fromisoformat(request.form.get("day") or "")
         at = time.fromisoformat(request.form.get("time") or "")
     except ValueError:
-        return _answer(request, "Date invalide", "Indiquez le jour et l'heure du nouvel appel.", 400)
-    advisor = request.ctx.advisor
+        return pages.answer(request, "Date invalide", "Indiquez le jour et l'heure du nouvel appel.", 400)
     with session_scope() as db:
         result = desk.reschedule_by_advisor(
             db,
-            advisor_id=advisor.id,
-            is_supervisor=advisor.is_supervisor,
-            appointment_id=appointment_id,
             new_start=datetime.combine(day, at, tzinfo=PARIS),
             note=request.form.get("note") or "",
-            now=now(),
+            **_acting_on(request, appointment_id),
         )
     if not result.ok:
-        return _answer(
+        return pages.answer(
             request, "Report impossible", RESCHEDULE_ERRORS.get(result.error or "", "Report impossible."), 409
         )
     return response.redirect(f"/console/calls/{appointment_id}", status=303)
@@ -505,7 +427,9 @@ async def reschedule(request: Request, appointment_id: int) -> HTTPResponse:
 async def cancel(request: Request, appointment_id: int) -> HTTPResponse:
     reason = " ".join((request.form.get("reason") or "").split())[:500]
     if not reason:
-        return _answer(request, "Motif requis", "Indiquez le motif de l'annulation : il sera transmis au client.", 400)
+        return pages.answer(
+            request, "Motif requis", "Indiquez le motif de l'annulation : il sera transmis au client.", 400
+        )
     return _act_on_call(
         request,
         "Cet appel n'est plus annulable.",
@@ -529,10 +453,9 @@ async def call_page(request: Request, appointment_id: int) -> HTTPResponse:
         history = desk.history(db, call.customer_id)
     notes = next((h.notes for h in history if h.call.id == call.id), ())
     earlier = [h for h in history if h.call.id != call.id]
-    return _page(
+    return pages.advisor_page(
+        request,
         "call.html",
-        advisor=advisor,
-        csrf=request.ctx.csrf,
         call=call,
         notes=notes,
         earlier=earlier,
@@ -552,25 +475,16 @@ async def call_page(request: Request, appointment_id: int) -> HTTPResponse:
 @visible_call
 async def transcript(request: Request, appointment_id: int) -> HTTPResponse:
     call: ConsoleCall = request.ctx.call
-    advisor = request.ctx.advisor
-    with session_scope() as db:  # GDPR: every view of a transcript is audited (who, when, which conversation)
-        privacy_audit.record(
-            db,
-            actor=privacy_audit.advisor_actor(advisor.id, advisor.name),
-            action=privacy_audit.TRANSCRIPT_VIEW,
-            customer_number=call.customer_number,
-            detail=f"appel {call.id}, conversation {call.sender_id}",
-            now=now(),
-        )
-    return _page(
-        "transcript.html", advisor=advisor, csrf=request.ctx.csrf, call=call, lines=read_transcript(call.sender_id)
+    _audit_view(
+        request, privacy_audit.TRANSCRIPT_VIEW, call.customer_number, f"appel {call.id}, conversation {call.sender_id}"
     )
+    return pages.advisor_page(request, "transcript.html", call=call, lines=read_transcript(call.sender_id))
 
 
 @bp.get("/agenda")
 @login_required
 async def agenda(request: Request) -> HTTPResponse:
-    return _page("agenda.html", advisor=request.ctx.advisor, csrf=request.ctx.csrf, feed_url=None)
+    return pages.advisor_page(request, "agenda.html", feed_url=None)
 
 
 @bp.post("/agenda/new")
@@ -581,7 +495,7 @@ async def agenda_new(request: Request) -> HTTPResponse:
         token = issue_feed_token(db, advisor.id, now())
         advisor = get_advisor(db, advisor.id) or advisor
     feed_url = f"{get_settings().web_base_url}/console/ical/{token}.ics"
-    return _page("agenda.html", advisor=advisor, csrf=request.ctx.csrf, feed_url=feed_url)
+    return pages.advisor_page(request, "agenda.html", feed_url=feed_url)
 
 
 @bp.post("/agenda/revoke")
@@ -629,23 +543,16 @@ async def review_inbox(request: Request) -> HTTPResponse:
                 i.message.event_id: conversations.lines_around(url, i.message.sender_id, i.message.event_id)
                 for i in items
             }
-            if items:  # GDPR: the inbox shows excerpts of conversations: audited like a transcript view
-                with session_scope() as db:
-                    advisor = request.ctx.advisor
-                    privacy_audit.record(
-                        db,
-                        actor=privacy_audit.advisor_actor(advisor.id, advisor.name),
-                        action=privacy_audit.REVIEW_VIEW,
-                        customer_number=None,
-                        now=now(),
-                        detail=f"{len(items)} message(s) de {len({i.message.sender_id for i in items})} conversation(s)",
-                    )
+            if items:  # the inbox shows excerpts of conversations: audited like a transcript view
+                senders = len({i.message.sender_id for i in items})
+                _audit_view(
+                    request, privacy_audit.REVIEW_VIEW, None, f"{len(items)} message(s) de {senders} conversation(s)"
+                )
         except conversations.TrackerUnavailable:
             unavailable = True
-    return _page(
+    return pages.advisor_page(
+        request,
         "review.html",
-        advisor=request.ctx.advisor,
-        csrf=request.ctx.csrf,
         items=items,
         contexts=contexts,
         show=show,
@@ -664,15 +571,15 @@ async def review_label(request: Request) -> HTTPResponse:
     kind, intent = form.get("kind") or "", (form.get("intent") or "").strip() or None
     url = tracker_url()
     if url is None or not raw_event.isdigit():
-        return _answer(request, "Message introuvable", "Ce message n'est pas dans la boîte de revue.", 404)
+        return pages.answer(request, "Message introuvable", "Ce message n'est pas dans la boîte de revue.", 404)
     try:
         message = review.find_message(
             url, sender_id, int(raw_event), threshold=get_settings().review_confidence, now=now()
         )
     except conversations.TrackerUnavailable:
-        return _answer(request, "Historique indisponible", "L'historique des conversations est inaccessible.", 503)
+        return pages.answer(request, "Historique indisponible", "L'historique des conversations est inaccessible.", 503)
     if message is None:
-        return _answer(request, "Message introuvable", "Ce message n'est pas dans la boîte de revue.", 404)
+        return pages.answer(request, "Message introuvable", "Ce message n'est pas dans la boîte de revue.", 404)
     with session_scope() as db:
         stored = review.label_message(
             db,
@@ -684,7 +591,7 @@ async def review_label(request: Request) -> HTTPResponse:
             intents=review.catalogue(),
         )
     if not stored:
-        return _answer(
+        return pages.answer(
             request, "Étiquette refusée", "Choisissez une intention du catalogue, « hors sujet » ou « ignorer ».", 400
         )
     return response.redirect(f"/console/review#m-{int(raw_event)}", status=303)
@@ -729,10 +636,9 @@ def _report(request: Request) -> tuple[analytics.Report | None, str]:
 async def analytics_page(request: Request) -> HTTPResponse:
     report, query = _report(request)
     granularity, first, last, channel = _report_params(request)
-    return _page(
+    return pages.advisor_page(
+        request,
         "analytics.html",
-        advisor=request.ctx.advisor,
-        csrf=request.ctx.csrf,
         report=report,
         query=query,
         granularity=granularity,
@@ -748,7 +654,7 @@ async def analytics_page(request: Request) -> HTTPResponse:
 async def analytics_csv(request: Request) -> HTTPResponse:
     report, _ = _report(request)
     if report is None:
-        return _answer(request, "Historique indisponible", "L'historique des conversations est inaccessible.", 503)
+        return pages.answer(request, "Historique indisponible", "L'historique des conversations est inaccessible.", 503)
     name = f"hortense-statistiques-{report.first.isoformat()}-{report.last.isoformat()}.csv"
     return response.text(
         analytics.to_csv(report),

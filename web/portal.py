@@ -37,7 +37,9 @@ from hortense.db.models import Customer
 from hortense.db.session import session_scope
 from hortense.documents import urls as document_links
 from hortense.energy import consumption, surplus
+from hortense.energy.consumption import ConsumptionHistory
 from hortense.energy.periods import default_period
+from hortense.energy.surplus import SurplusHistory
 from hortense.privacy import notice as privacy_notice
 from hortense.replies import formatting as fr
 from hortense.replies.billing import invoice_status
@@ -179,41 +181,60 @@ def _contract_section(customer: CustomerView, contract: ContractView, now: datet
     }
 
 
-def _consumption_section(session, customer: CustomerView, contract: ContractView, today: date, now: datetime) -> dict:
-    period = default_period(today)
-    history = consumption.consumption_history(session, contract.id, period)
+def _monthly_section(
+    kind: str,
+    history: ConsumptionHistory | SurplusHistory,
+    rows: list[dict],
+    customer: CustomerView,
+    contract: ContractView,
+    now: datetime,
+    reading: str,
+    none_yet: str,
+) -> dict:
+    """What the consumption and surplus sections share: the period's rows and total, the chart, and why the table
+    is empty (`none_yet` before the first reading, else no `reading` in the period)."""
     section = {
-        "kind": "consumption",
-        "period": period_label(period),
+        "kind": kind,
+        "period": period_label(history.period),
         "has_data": bool(history.months),
-        "rows": [
-            {
-                "month": fr.month(m.month),
-                "peak": fr.kwh(m.peak_kwh),
-                "offpeak": fr.kwh(m.offpeak_kwh),
-                "total": fr.kwh(m.total_kwh),
-            }
-            for m in history.months
-        ],
+        "rows": rows,
         "total": fr.kwh(history.total_kwh),
-        "peak": fr.kwh(history.peak_kwh),
-        "offpeak": fr.kwh(history.offpeak_kwh),
-        "offpeak_share": (
-            f"{int((history.offpeak_kwh * 100 / history.total_kwh).quantize(Decimal('1')))}\u00a0%"
-            if history.total_kwh
-            else "0\u00a0%"
-        ),
-        "chart": document_links.chart_link(customer, contract, "consumption", period, now) if history.months else None,
-        "battery": None,
+        "chart": document_links.chart_link(customer, contract, kind, history.period, now) if history.months else None,
     }
     if not history.has_any_data:
-        section["empty"] = (
-            f"Pas encore de relevé de consommation : votre contrat a démarré le "
-            f"{fr.short_date(contract.start_date)}, le premier relevé mensuel arrivera au début "
-            "du mois prochain."
-        )
+        section["empty"] = none_yet
     elif not history.months:
-        section["empty"] = f"Aucun relevé de consommation {period_label(period)}."
+        section["empty"] = f"Aucun {reading} {period_label(history.period)}."
+    return section
+
+
+def _consumption_section(session, customer: CustomerView, contract: ContractView, today: date, now: datetime) -> dict:
+    history = consumption.consumption_history(session, contract.id, default_period(today))
+    rows = [
+        {
+            "month": fr.month(m.month),
+            "peak": fr.kwh(m.peak_kwh),
+            "offpeak": fr.kwh(m.offpeak_kwh),
+            "total": fr.kwh(m.total_kwh),
+        }
+        for m in history.months
+    ]
+    none_yet = (
+        f"Pas encore de relevé de consommation : votre contrat a démarré le "
+        f"{fr.short_date(contract.start_date)}, le premier relevé mensuel arrivera au début "
+        "du mois prochain."
+    )
+    section = _monthly_section(
+        "consumption", history, rows, customer, contract, now, "relevé de consommation", none_yet
+    )
+    section["peak"] = fr.kwh(history.peak_kwh)
+    section["offpeak"] = fr.kwh(history.offpeak_kwh)
+    section["offpeak_share"] = (
+        f"{int((history.offpeak_kwh * 100 / history.total_kwh).quantize(Decimal('1')))}\u00a0%"
+        if history.total_kwh
+        else "0\u00a0%"
+    )
+    section["battery"] = None
     if access(contract.offer, BATTERY, contract.monthly_payment).allowed:
         status = consumption.battery_status(session, contract.id, today)
         section["battery"] = {
@@ -227,21 +248,11 @@ def _consumption_section(session, customer: CustomerView, contract: ContractView
 
 
 def _surplus_section(session, customer: CustomerView, contract: ContractView, today: date, now: datetime) -> dict:
-    period = default_period(today)
-    history = surplus.surplus_history(session, contract.id, period)
-    section = {
-        "kind": "surplus",
-        "period": period_label(period),
-        "has_data": bool(history.months),
-        "rows": [{"month": fr.month(m.month), "kwh": fr.kwh(m.kwh)} for m in history.months],
-        "total": fr.kwh(history.total_kwh),
-        "chart": document_links.chart_link(customer, contract, "surplus", period, now) if history.months else None,
-        "kitty": None,
-    }
-    if not history.has_any_data:
-        section["empty"] = "Pas encore de relevé de surplus injecté : le premier arrivera au début du mois prochain."
-    elif not history.months:
-        section["empty"] = f"Aucun relevé de surplus {period_label(period)}."
+    history = surplus.surplus_history(session, contract.id, default_period(today))
+    rows = [{"month": fr.month(m.month), "kwh": fr.kwh(m.kwh)} for m in history.months]
+    none_yet = "Pas encore de relevé de surplus injecté : le premier arrivera au début du mois prochain."
+    section = _monthly_section("surplus", history, rows, customer, contract, now, "relevé de surplus", none_yet)
+    section["kitty"] = None
     if access(contract.offer, KITTY, contract.monthly_payment).allowed:
         update = surplus.kitty_status(session, contract.id)
         kitty = {"balance": fr.eur(update.balance_eur if update else 0)}

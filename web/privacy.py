@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Callable
+from typing import Any
 
 from sanic import Blueprint, response
 from sanic.request import Request
@@ -25,7 +27,7 @@ from hortense.db.session import session_scope
 from hortense.privacy import audit, rights, transcripts
 from hortense.privacy.notice import retention_days, retention_label
 from hortense.settings import get_settings
-from web import console
+from web import console, console_pages
 from web.sessions import logged_in_customer
 
 _NUMBER = re.compile(r"^[A-Za-z0-9-]{1,20}$")
@@ -81,15 +83,7 @@ async def customer_download(request: Request) -> HTTPResponse:
 # --------------------------------------------------------------------------- the console (supervisors)
 
 
-@console_bp.middleware("response")
-async def _security_headers(_request: Request, resp: HTTPResponse) -> None:
-    for name, value in console.SECURITY_HEADERS.items():
-        resp.headers.setdefault(name, value)
-
-
-def _actor(request: Request) -> str:
-    advisor = request.ctx.advisor
-    return audit.advisor_actor(advisor.id, advisor.name)
+console_bp.middleware("response")(console_pages.security_headers)
 
 
 def _wanted(raw: object) -> str:
@@ -103,11 +97,10 @@ def _privacy_page(
     with session_scope() as db:
         found = rights.summary(db, number) if number else None
         entries = audit.entries(db, number or None)
-    return console._page(
+    return console_pages.advisor_page(
+        request,
         "privacy.html",
-        status=status,
-        advisor=request.ctx.advisor,
-        csrf=request.ctx.csrf,
+        status,
         number=number,
         summary=found,
         entries=entries,
@@ -136,24 +129,32 @@ def _confirmed(request: Request) -> tuple[str, str | None]:
     return number, None
 
 
-@console_bp.post("/confidentialite/export")
-@console.advisor_form
-@console.supervisor_only
-async def console_export(request: Request) -> HTTPResponse:
+def _exercise(
+    request: Request,
+    right: Callable[..., Any],
+    nothing_done: str,
+    done: Callable[[Request, str, Any], HTTPResponse],
+) -> HTTPResponse:
+    """Export or erasure (`right`) for the confirmed customer, audited as this supervisor; `done` answers with its
+    result. Refused without the confirmation; an unknown customer or an unreadable tracker store changes nothing."""
     number, refused = _confirmed(request)
     if refused:
         return _privacy_page(request, number, 400, error=refused)
     try:
         with session_scope() as db:
-            data = rights.export_customer(
-                db, get_settings().tracker_url, number, actor=_actor(request), now=console.now()
+            result = right(
+                db, get_settings().tracker_url, number, actor=console.audit_actor(request), now=console.now()
             )
     except rights.UnknownCustomer:
         return _privacy_page(request, "", 404, error=f"Aucun client {number}.")
     except transcripts.TrackerUnavailable:
         return _privacy_page(
-            request, number, 503, error="L'historique des conversations est inaccessible : rien n'a été exporté."
+            request, number, 503, error=f"L'historique des conversations est inaccessible : {nothing_done}."
         )
+    return done(request, number, result)
+
+
+def _export_file(_request: Request, number: str, data: dict) -> HTTPResponse:
     return response.text(
         rights.to_json(data),
         content_type="application/json; charset=utf-8",
@@ -161,22 +162,19 @@ async def console_export(request: Request) -> HTTPResponse:
     )
 
 
+def _erased(request: Request, number: str, report: rights.ErasureReport) -> HTTPResponse:
+    return _privacy_page(request, number, done=f"Données de {number} effacées : {report.describe()}.")
+
+
+@console_bp.post("/confidentialite/export")
+@console.advisor_form
+@console.supervisor_only
+async def console_export(request: Request) -> HTTPResponse:
+    return _exercise(request, rights.export_customer, "rien n'a été exporté", _export_file)
+
+
 @console_bp.post("/confidentialite/erase")
 @console.advisor_form
 @console.supervisor_only
 async def console_erase(request: Request) -> HTTPResponse:
-    number, refused = _confirmed(request)
-    if refused:
-        return _privacy_page(request, number, 400, error=refused)
-    try:
-        with session_scope() as db:
-            report = rights.erase_customer(
-                db, get_settings().tracker_url, number, actor=_actor(request), now=console.now()
-            )
-    except rights.UnknownCustomer:
-        return _privacy_page(request, "", 404, error=f"Aucun client {number}.")
-    except transcripts.TrackerUnavailable:
-        return _privacy_page(
-            request, number, 503, error="L'historique des conversations est inaccessible : rien n'a été effacé."
-        )
-    return _privacy_page(request, number, done=f"Données de {number} effacées : {report.describe()}.")
+    return _exercise(request, rights.erase_customer, "rien n'a été effacé", _erased)

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from hortense.account.offers import OFFER_LABELS
 from hortense.db.models import Contract, Customer, OffpeakRange
+from hortense.views import view_of
 
 
 @dataclass(frozen=True)
@@ -97,22 +98,7 @@ def _offpeak_view(r: OffpeakRange) -> OffpeakView:
 
 
 def _contract_view(c: Contract) -> ContractView:
-    return ContractView(
-        id=c.id,
-        contract_number=c.contract_number,
-        offer=c.offer,
-        pdl=c.pdl,
-        site_label=c.site_label,
-        supply_address=c.supply_address,
-        supply_postcode=c.supply_postcode,
-        supply_city=c.supply_city,
-        start_date=c.start_date,
-        subscribed_power_kva=c.subscribed_power_kva,
-        monthly_payment=c.monthly_payment,
-        instalment_day=c.instalment_day,
-        resale_price_eur_per_kwh=c.resale_price_eur_per_kwh,
-        offpeak=tuple(_offpeak_view(r) for r in c.offpeak_ranges),
-    )
+    return view_of(ContractView, c, offpeak=tuple(_offpeak_view(r) for r in c.offpeak_ranges))
 
 
 def load_customer(session: Session, customer_number: str) -> CustomerView | None:
@@ -125,19 +111,8 @@ def load_customer(session: Session, customer_number: str) -> CustomerView | None
     customer = session.execute(stmt).scalar_one_or_none()
     if customer is None:
         return None
-    return CustomerView(
-        id=customer.id,
-        customer_number=customer.customer_number,
-        civility=customer.civility,
-        first_name=customer.first_name,
-        last_name=customer.last_name,
-        company_name=customer.company_name,
-        email=customer.email,
-        phone=customer.phone,
-        billing_address=customer.billing_address,
-        billing_postcode=customer.billing_postcode,
-        billing_city=customer.billing_city,
-        contracts=tuple(_contract_view(c) for c in customer.contracts if c.status == "active"),
+    return view_of(
+        CustomerView, customer, contracts=tuple(_contract_view(c) for c in customer.contracts if c.status == "active")
     )
 
 

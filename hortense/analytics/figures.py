@@ -23,6 +23,7 @@ import statistics
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
@@ -172,6 +173,11 @@ def _conversation_figures(
     total.conversations_without_fallback = sum(not f for f in everywhere.values())
 
 
+def _any_within(lo: datetime, hi: datetime, *columns: Any) -> Any:
+    """SQL: one of these times falls in [lo, hi)."""
+    return or_(*(and_(column >= lo, column < hi) for column in columns))
+
+
 def _call_figures(
     session: Session,
     periods: dict[date, Period],
@@ -192,13 +198,7 @@ def _call_figures(
             Appointment.start_utc,
             Appointment.status,
             Appointment.channel,
-        ).where(
-            or_(
-                and_(Appointment.created_at >= lo, Appointment.created_at < hi),
-                and_(Appointment.updated_at >= lo, Appointment.updated_at < hi),
-                and_(Appointment.start_utc >= lo, Appointment.start_utc < hi),
-            )
-        )
+        ).where(_any_within(lo, hi, Appointment.created_at, Appointment.updated_at, Appointment.start_utc))
     ).all()
     for created, updated, start, status, call_channel in rows:
         if channel and call_channel != channel:
@@ -217,11 +217,7 @@ def _call_figures(
             Notification.last_error,
             Notification.channel,
         ).where(
-            Notification.kind == KIND_REMINDER,
-            or_(
-                and_(Notification.sent_at >= lo, Notification.sent_at < hi),
-                and_(Notification.abandoned_at >= lo, Notification.abandoned_at < hi),
-            ),
+            Notification.kind == KIND_REMINDER, _any_within(lo, hi, Notification.sent_at, Notification.abandoned_at)
         )
     ).all()
     for sent, abandoned, attempts, error, note_channel in reminders:

@@ -38,20 +38,16 @@ LOGIN_DELAY_CAP = 300.0  # seconds: 1, 2, 4... 256, then 300
 LOGIN_FAILURES_FORGOTTEN = 3600.0  # an hour after the last failure
 USUAL_ADDRESS_DAYS = 90
 
-login_delays = Backoff(
-    "console-login",
-    free=LOGIN_FREE_FAILURES,
-    cap=LOGIN_DELAY_CAP,
-    forget=LOGIN_FAILURES_FORGOTTEN,
-    clock=lambda: clock.timestamp(),
-)
-account_delays = Backoff(
-    "console-login-account",
-    free=ACCOUNT_FREE_FAILURES,
-    cap=LOGIN_DELAY_CAP,
-    forget=LOGIN_FAILURES_FORGOTTEN,
-    clock=lambda: clock.timestamp(),
-)
+
+def _login_backoff(name: str, free: int) -> Backoff:
+    """Delays after failed log-ins: doubling up to LOGIN_DELAY_CAP, forgotten an hour after the last failure."""
+    return Backoff(
+        name, free=free, cap=LOGIN_DELAY_CAP, forget=LOGIN_FAILURES_FORGOTTEN, clock=lambda: clock.timestamp()
+    )
+
+
+login_delays = _login_backoff("console-login", LOGIN_FREE_FAILURES)
+account_delays = _login_backoff("console-login-account", ACCOUNT_FREE_FAILURES)
 # "Seen at least once in the window": a successful log-in of this account from this address.
 usual_addresses = RateLimit("console-usual-address", 1, USUAL_ADDRESS_DAYS * 86400, clock=lambda: clock.timestamp())
 

@@ -59,6 +59,7 @@ from hortense.db.calendar_models import (
 )
 from hortense.db.models import Contract, Customer
 from hortense.replies import formatting
+from hortense.views import view_of
 
 SLOT = timedelta(minutes=DEFAULT_RULES.slot_minutes)
 REMINDER_LONG = timedelta(hours=24)
@@ -155,19 +156,8 @@ class ConsoleCall:
 
 
 def _view(row: Appointment, advisor_name: str) -> AppointmentView:
-    return AppointmentView(
-        id=row.id,
-        customer_id=row.customer_id,
-        contract_id=row.contract_id,
-        advisor_id=row.advisor_id,
-        advisor_name=advisor_name,
-        start=to_local(row.start_utc),
-        end=to_local(row.end_utc),
-        reason=row.reason,
-        phone=row.phone,
-        channel=row.channel,
-        sender_id=row.sender_id,
-        status=row.status,
+    return view_of(
+        AppointmentView, row, advisor_name=advisor_name, start=to_local(row.start_utc), end=to_local(row.end_utc)
     )
 
 
@@ -759,27 +749,18 @@ def console_calls(
         contract = contract or (theirs[0] if len(theirs) == 1 else None)
         offers = {contract.offer} if contract else {c.offer for c in theirs}
         calls.append(
-            ConsoleCall(
-                id=a.id,
-                advisor_id=a.advisor_id,
+            view_of(
+                ConsoleCall,
+                a,
                 advisor_name=advisor_name,
                 start=to_local(a.start_utc),
                 end=to_local(a.end_utc),
-                customer_id=customer.id,
                 customer_number=customer.customer_number,
                 customer_name=_customer_name(customer),
                 offer_label=OFFER_LABELS.get(offers.pop()) if len(offers) == 1 else None,
                 pdl=contract.pdl if contract else None,
                 contract_number=contract.contract_number if contract else None,
                 site_label=contract.site_label if contract else None,
-                phone=a.phone,
-                reason=a.reason,
-                channel=a.channel,
-                sender_id=a.sender_id,
-                status=a.status,
-                cancel_reason=a.cancel_reason,
-                cancelled_by=a.cancelled_by,
-                updated_at=a.updated_at,
                 reminder_undelivered=a.id in not_delivered,
             )
         )

@@ -87,11 +87,11 @@ class CustomerMessage:
 class Line:
     speaker: str  # 'user' or 'bot'
     text: str
-    ts: float
+    ts: float | None  # None: the store kept no time for it
 
     @property
-    def at(self) -> datetime:
-        return datetime.fromtimestamp(self.ts, clock.local_zone())
+    def at(self) -> datetime | None:
+        return None if self.ts is None else datetime.fromtimestamp(self.ts, clock.local_zone())
 
 
 def _load(data: Any) -> dict:
@@ -187,4 +187,20 @@ def lines_around(url: str, sender_id: str, event_id: int, before: int = 4, after
         message = _load(data).get("text")
         if message:
             lines.append(Line(type_name, str(message), float(ts or 0)))
+    return lines
+
+
+def transcript(url: str, sender_id: str, limit: int) -> list[Line]:
+    """The last `limit` user and bot messages of one conversation, oldest first (the console's transcript)."""
+    rows = _rows(
+        url,
+        "SELECT type_name, timestamp, data FROM events WHERE sender_id = :sender "
+        "AND type_name IN ('user', 'bot') ORDER BY id DESC LIMIT :limit",
+        {"sender": sender_id, "limit": limit},
+    )
+    lines = []
+    for type_name, ts, data in reversed(rows):
+        message = _load(data).get("text")
+        if message:
+            lines.append(Line(type_name, str(message), None if ts is None else float(ts)))
     return lines

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from hortense.db.models import BatteryMovement, MonthlyConsumption
+from hortense.energy.monthly import MonthlyHistory
 from hortense.energy.periods import Period
 
 
@@ -24,48 +25,25 @@ class MonthConsumption:
         return self.peak_kwh + self.offpeak_kwh
 
 
-@dataclass(frozen=True)
-class ConsumptionHistory:
-    period: Period
-    months: tuple[MonthConsumption, ...]
-    has_any_data: bool  # False for a customer with no reading at all yet
-
+class ConsumptionHistory(MonthlyHistory[MonthConsumption]):
     @property
     def total_kwh(self) -> Decimal:
-        return sum((m.total_kwh for m in self.months), Decimal(0))
+        return self.sum_kwh(lambda m: m.total_kwh)
 
     @property
     def peak_kwh(self) -> Decimal:
-        return sum((m.peak_kwh for m in self.months), Decimal(0))
+        return self.sum_kwh(lambda m: m.peak_kwh)
 
     @property
     def offpeak_kwh(self) -> Decimal:
-        return sum((m.offpeak_kwh for m in self.months), Decimal(0))
+        return self.sum_kwh(lambda m: m.offpeak_kwh)
 
 
 def consumption_history(session: Session, contract_id: int, period: Period) -> ConsumptionHistory:
-    rows = (
-        session.execute(
-            select(MonthlyConsumption)
-            .where(
-                MonthlyConsumption.contract_id == contract_id,
-                MonthlyConsumption.month >= period.start,
-                MonthlyConsumption.month <= period.end,
-            )
-            .order_by(MonthlyConsumption.month)
-        )
-        .scalars()
-        .all()
-    )
-    months = tuple(MonthConsumption(r.month, Decimal(r.peak_kwh), Decimal(r.offpeak_kwh)) for r in rows)
-    has_any = (
-        bool(months)
-        or session.execute(
-            select(func.count()).select_from(MonthlyConsumption).where(MonthlyConsumption.contract_id == contract_id)
-        ).scalar_one()
-        > 0
-    )
-    return ConsumptionHistory(period, months, has_any)
+    def month(r: MonthlyConsumption) -> MonthConsumption:
+        return MonthConsumption(r.month, Decimal(r.peak_kwh), Decimal(r.offpeak_kwh))
+
+    return ConsumptionHistory.read(session, MonthlyConsumption, contract_id, period, month)
 
 
 @dataclass(frozen=True)

@@ -6,12 +6,13 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hortense import clock
 from hortense.db.models import OFFER_BOOST, Contract, KittyUpdate, SurplusInjection
+from hortense.energy.monthly import MonthlyHistory
 from hortense.energy.periods import Period
 
 CENT = Decimal("0.01")
@@ -23,40 +24,16 @@ class MonthSurplus:
     kwh: Decimal
 
 
-@dataclass(frozen=True)
-class SurplusHistory:
-    period: Period
-    months: tuple[MonthSurplus, ...]
-    has_any_data: bool
-
+class SurplusHistory(MonthlyHistory[MonthSurplus]):
     @property
     def total_kwh(self) -> Decimal:
-        return sum((m.kwh for m in self.months), Decimal(0))
+        return self.sum_kwh(lambda m: m.kwh)
 
 
 def surplus_history(session: Session, contract_id: int, period: Period) -> SurplusHistory:
-    rows = (
-        session.execute(
-            select(SurplusInjection)
-            .where(
-                SurplusInjection.contract_id == contract_id,
-                SurplusInjection.month >= period.start,
-                SurplusInjection.month <= period.end,
-            )
-            .order_by(SurplusInjection.month)
-        )
-        .scalars()
-        .all()
+    return SurplusHistory.read(
+        session, SurplusInjection, contract_id, period, lambda r: MonthSurplus(r.month, Decimal(r.kwh))
     )
-    months = tuple(MonthSurplus(r.month, Decimal(r.kwh)) for r in rows)
-    has_any = (
-        bool(months)
-        or session.execute(
-            select(func.count()).select_from(SurplusInjection).where(SurplusInjection.contract_id == contract_id)
-        ).scalar_one()
-        > 0
-    )
-    return SurplusHistory(period, months, has_any)
 
 
 @dataclass(frozen=True)

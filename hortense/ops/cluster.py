@@ -95,16 +95,9 @@ def drop_database(admin_url: str, name: str) -> None:
 def prepare_data_database(url: str, seed: bool = True, env: dict | None = None) -> None:
     """Migrate and seed the customer database with the project's own commands (`python -m hortense db ...`)."""
     env = child_env(env)
-    subprocess.run(
-        [sys.executable, "-m", "hortense", "db", "upgrade", "--url", url],
-        cwd=ROOT,
-        check=True,
-        env=env,
-        stdout=subprocess.DEVNULL,
-    )
-    if seed:
+    for command in ("upgrade", "seed") if seed else ("upgrade",):
         subprocess.run(
-            [sys.executable, "-m", "hortense", "db", "seed", "--url", url],
+            [sys.executable, "-m", "hortense", "db", command, "--url", url],
             cwd=ROOT,
             check=True,
             env=env,

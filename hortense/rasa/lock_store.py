@@ -70,6 +70,12 @@ local function keep_key(ms)
   local ttl = redis.call('PTTL', KEYS[1])
   if ttl < ms then redis.call('PEXPIRE', KEYS[1], ms) end
 end
+local function tickets_left()
+  purge()
+  local left = redis.call('HLEN', KEYS[1])
+  if left == 0 then redis.call('DEL', KEYS[1]) end
+  return left
+end
 """
 
 # KEYS: lock hash, counter. ARGV: lifetime ms, counter ttl s. Returns the new ticket number.
@@ -120,23 +126,12 @@ _RELEASE = (
     _PRELUDE
     + """
 redis.call('HDEL', KEYS[1], ARGV[1])
-purge()
-local left = redis.call('HLEN', KEYS[1])
-if left == 0 then redis.call('DEL', KEYS[1]) end
-return left
+return tickets_left()
 """
 )
 
 # KEYS: lock hash. Removes expired tickets; returns the number left.
-_PURGE = (
-    _PRELUDE
-    + """
-purge()
-local left = redis.call('HLEN', KEYS[1])
-if left == 0 then redis.call('DEL', KEYS[1]) end
-return left
-"""
-)
+_PURGE = _PRELUDE + "return tickets_left()\n"
 
 # KEYS: lock hash. Returns {server time ms, field, expiry, field, expiry...} after purging.
 _READ = (

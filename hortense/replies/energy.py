@@ -6,10 +6,11 @@ from decimal import Decimal
 
 from hortense.account.customers import ContractView, CustomerView
 from hortense.energy.consumption import BatteryStatus, ConsumptionHistory
+from hortense.energy.monthly import MonthlyHistory
 from hortense.energy.periods import Period, add_months
 from hortense.energy.surplus import KittyUpdateView, SurplusHistory
 from hortense.replies import formatting as fr
-from hortense.replies.common import B_APPOINTMENT, B_CONSUMPTION, B_KITTY, B_SURPLUS, Reply, site_prefix
+from hortense.replies.common import B_APPOINTMENT, B_CONSUMPTION, B_KITTY, B_SURPLUS, Button, Reply, site_prefix
 
 
 def period_label(period: Period) -> str:
@@ -32,6 +33,35 @@ def first_reading(contract: ContractView) -> str:
     )
 
 
+def _missing_readings(
+    prefix: str,
+    contract: ContractView,
+    history: MonthlyHistory,
+    reading: str,
+    button: Button,
+    none_yet: str | None = None,
+) -> Reply | None:
+    """Why there is nothing to show, when the period holds no `reading`: none at all yet (`none_yet` names it
+    then), a period before the contract started, or a gap (the last 6 months are offered); None when there is."""
+    started = fr.short_date(contract.start_date)
+    if not history.has_any_data:
+        return Reply(
+            f"{prefix}Je n'ai pas encore de {none_yet or reading} : votre contrat a démarré le {started}. "
+            f"{first_reading(contract)}"
+        )
+    if history.months:
+        return None
+    if history.period.end < contract.start_date.replace(day=1):
+        return Reply(
+            f"{prefix}Votre contrat a démarré le {started} : je n'ai donc pas de {reading} "
+            f"{period_label(history.period)}."
+        )
+    return Reply(
+        f"{prefix}Je n'ai pas de {reading} {period_label(history.period)}. Voulez-vous vos 6 derniers mois ?",
+        (button,),
+    )
+
+
 def _consumption_part(prefix: str, history: ConsumptionHistory, focus: str) -> Reply:
     """ "et en heures creuses ?": the off-peak (or peak) part of the same months."""
     label = "heures creuses" if focus == "offpeak" else "heures pleines"
@@ -50,22 +80,9 @@ def consumption(
     customer: CustomerView, contract: ContractView, history: ConsumptionHistory, focus: str | None = None
 ) -> Reply:
     prefix = site_prefix(customer, contract)
-    if not history.has_any_data:
-        return Reply(
-            f"{prefix}Je n'ai pas encore de relevé de consommation : votre contrat a démarré le "
-            f"{fr.short_date(contract.start_date)}. {first_reading(contract)}"
-        )
-    if not history.months:
-        if history.period.end < contract.start_date.replace(day=1):
-            return Reply(
-                f"{prefix}Votre contrat a démarré le {fr.short_date(contract.start_date)} : je n'ai donc "
-                f"pas de relevé de consommation {period_label(history.period)}."
-            )
-        return Reply(
-            f"{prefix}Je n'ai pas de relevé de consommation {period_label(history.period)}. "
-            "Voulez-vous vos 6 derniers mois ?",
-            (B_CONSUMPTION,),
-        )
+    missing = _missing_readings(prefix, contract, history, "relevé de consommation", B_CONSUMPTION)
+    if missing is not None:
+        return missing
     if focus in ("offpeak", "peak"):
         return _consumption_part(prefix, history, focus)
     lines = [f"{prefix}Votre consommation {period_label(history.period)} :"]
@@ -105,22 +122,11 @@ def battery(customer: CustomerView, contract: ContractView, status: BatteryStatu
 
 def surplus(customer: CustomerView, contract: ContractView, history: SurplusHistory) -> Reply:
     prefix = site_prefix(customer, contract)
-    if not history.has_any_data:
-        return Reply(
-            f"{prefix}Je n'ai pas encore de relevé de surplus injecté : votre contrat a démarré le "
-            f"{fr.short_date(contract.start_date)}. {first_reading(contract)}"
-        )
-    if not history.months:
-        if history.period.end < contract.start_date.replace(day=1):
-            return Reply(
-                f"{prefix}Votre contrat a démarré le {fr.short_date(contract.start_date)} : je n'ai donc "
-                f"pas de relevé de surplus {period_label(history.period)}."
-            )
-        return Reply(
-            f"{prefix}Je n'ai pas de relevé de surplus {period_label(history.period)}. "
-            "Voulez-vous vos 6 derniers mois ?",
-            (B_SURPLUS,),
-        )
+    missing = _missing_readings(
+        prefix, contract, history, "relevé de surplus", B_SURPLUS, none_yet="relevé de surplus injecté"
+    )
+    if missing is not None:
+        return missing
     lines = [f"{prefix}Votre surplus injecté sur le réseau {period_label(history.period)} :"]
     lines += [f"• {fr.month(m.month)} : {fr.kwh(m.kwh)}" for m in history.months]
     lines.append(f"Total : {fr.kwh(history.total_kwh)}.")

@@ -236,6 +236,7 @@ def test_hundreds_of_secret_formats_leave_no_survivor(tmp_path, monkeypatch):
     from rasa.utils.endpoints import EndpointConfig
 
     from channels.guard import redact_keeping_codes
+    from hortense.conversations import store as conversations_store
     from hortense.rasa.tracker_store import install_log_redaction, redact_for_storage, uninstall_log_redaction
     from hortense.security.identity import sign_assertion, verify_assertion
     from hortense.settings import get_settings
@@ -320,7 +321,7 @@ def test_hundreds_of_secret_formats_leave_no_survivor(tmp_path, monkeypatch):
             for line in lines:
                 assert not secrets_left(text, line.text), (text, line.text)
     finally:
-        console._tracker_engines.clear()  # noqa: SLF001
+        conversations_store.reset_engines()
 
 
 @pytest.mark.parametrize("text", [
