@@ -17,7 +17,16 @@ from rasa_sdk.events import ActionExecutionRejected, ActiveLoop, FollowupAction,
 from rasa_sdk.forms import FormValidationAction
 from sqlalchemy.orm import Session
 
-from actions.base import AWAIT_CANCEL, AWAIT_MOVE, SLOT_AWAITING, SLOT_OFFERED, CustomerAction
+from actions.base import (
+    AWAIT_CANCEL,
+    AWAIT_MOVE,
+    QUESTIONS,
+    SLOT_AWAITING,
+    SLOT_OFFERED,
+    CustomerAction,
+    merge_events,
+)
+from actions.questions import answer_questions, waits_for_site
 from actions.turn import Outcome, Turn, off_loop, send
 from hortense import clock
 from hortense.appointments import booking as appointments
@@ -32,7 +41,7 @@ from hortense.conversation.cues import (
     wants_to_stop,
     yes_no,
 )
-from hortense.conversation.questions import questions_in
+from hortense.conversation.questions import call_request_in, questions_in
 from hortense.db.session import session_scope
 from hortense.ops import metrics
 from hortense.replies import appointments as replies
@@ -145,10 +154,17 @@ class StartBooking(CustomerAction):
             mode = EXISTING
         else:
             mode = BOOK
-            if _has_preference(turn.text, now()):
-                events.append(SlotSet(PREFERENCE, turn.text))
+            wanted = call_request_in(turn.text) or turn.text  # not the dates of a question asked beside it
+            if _has_preference(wanted, now()):
+                events.append(SlotSet(PREFERENCE, wanted))
+        answered = Outcome()
+        if caller.customer is not None and turn.intent not in QUESTIONS and questions_in(turn.text):
+            # "je voudrais un rdv, et au fait mon numéro de contrat ?": the question is answered first.
+            answered = answer_questions(session, caller.customer, turn, questions_in(turn.text))
+            if waits_for_site(answered):
+                answered = Outcome([replies.question_after_booking()])  # a site to choose would derail the form
         events += [SlotSet(MODE, mode), FollowupAction(FORM)]
-        return Outcome([], events)
+        return Outcome(answered.replies, [*merge_events(answered.events), *events])
 
 
 class StartReschedule(CustomerAction):

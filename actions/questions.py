@@ -10,7 +10,7 @@ from dataclasses import replace
 from datetime import date
 from typing import Any, ClassVar
 
-from rasa_sdk.events import SlotSet
+from rasa_sdk.events import FollowupAction, SlotSet
 from sqlalchemy.orm import Session
 
 from actions.base import (
@@ -31,13 +31,18 @@ from actions.turn import Outcome, Turn
 from hortense.account.customers import ContractView, CustomerView
 from hortense.account.offers import access
 from hortense.conversation.cues import asks_third_party, follow_up, is_elliptical
-from hortense.conversation.questions import Question, questions_in, several_questions
+from hortense.conversation.questions import Question, call_request_in, questions_in, several_questions
 from hortense.energy.periods import add_months, last_complete_month, normalise, parse_period
 from hortense.replies import Reply
 from hortense.replies import common as rc
 from hortense.replies import conversation as manners
 from hortense.replies import formatting as fr
 from hortense.security.caller import Caller
+
+
+def waits_for_site(outcome: Outcome) -> bool:
+    """Did the answer ask which site (the questions wait in `pending_question`)?"""
+    return any(e.get("name") == SLOT_PENDING and e.get("value") for e in outcome.events)
 
 
 class AccountQuestion(CustomerAction):
@@ -59,6 +64,13 @@ class AccountQuestion(CustomerAction):
         """The answer for one contract whose offer allows this question."""
 
     def handle(self, session: Session, caller: Caller, turn: Turn) -> Outcome:
+        outcome = self.answer_message(session, caller, turn)
+        if caller.customer is not None and not waits_for_site(outcome) and call_request_in(turn.text):
+            # "mon pdl et je voudrais un rdv demain matin": the booking follows the answer, with its time.
+            return Outcome(outcome.replies, [*outcome.events, FollowupAction("action_start_booking")])
+        return outcome
+
+    def answer_message(self, session: Session, caller: Caller, turn: Turn) -> Outcome:
         customer = caller.customer
         if customer is None:
             return Outcome([rc.login_required(caller.channel)])

@@ -70,11 +70,33 @@ def clauses(text: str) -> list[str]:
     return [p.strip() for p in parts if p and p.strip()]
 
 
+# A request for a phone call beside the questions ("mon pdl et je voudrais un rdv demain matin"): booking verbs,
+# not "j'ai un rdv ?" (a question about the call already booked).
+_CALL_REQUEST = re.compile(
+    r"\b((prendre|reserver|fixer|caler|planifier|avoir|veux|voudrais|voudrai|aimerais|besoin d'?|faut) "
+    r"(un |une |d'un )?(rdv|rendez[- ]?vous|appel|rappel|creneau)"
+    r"|(?<!j'ai )(?<!j ai )(?<!ai-je )\bun (rdv|rendez[- ]?vous)\b"
+    r"|\b(rappel|appel|telephon)(ez|er|e)[- ]?moi\b|\betre rappelee?s?\b)"
+)
+
+
+def is_call_request(clause: str) -> bool:
+    return bool(_CALL_REQUEST.search(normalise(clause)))
+
+
+def call_request_in(text: str) -> str | None:
+    """The part of the message that asks for a call (its time preference included), if any."""
+    asked = [clause for clause in clauses(text) if topic_of(clause) is None and is_call_request(clause)]
+    return " ".join(asked) or None
+
+
 def questions_in(text: str) -> list[Question]:
     """The account questions asked in `text`, in order, one per topic (a repeated topic is merged)."""
     found: list[list] = []  # [intent, clause text]
     for clause in clauses(text):
         intent = topic_of(clause)
+        if intent is None and is_call_request(clause):
+            continue  # a request of its own, never a detail of the previous question
         if intent is None or (found and found[-1][0] == intent):
             if found:
                 found[-1][1] = f"{found[-1][1]} {clause}"

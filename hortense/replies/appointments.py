@@ -106,6 +106,13 @@ def not_booked() -> Reply:
     return Reply("D'accord, je n'ai rien réservé. Puis-je vous aider pour autre chose ?")
 
 
+def question_after_booking() -> Reply:
+    """A question asked with a booking request by a customer with several sites: the form goes first."""
+    return Reply(
+        "Je note aussi votre question : posez-la-moi à nouveau après le rendez-vous, je vous demanderai pour quel site."
+    )
+
+
 def stopped() -> Reply:
     return Reply("D'accord, j'arrête la prise de rendez-vous. Puis-je vous aider pour autre chose ?")
 

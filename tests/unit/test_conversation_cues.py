@@ -6,7 +6,7 @@ from datetime import date
 import pytest
 
 from hortense.conversation import cues
-from hortense.conversation.questions import questions_in, several_questions
+from hortense.conversation.questions import call_request_in, questions_in, several_questions
 from hortense.energy.periods import parse_period
 
 TODAY = date(2026, 11, 29)
@@ -75,3 +75,21 @@ def test_a_question_is_not_a_reason_but_a_subject_is():
     assert cues.looks_like_question("envoyez-moi mon attestation")
     assert cues.looks_like_reason("une question sur ma dernière facture")
     assert cues.wants_to_stop("laissez tomber") and cues.wants_restart("on recommence")
+
+
+@pytest.mark.parametrize(
+    ("text", "questions", "call"),
+    [
+        ("c'est quoi mon pdl et je voudrais un rdv demain matin", ["ask_pdl"], "je voudrais un rdv demain matin"),
+        ("je veux prendre rdv, et au fait mon numéro de contrat ?", ["ask_contract_number"], "je veux prendre rdv"),
+        ("ma conso d'octobre et un rendez-vous jeudi", ["ask_consumption"], "un rendez-vous jeudi"),
+        ("rappelez-moi demain, et mes heures creuses svp", ["ask_offpeak_hours"], "rappelez-moi demain"),
+        ("j'ai un rdv ? et mon pdl", ["ask_pdl"], None),  # a question about the booked call, not a new one
+        ("mon surplus de septembre et d'octobre", ["ask_surplus"], None),
+    ],
+)
+def test_a_call_request_beside_questions_stays_apart(text, questions, call):
+    """The request keeps its own time ("demain matin") and never lends it to the question before it."""
+    assert [q.intent for q in questions_in(text)] == questions
+    assert call_request_in(text) == call
+    assert all("rdv" not in q.text and "rendez" not in q.text for q in questions_in(text))
