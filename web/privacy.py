@@ -25,7 +25,8 @@ from sanic.response import HTTPResponse
 from hortense import clock
 from hortense.db.session import session_scope
 from hortense.privacy import audit, rights, transcripts
-from hortense.privacy.notice import retention_days, retention_label
+from hortense.privacy.notice import retention_days
+from hortense.replies.privacy import retention_label
 from hortense.settings import get_settings
 from web import console, console_pages
 from web.sessions import logged_in_customer
