@@ -1,15 +1,26 @@
-"""French wording about customers' data: the retention period, the widget's notice, and the reports of the
-retention job, of an erasure and of an export (console, CLI and privacy audit)."""
+"""French wording about customers' data: the retention period, the widget's notice, the privacy audit's actions,
+and the reports of the retention job, of an erasure and of an export (console, CLI and privacy audit)."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from hortense.privacy import audit
 from hortense.privacy.notice import retention_days
 
 if TYPE_CHECKING:
     from hortense.privacy.retention import RetentionReport
     from hortense.privacy.rights import ErasureReport
+
+
+AUDIT_LABELS = {
+    audit.TRANSCRIPT_VIEW: "Consultation d'une conversation",
+    audit.REVIEW_VIEW: "Consultation de la revue des messages",
+    audit.EXPORT: "Export des données",
+    audit.ERASE: "Effacement des données",
+    audit.CUSTOMER_DOWNLOAD: "Téléchargement par le client",
+    audit.RETENTION: "Purge de conservation",
+}
 
 
 def retention_label(days: int | None = None) -> str:
