@@ -201,3 +201,8 @@ def advisor_cancellation_notice(start: datetime, reason: str) -> str:
 def moved_by_customer(start: datetime) -> str:
     """The cancellation reason kept on the old call when the customer moves it (advisors read it)."""
     return f"Déplacé par le client au {fr.slot_label(start)}"
+
+
+def rescheduled_by_advisor(start: datetime) -> str:
+    """The cancellation reason kept on the old call when an advisor moves it."""
+    return f"Reporté au {fr.slot_label(start)}"
