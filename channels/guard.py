@@ -29,8 +29,9 @@ from typing import Any
 from rasa.core.channels.channel import OutputChannel
 from sanic import Blueprint, Sanic
 
+from hortense.replies.security import secret_warning
 from hortense.security.rate_limit import RateLimit
-from hortense.security.redaction import redact_text, secret_kinds, secret_warning
+from hortense.security.redaction import redact_text, secret_kinds
 from hortense.settings import get_settings
 
 logger = logging.getLogger(__name__)

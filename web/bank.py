@@ -17,9 +17,10 @@ from sanic.response import HTTPResponse
 
 from hortense.account.customers import CustomerView, load_customer
 from hortense.billing import bank_changes
-from hortense.billing.bank_details import effective_date_message, validate_holder, validate_iban
+from hortense.billing.bank_details import validate_holder, validate_iban
 from hortense.db.session import session_scope
 from hortense.documents import urls as document_links
+from hortense.replies.billing import effective_date_message, holder_error, iban_error
 from hortense.settings import get_settings
 from web.documents import check_link
 from web.portal import local_now
@@ -154,12 +155,12 @@ async def bank_submit(request: Request) -> HTTPResponse:
         wanted = [customer.contracts[0].contract_number]
     chosen = [c for c in customer.contracts if c.contract_number in wanted]
     errors: dict[str, str | None] = {}
-    holder_error = validate_holder(holder)
-    if holder_error:
-        errors["holder"] = holder_error
+    holder_problem = holder_error(validate_holder(holder))
+    if holder_problem:
+        errors["holder"] = holder_problem
     iban = validate_iban(raw_iban)
     if not iban.ok:
-        errors["iban"] = iban.error
+        errors["iban"] = iban_error(iban)
     if not chosen:
         errors["contracts"] = MSG_CONTRACTS
     if errors:

@@ -42,6 +42,7 @@ from hortense.energy.periods import default_period
 from hortense.energy.surplus import SurplusHistory
 from hortense.privacy import notice as privacy_notice
 from hortense.replies import formatting as fr
+from hortense.replies import privacy as privacy_wording
 from hortense.replies.billing import invoice_status
 from hortense.replies.energy import period_label
 from hortense.security.identity import mint_portal_token, verify_portal_token, web_sender_id
@@ -129,9 +130,9 @@ def chat_config(request: Request, customer_number: str | None) -> dict:
         "token": None,
         "expiresAt": None,
         "conversationId": None,
-        "privacyNotice": privacy_notice.notice_text(),
+        "privacyNotice": privacy_wording.notice_text(),
         "privacyUrl": privacy_notice.POLICY_URL,
-        "privacyRetention": privacy_notice.retention_label(),
+        "privacyRetention": privacy_wording.retention_label(),
     }
     if customer_number:
         token = mint_portal_token(customer_number)

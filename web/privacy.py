@@ -25,7 +25,8 @@ from sanic.response import HTTPResponse
 from hortense import clock
 from hortense.db.session import session_scope
 from hortense.privacy import audit, rights, transcripts
-from hortense.privacy.notice import retention_days, retention_label
+from hortense.privacy.notice import retention_days
+from hortense.replies.privacy import AUDIT_LABELS, retention_label
 from hortense.settings import get_settings
 from web import console, console_pages
 from web.sessions import logged_in_customer
@@ -107,7 +108,7 @@ def _privacy_page(
         error=error,
         done=done,
         retention=retention_label(),
-        labels=audit.LABELS,
+        labels=AUDIT_LABELS,
     )
 
 

@@ -58,6 +58,7 @@ from hortense.db.calendar_models import (
     Notification,
 )
 from hortense.db.models import Contract, Customer
+from hortense.replies import appointments as wording
 from hortense.replies import formatting
 from hortense.views import view_of
 
@@ -406,21 +407,9 @@ def _notify_booked(
 
     `confirmed_in_chat`: the conversation that booked has just said "C'est réservé" on that channel, so the
     confirmation is recorded as delivered there, not sent a second time by the scheduler."""
-    when = formatting.slot_label(to_local(row.start_utc))
-    phone = display_phone(row.phone)
-    if moved:
-        confirmation = (
-            f"Votre appel avec Hortense a bien été déplacé : un conseiller vous appellera le {when} au {phone}."
-        )
-    else:
-        confirmation = (
-            f"C'est confirmé : un conseiller Hortense vous appellera le {when} au {phone}. "
-            f"Pour le déplacer ou l'annuler, il suffit de me l'écrire ici."
-        )
-    reminder = (
-        f"Rappel : un conseiller Hortense vous appelle le {when} au {phone}. "
-        f"Si vous n'êtes plus disponible, écrivez-moi ici pour déplacer ou annuler l'appel."
-    )
+    start = to_local(row.start_utc)
+    confirmation = wording.confirmation_notice(start, row.phone, moved=moved)
+    reminder = wording.reminder_notice(start, row.phone)
     common = dict(appointment_id=row.id, channel=row.channel, sender_id=row.sender_id)
     schedule(session, kind=KIND_CONFIRMATION, text=confirmation, due_at=now, **common)
     if confirmed_in_chat:
@@ -564,7 +553,6 @@ def reschedule(
     if not is_bookable(new_start, now):
         return _failure(ERROR_NOT_BOOKABLE, _alternatives(session, new_start, now))
 
-    when = formatting.slot_label(to_local(new_start))
     values = dict(
         customer_id=customer_id,
         contract_id=old.contract_id,
@@ -587,7 +575,7 @@ def reschedule(
             status=STATUS_CANCELLED,
             cancelled_by=BY_CUSTOMER,
             updated_at=now,
-            cancel_reason=f"Déplacé par le client au {when}",
+            cancel_reason=wording.moved_by_customer(to_local(new_start)),
         )
         .execution_options(synchronize_session=False)
     ).rowcount
@@ -644,11 +632,7 @@ def advisor_cancel(session: Session, *, advisor_id: int, appointment_id: int, re
     row = session.get(Appointment, appointment_id)
     session.refresh(row)
     abandon_pending(session, row.id, now, "call cancelled by the advisor")
-    text = (
-        f"Nous sommes désolés : votre appel avec un conseiller Hortense prévu le "
-        f"{formatting.slot_label(to_local(row.start_utc))} est annulé. Motif : {reason}. "
-        f"Vous pouvez reprendre rendez-vous en me l'écrivant ici."
-    )
+    text = wording.advisor_cancellation_notice(to_local(row.start_utc), reason)
     schedule(
         session,
         appointment_id=row.id,

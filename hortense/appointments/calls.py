@@ -49,7 +49,7 @@ from hortense.db.console_models import (
     CallOutcome,
 )
 from hortense.db.models import Contract, Customer
-from hortense.replies import formatting
+from hortense.replies import appointments as wording
 
 UPCOMING_LIMIT = 100
 SEARCH_LIMIT = 100
@@ -315,13 +315,17 @@ def reschedule_by_advisor(
     if not is_bookable(new_start, now):
         return RescheduleResult(False, None, ERROR_NOT_BOOKABLE)
     new_start_utc = to_utc(new_start)
-    when = formatting.slot_label(to_local(new_start))
     candidates = _load_availability(session, new_start, new_start).free_advisors(new_start, prefer=old.advisor_id)
     outer = session.begin_nested()
     session.execute(
         Appointment.__table__.update()
         .where(Appointment.id == old.id)
-        .values(status=STATUS_CANCELLED, cancelled_by=BY_ADVISOR, updated_at=now, cancel_reason=f"Reporté au {when}")
+        .values(
+            status=STATUS_CANCELLED,
+            cancelled_by=BY_ADVISOR,
+            updated_at=now,
+            cancel_reason=wording.rescheduled_by_advisor(to_local(new_start)),
+        )
     )
     values = dict(
         customer_id=old.customer_id,

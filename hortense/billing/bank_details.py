@@ -1,7 +1,7 @@
 """Checks on the bank details a customer gives for SEPA direct debit.
 
-Every check returns a French message the assistant can show as is, so the
-customer knows exactly what to correct instead of being told "invalid".
+Every check returns a precise reason (a code below, with the figures it needs), so the customer can be told
+exactly what to correct instead of "invalid"; the French wording is in hortense/replies/billing.py.
 """
 
 from __future__ import annotations
@@ -17,30 +17,23 @@ from schwifty import IBAN
 from schwifty import registry as iban_registry
 from schwifty.exceptions import InvalidCountryCode, SchwiftyException
 
-from hortense.replies import formatting
+# Why an IBAN is refused (IbanCheck.problem), from the coarsest check to the finest.
+IBAN_EMPTY = "iban_empty"
+IBAN_CHARACTERS = "iban_characters"
+IBAN_PREFIX = "iban_prefix"
+IBAN_UNKNOWN_COUNTRY = "iban_unknown_country"
+IBAN_NOT_SEPA = "iban_not_sepa"
+IBAN_LENGTH = "iban_length"
+IBAN_CHECKSUM = "iban_checksum"
+IBAN_STRUCTURE = "iban_structure"
+IBAN_RIB_KEY = "iban_rib_key"
 
-MSG_IBAN_EMPTY = "Veuillez saisir votre IBAN."
-MSG_IBAN_CHARACTERS = "L'IBAN ne peut contenir que des lettres et des chiffres (les espaces sont acceptés)."
-MSG_IBAN_PREFIX = "Un IBAN commence par deux lettres (le code pays, par exemple FR) suivies de deux chiffres."
-MSG_IBAN_UNKNOWN_COUNTRY = (
-    "Le code pays « {country} » ne correspond à aucun IBAN. Seuls les comptes de la zone SEPA sont acceptés."
-)
-MSG_IBAN_NOT_SEPA = "Seuls les comptes de la zone SEPA sont acceptés."
-MSG_IBAN_LENGTH = "Un IBAN commençant par {country} comporte {expected} caractères ; vous en avez saisi {actual}."
-MSG_IBAN_CHECKSUM = "La clé de contrôle de l'IBAN est incorrecte : vérifiez chaque caractère."
-MSG_IBAN_STRUCTURE = (
-    "Le format de cet IBAN ne correspond pas à celui des comptes {country} : vérifiez chaque caractère."
-)
-MSG_IBAN_RIB_KEY = (
-    "La clé RIB (les deux derniers chiffres de l'IBAN) ne correspond pas au numéro "
-    "de compte : vérifiez chaque caractère."
-)
-
-MSG_HOLDER_EMPTY = "Veuillez indiquer le nom du titulaire du compte."
-MSG_HOLDER_TOO_SHORT = "Le nom du titulaire doit comporter au moins 2 caractères."
-MSG_HOLDER_TOO_LONG = "Le nom du titulaire ne doit pas dépasser 70 caractères."
-MSG_HOLDER_CHARACTERS = "Le nom du titulaire ne peut contenir que des lettres, des espaces et les caractères ' - . /"
-MSG_HOLDER_NO_LETTERS = "Le nom du titulaire doit contenir au moins deux lettres."
+# Why an account holder's name is refused (validate_holder).
+HOLDER_EMPTY = "holder_empty"
+HOLDER_TOO_SHORT = "holder_too_short"
+HOLDER_TOO_LONG = "holder_too_long"
+HOLDER_CHARACTERS = "holder_characters"
+HOLDER_NO_LETTERS = "holder_no_letters"
 
 # Countries whose BBAN is a French RIB (bank, branch, account, 2-digit RIB key).
 RIB_KEY_COUNTRIES = frozenset({"FR", "MC", "BL", "GF", "GP", "MF", "MQ", "NC", "PF", "PM", "RE", "TF", "WF", "YT"})
@@ -66,14 +59,18 @@ _HOLDER_LETTER = re.compile(r"[A-Za-zÀ-ÖØ-öø-ÿĀ-ž]")
 
 @dataclass(frozen=True)
 class IbanCheck:
-    """Outcome of `validate_iban`: either a normalised IBAN or one customer-facing error."""
+    """Outcome of `validate_iban`: either a normalised IBAN or one reason (`problem`, one of IBAN_*).
+
+    `expected_length`/`actual_length` are set with IBAN_LENGTH."""
 
     ok: bool
     iban: str | None = None
-    error: str | None = None
+    problem: str | None = None
     country: str | None = None
     bank_name: str | None = None
     bic: str | None = None
+    expected_length: int | None = None
+    actual_length: int | None = None
 
 
 def normalize_iban(raw: str) -> str:
@@ -112,30 +109,35 @@ def validate_iban(raw: str) -> IbanCheck:
     """Check an IBAN typed by a customer, from the coarsest error to the finest."""
     compact = normalize_iban(raw)
     if not compact:
-        return IbanCheck(ok=False, error=MSG_IBAN_EMPTY)
+        return IbanCheck(ok=False, problem=IBAN_EMPTY)
     if not re.fullmatch(r"[A-Z0-9]+", compact):
-        return IbanCheck(ok=False, error=MSG_IBAN_CHARACTERS)
+        return IbanCheck(ok=False, problem=IBAN_CHARACTERS)
     if not re.match(r"[A-Z]{2}[0-9]{2}", compact):
-        return IbanCheck(ok=False, error=MSG_IBAN_PREFIX)
+        return IbanCheck(ok=False, problem=IBAN_PREFIX)
 
     country = compact[:2]
     expected_length = iban_length(country)
     if expected_length is None:
-        return IbanCheck(ok=False, country=country, error=MSG_IBAN_UNKNOWN_COUNTRY.format(country=country))
+        return IbanCheck(ok=False, country=country, problem=IBAN_UNKNOWN_COUNTRY)
     spec = iban_registry.get_iban_spec(country)
     if not spec.in_sepa_zone:
-        return IbanCheck(ok=False, country=country, error=MSG_IBAN_NOT_SEPA)
+        return IbanCheck(ok=False, country=country, problem=IBAN_NOT_SEPA)
     if len(compact) != expected_length:
-        message = MSG_IBAN_LENGTH.format(country=country, expected=expected_length, actual=len(compact))
-        return IbanCheck(ok=False, country=country, error=message)
+        return IbanCheck(
+            ok=False,
+            country=country,
+            problem=IBAN_LENGTH,
+            expected_length=expected_length,
+            actual_length=len(compact),
+        )
     if not has_valid_checksum(compact):
-        return IbanCheck(ok=False, country=country, error=MSG_IBAN_CHECKSUM)
+        return IbanCheck(ok=False, country=country, problem=IBAN_CHECKSUM)
     if not spec.regex.match(compact[4:]):
-        return IbanCheck(ok=False, country=country, error=MSG_IBAN_STRUCTURE.format(country=country))
+        return IbanCheck(ok=False, country=country, problem=IBAN_STRUCTURE)
     if country in RIB_KEY_COUNTRIES:
         bban = compact[4:]
         if rib_key(bban[0:5], bban[5:10], bban[10:21]) != int(bban[21:23]):
-            return IbanCheck(ok=False, country=country, error=MSG_IBAN_RIB_KEY)
+            return IbanCheck(ok=False, country=country, problem=IBAN_RIB_KEY)
 
     bank_name, bic = _bank_lookup(compact)
     return IbanCheck(ok=True, iban=compact, country=country, bank_name=bank_name, bic=bic)
@@ -152,18 +154,18 @@ def _bank_lookup(compact: str) -> tuple[str | None, str | None]:
 
 
 def validate_holder(name: str | None) -> str | None:
-    """French error message for an account holder name, or None when acceptable."""
+    """Why an account holder name is refused (one of HOLDER_*), or None when acceptable."""
     cleaned = (name or "").strip()
     if not cleaned:
-        return MSG_HOLDER_EMPTY
+        return HOLDER_EMPTY
     if len(cleaned) < HOLDER_MIN_LENGTH:
-        return MSG_HOLDER_TOO_SHORT
+        return HOLDER_TOO_SHORT
     if len(cleaned) > HOLDER_MAX_LENGTH:
-        return MSG_HOLDER_TOO_LONG
+        return HOLDER_TOO_LONG
     if not _HOLDER_ALLOWED.fullmatch(cleaned):
-        return MSG_HOLDER_CHARACTERS
+        return HOLDER_CHARACTERS
     if len(_HOLDER_LETTER.findall(cleaned)) < 2:
-        return MSG_HOLDER_NO_LETTERS
+        return HOLDER_NO_LETTERS
     return None
 
 
@@ -196,23 +198,10 @@ def effective_date(signed_on: date) -> date:
     return _first_of_month(signed_on, months_ahead)
 
 
-def effective_date_message(signed_on: date) -> str:
-    """Tell the customer which debit will use the new account, and why."""
-    first = effective_date(signed_on)
-    if signed_on.day < MANDATE_CUTOFF_DAY:
-        return f"Votre nouveau compte sera utilisé dès le prélèvement de {_month_name(first)}."
-    still_old = _first_of_month(signed_on, 1)
-    return (
-        f"Votre changement étant enregistré à partir du {MANDATE_CUTOFF_DAY} du mois, "
-        f"le prélèvement de {_month_name(still_old)} sera encore effectué sur votre "
-        f"ancien compte ; le nouveau compte sera utilisé dès le prélèvement de "
-        f"{_month_name(first)}."
-    )
+def debit_still_on_old_account(signed_on: date) -> date | None:
+    """The month (its first day) still debited from the old account, when the change comes after the cut-off."""
+    return None if signed_on.day < MANDATE_CUTOFF_DAY else _first_of_month(signed_on, 1)
 
 
 def _first_of_month(day: date, months_ahead: int) -> date:
     return date(day.year, day.month, 1) + relativedelta(months=months_ahead)
-
-
-def _month_name(day: date) -> str:
-    return formatting.month(day)

@@ -22,15 +22,6 @@ ERASE = "erase"
 CUSTOMER_DOWNLOAD = "customer_download"
 RETENTION = "retention"
 
-LABELS = {
-    TRANSCRIPT_VIEW: "Consultation d'une conversation",
-    REVIEW_VIEW: "Consultation de la revue des messages",
-    EXPORT: "Export des données",
-    ERASE: "Effacement des données",
-    CUSTOMER_DOWNLOAD: "Téléchargement par le client",
-    RETENTION: "Purge de conservation",
-}
-
 MAX_ACTOR = 120
 MAX_DETAIL = 2000
 
@@ -58,10 +49,6 @@ class AuditEntry:
     action: str
     customer_number: str | None
     detail: str
-
-    @property
-    def label(self) -> str:
-        return LABELS.get(self.action, self.action)
 
 
 def record(

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from hortense.db.calendar_models import STATUS_BOOKED, Appointment, Notification
 from hortense.db.console_models import CallOutcome, ReviewLabel
 from hortense.privacy import audit, transcripts
+from hortense.replies import privacy as wording
 
 logger = logging.getLogger("hortense.privacy.retention")
 
@@ -47,16 +48,8 @@ class RetentionReport:
         return {**asdict(self), "cutoff": self.cutoff.isoformat()}
 
     def describe(self) -> str:
-        tracker = (
-            "historique des conversations inaccessible"
-            if self.tracker_unavailable
-            else f"{self.events} événements de {self.conversations} conversation(s) supprimés"
-        )
-        return (
-            f"avant le {self.cutoff.date().isoformat()} : {tracker}, {self.notifications} texte(s) de notification, "
-            f"{self.appointments} rendez-vous et {self.call_notes} note(s) d'appel anonymisés, "
-            f"{self.review_labels} message(s) de revue détachés de leur conversation"
-        )
+        """In French, for the log and the privacy audit (hortense/replies/privacy.py)."""
+        return wording.retention_report(self)
 
 
 def cutoff_for(now: datetime, days: int) -> datetime:

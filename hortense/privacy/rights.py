@@ -29,6 +29,7 @@ from hortense.db.messaging_models import MessagingContact
 from hortense.db.models import Contract, Customer
 from hortense.db.security_models import PortalSession
 from hortense.privacy import audit, transcripts
+from hortense.replies import privacy as wording
 from hortense.security.identity import web_sender_id
 
 EXPORT_FORMAT = "hortense-donnees-personnelles-v1"
@@ -195,7 +196,7 @@ def export_customer(
         actor=actor,
         action=audit.EXPORT,
         customer_number=customer.customer_number,
-        detail=f"{len(senders)} conversation(s), {len(appointments)} rendez-vous",
+        detail=wording.export_detail(len(senders), len(appointments)),
         now=now,
     )
     return data
@@ -262,13 +263,8 @@ class ErasureReport:
         return asdict(self)
 
     def describe(self) -> str:
-        return (
-            f"{self.events} événements de {self.conversations} conversation(s) supprimés, "
-            f"{self.notifications} notification(s), {self.account_links} liaison(s) de messagerie, "
-            f"{self.link_codes} code(s) de liaison, {self.review_labels} message(s) en revue, "
-            f"{self.appointments} rendez-vous anonymisé(s) dont {self.cancelled_calls} annulé(s), "
-            f"{self.call_notes} note(s) d'appel effacée(s), {self.sessions} session(s) fermée(s)"
-        )
+        """In French, for the console, the CLI and the privacy audit (hortense/replies/privacy.py)."""
+        return wording.erasure_report(self)
 
 
 def erase_customer(

@@ -172,3 +172,44 @@ def cancelled(start: datetime) -> Reply:
 
 def kept() -> Reply:
     return Reply("Très bien, votre rendez-vous est maintenu.")
+
+
+# --- notifications: stored with the call when it is booked, sent by the scheduler on the customer's channel ---
+
+
+def confirmation_notice(start: datetime, phone: str, moved: bool = False) -> str:
+    """The confirmation of a new (or moved) call; `start` in local time, `phone` in E.164."""
+    when, number = fr.slot_label(start), phone_for_reading(phone)
+    if moved:
+        return f"Votre appel avec Hortense a bien été déplacé : un conseiller vous appellera le {when} au {number}."
+    return (
+        f"C'est confirmé : un conseiller Hortense vous appellera le {when} au {number}. "
+        f"Pour le déplacer ou l'annuler, il suffit de me l'écrire ici."
+    )
+
+
+def reminder_notice(start: datetime, phone: str) -> str:
+    """The reminder sent before the call."""
+    return (
+        f"Rappel : un conseiller Hortense vous appelle le {fr.slot_label(start)} au {phone_for_reading(phone)}. "
+        f"Si vous n'êtes plus disponible, écrivez-moi ici pour déplacer ou annuler l'appel."
+    )
+
+
+def advisor_cancellation_notice(start: datetime, reason: str) -> str:
+    """An advisor cancelled the call: the customer is told why."""
+    return (
+        f"Nous sommes désolés : votre appel avec un conseiller Hortense prévu le "
+        f"{fr.slot_label(start)} est annulé. Motif : {reason}. "
+        f"Vous pouvez reprendre rendez-vous en me l'écrivant ici."
+    )
+
+
+def moved_by_customer(start: datetime) -> str:
+    """The cancellation reason kept on the old call when the customer moves it (advisors read it)."""
+    return f"Déplacé par le client au {fr.slot_label(start)}"
+
+
+def rescheduled_by_advisor(start: datetime) -> str:
+    """The cancellation reason kept on the old call when an advisor moves it."""
+    return f"Reporté au {fr.slot_label(start)}"

@@ -1,8 +1,13 @@
-"""Mes factures: last invoices (consumption or resale) and the monthly payment schedule."""
+"""Mes factures: last invoices (consumption or resale) and the monthly payment schedule; the bank-details form's
+messages (why an IBAN or a holder name is refused, which debit uses the new account)."""
 
 from __future__ import annotations
 
+from datetime import date
+
 from hortense.account.customers import ContractView, CustomerView
+from hortense.billing import bank_details as bank
+from hortense.billing.bank_details import IbanCheck
 from hortense.billing.invoices import InstalmentView, InvoiceView
 from hortense.replies import formatting as fr
 from hortense.replies.common import B_BANK, B_INVOICES, Button, Link, Reply, intent_payload, site_prefix
@@ -107,3 +112,76 @@ def instalments(customer: CustomerView, contract: ContractView, upcoming: tuple[
         lines.append("Ensuite :")
         lines += [f"• {fr.short_date(i.due_date)} : {fr.eur(i.amount_eur)}" for i in upcoming[1:]]
     return Reply("\n".join(lines), (B_INVOICES, B_BANK))
+
+
+# --- the bank-details form (web/bank.py) --------------------------------------------------------
+
+MSG_IBAN_EMPTY = "Veuillez saisir votre IBAN."
+MSG_IBAN_CHARACTERS = "L'IBAN ne peut contenir que des lettres et des chiffres (les espaces sont acceptés)."
+MSG_IBAN_PREFIX = "Un IBAN commence par deux lettres (le code pays, par exemple FR) suivies de deux chiffres."
+MSG_IBAN_UNKNOWN_COUNTRY = (
+    "Le code pays « {country} » ne correspond à aucun IBAN. Seuls les comptes de la zone SEPA sont acceptés."
+)
+MSG_IBAN_NOT_SEPA = "Seuls les comptes de la zone SEPA sont acceptés."
+MSG_IBAN_LENGTH = "Un IBAN commençant par {country} comporte {expected} caractères ; vous en avez saisi {actual}."
+MSG_IBAN_CHECKSUM = "La clé de contrôle de l'IBAN est incorrecte : vérifiez chaque caractère."
+MSG_IBAN_STRUCTURE = (
+    "Le format de cet IBAN ne correspond pas à celui des comptes {country} : vérifiez chaque caractère."
+)
+MSG_IBAN_RIB_KEY = (
+    "La clé RIB (les deux derniers chiffres de l'IBAN) ne correspond pas au numéro "
+    "de compte : vérifiez chaque caractère."
+)
+
+MSG_HOLDER_EMPTY = "Veuillez indiquer le nom du titulaire du compte."
+MSG_HOLDER_TOO_SHORT = "Le nom du titulaire doit comporter au moins 2 caractères."
+MSG_HOLDER_TOO_LONG = "Le nom du titulaire ne doit pas dépasser 70 caractères."
+MSG_HOLDER_CHARACTERS = "Le nom du titulaire ne peut contenir que des lettres, des espaces et les caractères ' - . /"
+MSG_HOLDER_NO_LETTERS = "Le nom du titulaire doit contenir au moins deux lettres."
+
+IBAN_ERRORS = {
+    bank.IBAN_EMPTY: MSG_IBAN_EMPTY,
+    bank.IBAN_CHARACTERS: MSG_IBAN_CHARACTERS,
+    bank.IBAN_PREFIX: MSG_IBAN_PREFIX,
+    bank.IBAN_UNKNOWN_COUNTRY: MSG_IBAN_UNKNOWN_COUNTRY,
+    bank.IBAN_NOT_SEPA: MSG_IBAN_NOT_SEPA,
+    bank.IBAN_LENGTH: MSG_IBAN_LENGTH,
+    bank.IBAN_CHECKSUM: MSG_IBAN_CHECKSUM,
+    bank.IBAN_STRUCTURE: MSG_IBAN_STRUCTURE,
+    bank.IBAN_RIB_KEY: MSG_IBAN_RIB_KEY,
+}
+HOLDER_ERRORS = {
+    bank.HOLDER_EMPTY: MSG_HOLDER_EMPTY,
+    bank.HOLDER_TOO_SHORT: MSG_HOLDER_TOO_SHORT,
+    bank.HOLDER_TOO_LONG: MSG_HOLDER_TOO_LONG,
+    bank.HOLDER_CHARACTERS: MSG_HOLDER_CHARACTERS,
+    bank.HOLDER_NO_LETTERS: MSG_HOLDER_NO_LETTERS,
+}
+
+
+def iban_error(check: IbanCheck) -> str | None:
+    """What to correct in the IBAN, or None when it was accepted."""
+    if check.problem is None:
+        return None
+    return IBAN_ERRORS[check.problem].format(
+        country=check.country, expected=check.expected_length, actual=check.actual_length
+    )
+
+
+def holder_error(problem: str | None) -> str | None:
+    """What to correct in the holder's name (`problem`: what validate_holder returned)."""
+    return None if problem is None else HOLDER_ERRORS[problem]
+
+
+def effective_date_message(signed_on: date) -> str:
+    """Tell the customer which debit will use the new account, and why."""
+    first = bank.effective_date(signed_on)
+    still_old = bank.debit_still_on_old_account(signed_on)
+    if still_old is None:
+        return f"Votre nouveau compte sera utilisé dès le prélèvement de {fr.month(first)}."
+    return (
+        f"Votre changement étant enregistré à partir du {bank.MANDATE_CUTOFF_DAY} du mois, "
+        f"le prélèvement de {fr.month(still_old)} sera encore effectué sur votre "
+        f"ancien compte ; le nouveau compte sera utilisé dès le prélèvement de "
+        f"{fr.month(first)}."
+    )

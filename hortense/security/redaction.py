@@ -284,27 +284,13 @@ def contains_iban(text: str) -> bool:
     return False
 
 
-SECRET_KINDS = {
-    IBAN_MARK: "votre IBAN",
-    CARD_MARK: "votre numéro de carte",
-    CODE_MARK: "votre code confidentiel",
-    PASSWORD_MARK: "votre mot de passe",
-}
+SECRET_MARKS = (IBAN_MARK, CARD_MARK, CODE_MARK, PASSWORD_MARK)
 
 
 def secret_kinds(original: str, redacted: str) -> list[str]:
-    """The placeholders `redacted` holds more often than `original`: the kinds of secret that were typed."""
-    return [mark for mark in SECRET_KINDS if redacted.count(mark) > (original or "").count(mark)]
-
-
-def secret_warning(kinds: list[str]) -> str:
-    """What the bot says when a message held a secret (in whatever form): nothing was kept, never type it here."""
-    names = [SECRET_KINDS[kind] for kind in kinds if kind in SECRET_KINDS] or ["une information confidentielle"]
-    listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " et " + names[-1]
-    return (
-        f"Par sécurité, j'ai masqué {listed} dans votre message : rien n'a été conservé. Ne communiquez "
-        "jamais ces informations dans la conversation ; nos conseillers ne vous les demanderont jamais ici."
-    )
+    """The placeholders `redacted` holds more often than `original`: the kinds of secret that were typed (what the
+    bot says about them: hortense.replies.security.secret_warning)."""
+    return [mark for mark in SECRET_MARKS if redacted.count(mark) > (original or "").count(mark)]
 
 
 def redact_event(event: dict) -> dict:

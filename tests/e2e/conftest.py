@@ -19,3 +19,11 @@ def db(stack):
     """A session on the stack's database, to compute the values the bot must give."""
     with session_scope(stack.database_url) as session:
         yield session
+
+
+@pytest.fixture(autouse=True)
+def fresh_conversations(request):
+    """Every test on the shared stack starts from new conversations, whatever ran before it: Rasa's trackers
+    (slots such as `selected_contract` or `awaiting`, a form in progress) live in the stack's tracker store."""
+    if "stack" in request.fixturenames:
+        request.getfixturevalue("stack").forget_conversations()

@@ -4,6 +4,8 @@ The processes are started by the project's launcher (hortense/ops/launcher.py), 
 """
 from __future__ import annotations
 
+import sqlite3
+from contextlib import closing
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -57,6 +59,13 @@ class Stack:
         response = self.post(text, self.token(customer))
         assert response.status_code == 200, response.text
         return response.json()
+
+    def forget_conversations(self) -> None:
+        """Delete the stored events of every conversation: the next message starts a new conversation, with
+        nothing an earlier test left (a chosen site, a half-filled form, what was just asked)."""
+        with closing(sqlite3.connect(self.env["HORTENSE_TRACKER_DB"])) as con, con:
+            if con.execute("select 1 from sqlite_master where type = 'table' and name = 'events'").fetchone():
+                con.execute("delete from events")
 
     def stop(self) -> None:
         for p in reversed(self.processes):

@@ -17,13 +17,12 @@ A script:
 Values are literal from the seed data (hortense/db/seed.py). What the seed generates relative to today is
 written as a placeholder the runner computes from the clock and the database ({month-1}, {invoice0.amount}…,
 see `placeholders`), so a script passes on any date. Every conversation starts fresh (its stored events are
-deleted first) and every answer is checked for what must never appear: "(e)", a raw URL outside a labelled
-link, an empty answer.
+deleted first: the `fresh_conversations` fixture of tests/e2e/conftest.py) and every answer is checked for what
+must never appear: "(e)", a raw URL outside a labelled link, an empty answer.
 """
 from __future__ import annotations
 
 import re
-import sqlite3
 from datetime import date, datetime
 from pathlib import Path
 
@@ -111,13 +110,6 @@ def fill(text: str, values: dict[str, str]) -> str:
     return re.sub(r"\{([a-z_0-9.+-]+)\}", sub, text)
 
 
-def fresh_conversation(stack, customer_number: str) -> None:
-    with sqlite3.connect(stack.env["HORTENSE_TRACKER_DB"]) as con:
-        tables = {row[0] for row in con.execute("select name from sqlite_master where type='table'")}
-        if "events" in tables:
-            con.execute("delete from events where sender_id = ?", (f"web-{customer_number}",))
-
-
 def upcoming(db, customer_number: str):
     db.commit()
     customer = load_customer(db, customer_number)
@@ -174,7 +166,6 @@ def check_answer(messages: list[dict], turn: dict, values: dict, where: str) -> 
 def test_conversation(stack, db, name, script):
     customer = script["customer"]
     clear_appointments(db, customer)
-    fresh_conversation(stack, customer)
     setup = script.get("setup") or {}
     if setup.get("booked"):
         book_one(db, customer, setup.get("reason", "question sur ma facture"))

@@ -9,21 +9,25 @@ import pytest
 
 from hortense.billing import bank_details
 from hortense.billing.bank_details import (
-    MSG_IBAN_CHARACTERS,
-    MSG_IBAN_CHECKSUM,
-    MSG_IBAN_EMPTY,
-    MSG_IBAN_NOT_SEPA,
-    MSG_IBAN_PREFIX,
-    MSG_IBAN_RIB_KEY,
     IbanCheck,
     effective_date,
-    effective_date_message,
     has_valid_checksum,
     mask_iban,
     new_mandate_reference,
     rib_key,
     validate_holder,
     validate_iban,
+)
+from hortense.replies.billing import (
+    MSG_IBAN_CHARACTERS,
+    MSG_IBAN_CHECKSUM,
+    MSG_IBAN_EMPTY,
+    MSG_IBAN_NOT_SEPA,
+    MSG_IBAN_PREFIX,
+    MSG_IBAN_RIB_KEY,
+    effective_date_message,
+    holder_error,
+    iban_error,
 )
 
 # --- independent helpers used to BUILD test IBANs (not the code under test) ---
@@ -103,7 +107,7 @@ def test_rib_key_known_value_and_letter_conversion():
 def test_valid_french_iban_is_normalised(raw):
     check = validate_iban(raw)
     assert check == IbanCheck(
-        ok=True, iban=KNOWN_FR, error=None, country="FR",
+        ok=True, iban=KNOWN_FR, problem=None, country="FR",
         bank_name=check.bank_name, bic=check.bic,
     )
     assert check.bic == "AGRIFRPPXXX"
@@ -118,8 +122,8 @@ def test_valid_french_iban_is_normalised(raw):
 def test_generated_french_ibans_are_valid(bank, branch, account):
     iban = build_french_iban(bank, branch, account)
     check = validate_iban(iban)
-    assert check.ok, check.error
-    assert check.iban == iban and check.country == "FR" and check.error is None
+    assert check.ok, iban_error(check)
+    assert check.iban == iban and check.country == "FR" and iban_error(check) is None
 
 
 def test_valid_german_iban_with_bank_lookup():
@@ -151,7 +155,7 @@ def _with_digit_changed(iban: str, position: int) -> str:
 def test_empty_iban():
     for raw in ("", "   ", " - "):
         check = validate_iban(raw)
-        assert not check.ok and check.iban is None and check.error == MSG_IBAN_EMPTY
+        assert not check.ok and check.iban is None and iban_error(check) == MSG_IBAN_EMPTY
 
 
 @pytest.mark.parametrize(
@@ -160,19 +164,19 @@ def test_empty_iban():
      "FR76.3000.6000.0112.3456.7890.189", "FR76 3000 6000 0112 3456 7890 18é"],
 )
 def test_invalid_characters(raw):
-    assert validate_iban(raw).error == MSG_IBAN_CHARACTERS
+    assert iban_error(validate_iban(raw)) == MSG_IBAN_CHARACTERS
 
 
 @pytest.mark.parametrize("raw", ["7630006000011234567890189", "F776300060000112345678901",
                                  "FRA6300060000112345678901"])
 def test_missing_country_prefix(raw):
-    assert validate_iban(raw).error == MSG_IBAN_PREFIX
+    assert iban_error(validate_iban(raw)) == MSG_IBAN_PREFIX
 
 
 def test_unknown_country_mentions_sepa():
     check = validate_iban("US12 3456 7890 1234 5678 90")
     assert not check.ok and check.country == "US"
-    assert "« US »" in check.error and "zone SEPA" in check.error
+    assert "« US »" in iban_error(check) and "zone SEPA" in iban_error(check)
 
 
 def test_valid_iban_outside_sepa_is_refused():
@@ -180,8 +184,8 @@ def test_valid_iban_outside_sepa_is_refused():
 
     assert IBAN(BR).country_code == "BR"  # a genuinely valid IBAN...
     check = validate_iban(BR)
-    assert not check.ok and check.error == MSG_IBAN_NOT_SEPA and check.country == "BR"
-    assert check.error == "Seuls les comptes de la zone SEPA sont acceptés."
+    assert not check.ok and iban_error(check) == MSG_IBAN_NOT_SEPA and check.country == "BR"
+    assert iban_error(check) == "Seuls les comptes de la zone SEPA sont acceptés."
 
 
 @pytest.mark.parametrize(
@@ -191,21 +195,21 @@ def test_wrong_length_for_country(raw, actual):
     check = validate_iban(raw)
     expected = 27 if raw.startswith("FR") else 22
     assert not check.ok
-    assert f"{expected} caractères" in check.error and f"saisi {actual}" in check.error
-    assert raw[:2] in check.error
+    assert f"{expected} caractères" in iban_error(check) and f"saisi {actual}" in iban_error(check)
+    assert raw[:2] in iban_error(check)
 
 
 @pytest.mark.parametrize("position", [4, 10, 18, 26])
 def test_single_typo_fails_checksum(position):
     check = validate_iban(_with_digit_changed(KNOWN_FR, position))
-    assert check.error == MSG_IBAN_CHECKSUM
-    assert check.error == "La clé de contrôle de l'IBAN est incorrecte : vérifiez chaque caractère."
+    assert iban_error(check) == MSG_IBAN_CHECKSUM
+    assert iban_error(check) == "La clé de contrôle de l'IBAN est incorrecte : vérifiez chaque caractère."
 
 
 def test_transposed_digits_fail_checksum():
     swapped = KNOWN_FR[:15] + KNOWN_FR[16] + KNOWN_FR[15] + KNOWN_FR[17:]
     assert swapped != KNOWN_FR
-    assert validate_iban(swapped).error == MSG_IBAN_CHECKSUM
+    assert iban_error(validate_iban(swapped)) == MSG_IBAN_CHECKSUM
 
 
 def test_bad_structure_with_valid_checksum():
@@ -213,7 +217,7 @@ def test_bad_structure_with_valid_checksum():
     iban = build_iban("FR", "3000A0000112345678901" + "89")
     assert has_valid_checksum(iban)
     check = validate_iban(iban)
-    assert not check.ok and "format" in check.error and "FR" in check.error
+    assert not check.ok and "format" in iban_error(check) and "FR" in iban_error(check)
 
 
 @pytest.mark.parametrize("country", ["FR", "MC"])
@@ -224,7 +228,7 @@ def test_wrong_rib_key_is_caught_even_when_mod97_passes(country):
     assert has_valid_checksum(iban), "check digits were recomputed: only the RIB key is wrong"
     check = validate_iban(iban)
     assert not check.ok and check.iban is None
-    assert check.error == MSG_IBAN_RIB_KEY
+    assert iban_error(check) == MSG_IBAN_RIB_KEY
 
 
 def test_every_error_message_is_distinct():
@@ -239,7 +243,7 @@ def test_every_error_message_is_distinct():
         build_iban("FR", "3000A0000112345678901" + "89"),
         build_french_iban("30006", "00001", "12345678901", key=12),
     ]
-    errors = [validate_iban(raw).error for raw in bad_inputs]
+    errors = [iban_error(validate_iban(raw)) for raw in bad_inputs]
     assert all(errors) and len(set(errors)) == len(errors)
     assert all(not validate_iban(raw).ok for raw in bad_inputs)
 
@@ -288,7 +292,7 @@ def test_acceptable_holder_names(name):
     ],
 )
 def test_rejected_holder_names(name, fragment):
-    error = validate_holder(name)
+    error = holder_error(validate_holder(name))
     assert error is not None and fragment in error
 
 

@@ -18,6 +18,7 @@ import logging
 import os
 import re
 import sqlite3
+from datetime import date
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -173,6 +174,20 @@ def card_codes(draw) -> tuple[str, str]:
     return "cvv", f"ma carte, {word}{gap}{code}"
 
 
+def _reads_as_date(digits: str) -> bool:
+    """8 digits in one block reading as YYYYMMDD or DDMMYYYY (1900-2099) are a date, which redaction keeps by
+    design ("né le 03122026"; see hortense.security.link_codes); the codes we issue are 6 digits."""
+    if len(digits) != 8:
+        return False
+    for year, month, day in ((digits[:4], digits[4:6], digits[6:]), (digits[4:], digits[2:4], digits[:2])):
+        try:
+            if 1900 <= int(year) <= 2099 and date(int(year), int(month), int(day)):
+                return True
+        except ValueError:
+            continue
+    return False
+
+
 @st.composite
 def link_codes(draw) -> tuple[str, str]:
     code = "".join(draw(st.lists(st.sampled_from("0123456789"), min_size=6, max_size=8)))
@@ -180,6 +195,8 @@ def link_codes(draw) -> tuple[str, str]:
         code = "4" + code[1:]
     half = len(code) // 2
     form = draw(st.sampled_from([code, f"{code[:half]} {code[half:]}", f"{code[:half]}-{code[half:]}"]))
+    if _reads_as_date(form):  # a code, not a date: 4 starts neither a year of 19xx/20xx nor a day
+        form = "4" + form[1:]
     return "code", f"{draw(st.sampled_from(['lier mon compte ', 'mon code : ', 'code ', '']))}{form}"
 
 
@@ -262,7 +279,9 @@ def test_hundreds_of_secret_formats_leave_no_survivor(tmp_path, monkeypatch):
     log.setLevel(logging.INFO)
     seen: list[str] = []
 
-    # Fixed examples by default (a reproducible CI); HORTENSE_HYPOTHESIS_RANDOM=1 explores new ones.
+    # Fixed examples by default (a reproducible CI); HORTENSE_HYPOTHESIS_RANDOM=1 explores new ones. "Fixed" for
+    # one set of loaded modules only: Hypothesis also draws constants found in the project modules already
+    # imported, so the examples change with the tests run before this one. The property must hold for all.
     @settings(max_examples=EXAMPLES, deadline=None, derandomize=not os.environ.get("HORTENSE_HYPOTHESIS_RANDOM"),
               database=None,
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])

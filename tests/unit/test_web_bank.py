@@ -13,17 +13,11 @@ from sqlalchemy import select
 from hortense import clock as hortense_clock
 from hortense.account.customers import load_customer
 from hortense.billing.bank_changes import decrypt_iban, iban_fingerprint
-from hortense.billing.bank_details import (
-    MSG_HOLDER_EMPTY,
-    MSG_IBAN_CHECKSUM,
-    MSG_IBAN_NOT_SEPA,
-    MSG_IBAN_RIB_KEY,
-    effective_date,
-    mask_iban,
-)
+from hortense.billing.bank_details import effective_date, mask_iban
 from hortense.db.bank_models import BankDetailsChange, BankDetailsChangeContract
 from hortense.db.session import session_scope
 from hortense.documents import urls as document_links
+from hortense.replies.billing import MSG_HOLDER_EMPTY, MSG_IBAN_CHECKSUM, MSG_IBAN_NOT_SEPA, MSG_IBAN_RIB_KEY
 from hortense.settings import get_settings
 from tests.unit.test_web_documents import Page, WebClient, local
 
