@@ -12,8 +12,6 @@ documented way to provide a component. `config.yml` names it by its dotted path.
 
 from __future__ import annotations
 
-from typing import Text
-
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.nlu.utils import spacy_utils
 
@@ -27,7 +25,7 @@ class SpacyNLP(spacy_utils.SpacyNLP):
     """`SpacyNLP` that loads the tokenizer and word vectors only."""
 
     @staticmethod
-    def load_model(spacy_model_name: Text) -> spacy_utils.SpacyModel:
+    def load_model(spacy_model_name: str) -> spacy_utils.SpacyModel:
         import spacy
 
         try:
