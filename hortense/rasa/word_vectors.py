@@ -29,7 +29,8 @@ class SpacyNLP(spacy_utils.SpacyNLP):
         import spacy
 
         try:
-            pipes = spacy.info(spacy_model_name).get("components", [])
+            info = spacy.info(spacy_model_name)
+            pipes = info.get("components", []) if isinstance(info, dict) else []
         except OSError:  # not installed: Rasa's loader says how to install it
             return spacy_utils.SpacyNLP.load_model(spacy_model_name)
         language = spacy.load(spacy_model_name, exclude=pipes)
