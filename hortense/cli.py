@@ -23,6 +23,8 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
 
 
 def cmd_db_seed(args: argparse.Namespace) -> int:
+    if args.customers:
+        return _seed_scale(args)
     from hortense.appointments.advisors import seed_advisors
     from hortense.db.seed import seed_demo
     from hortense.db.session import session_scope
@@ -33,6 +35,17 @@ def cmd_db_seed(args: argparse.Namespace) -> int:
     print(f"seeded {added} demo customers" if added else "database already has customers: nothing seeded")
     if advisors:
         print(f"seeded {advisors} demo advisors (console password: hortense-demo)")
+    return 0
+
+
+def _seed_scale(args: argparse.Namespace) -> int:
+    from hortense.db.seed_scale import seed_scale
+    from hortense.db.session import get_engine
+
+    report = seed_scale(
+        get_engine(args.url), args.customers, seed_number=args.seed, advisors=args.advisors, progress=not args.quiet
+    )
+    print(f"seeded {report.describe()}" if report.customers else "generated customers already there: nothing seeded")
     return 0
 
 
@@ -203,6 +216,16 @@ def main(argv: list[str] | None = None) -> int:
         p = db.add_parser(name, help=text)
         p.add_argument("--url", help="database URL (default: HORTENSE_DATABASE_URL)")
         p.set_defaults(func=func)
+        if name == "seed":
+            p.add_argument(
+                "--customers",
+                type=int,
+                help="a supplier-sized database: this many customers in all (the demo ones included), "
+                "their contracts and history, advisors and a year of calls (hortense/db/seed_scale.py)",
+            )
+            p.add_argument("--seed", type=int, default=1, help="with --customers: the random seed (default 1)")
+            p.add_argument("--advisors", type=int, default=200, help="with --customers: advisors in all (default 200)")
+            p.add_argument("--quiet", action="store_true", help="with --customers: no progress bar")
     sub.add_parser("customers", help="list the demo customers").set_defaults(func=cmd_customers)
     p = sub.add_parser("import-reviewed", help="write the supervisors' labelled messages into data/nlu/reviewed.yml")
     p.add_argument("--out", help="the YAML file to write (default: data/nlu/reviewed.yml)")
