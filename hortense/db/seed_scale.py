@@ -522,6 +522,23 @@ class _CallCustomer:
     contract_ids: tuple[int, ...]
 
 
+def _customers_in(conn: Connection) -> list[_CallCustomer]:
+    customers, contracts = Customer.__table__, Contract.__table__
+    by_customer: dict[int, list[int]] = {}
+    for customer_id, contract_id in conn.execute(
+        select(contracts.c.customer_id, contracts.c.id).order_by(contracts.c.id)
+    ):
+        by_customer.setdefault(customer_id, []).append(contract_id)
+    return [
+        _CallCustomer(i, n, p, tuple(by_customer.get(i, ())))
+        for i, n, p in conn.execute(
+            select(customers.c.id, customers.c.customer_number, customers.c.phone)
+            .where(customers.c.phone.isnot(None))
+            .order_by(customers.c.id)
+        )
+    ]
+
+
 def _advisor_rows(conn: Connection, ids: _Counter, count: int, rng: random.Random, now: datetime, batch: _Batch):
     """Advisors up to `count` (the demo ones count), Monday-Friday 9:00-18:00; the same console password."""
     from hortense.appointments.advisors import DEFAULT_WORKING_HOURS, DEMO_PASSWORD, hash_password
@@ -760,12 +777,17 @@ def seed_scale(
         report.advisors = _advisor_rows(conn, ids, advisors, rng, now, batch)
         batch.flush(writer)
         rows += writer.rows_written
-    if call_customers:
+    with engine.connect() as conn:
+        has_calls = conn.execute(select(func.count()).select_from(Appointment.__table__)).scalar_one() > 0
+        if not call_customers and not has_calls:  # nothing generated: a year of calls of the customers there
+            call_customers = _customers_in(conn)
+    if call_customers and not has_calls:
         days = PAST_DAYS + FUTURE_DAYS + 1
         bar = _progress(days, progress, "days of calls")
         with engine.begin() as conn:
             writer, batch = BulkWriter(conn), _Batch()
-            report.appointments = _calls(conn, ids, call_customers, customers, rng, now, batch, writer, bar)
+            total = max(customers, len(call_customers))
+            report.appointments = _calls(conn, ids, call_customers, total, rng, now, batch, writer, bar)
             rows += writer.rows_written
         if bar is not None:
             bar.close()

@@ -261,7 +261,8 @@ def _senders(engine_data: Engine | None, rng: random.Random, since: datetime) ->
             select(calls.c.sender_id, calls.c.channel).where(calls.c.created_at >= since).order_by(calls.c.id)
         ).all()
     calls = sorted(set(booked))
-    web = [(f"web-{n}", "web") for n in numbers if f"web-{n}" not in {s for s, _ in calls}]
+    booked_from = {s for s, _ in calls}
+    web = [(f"web-{n}", "web") for n in numbers if f"web-{n}" not in booked_from]
     rng.shuffle(calls)
     rng.shuffle(web)
     # the conversations calls were booked from and others, alternately

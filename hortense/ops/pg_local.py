@@ -57,7 +57,10 @@ class LocalPostgres:
     def _run(self, *cmd: str, check: bool = True) -> subprocess.CompletedProcess:
         if self._owner:
             cmd = ("runuser", "-u", self._owner, "--", *cmd)
-        return subprocess.run(cmd, check=check, capture_output=True, text=True)
+        result = subprocess.run(cmd, capture_output=True, text=True)
+        if check and result.returncode != 0:
+            raise RuntimeError(f"{' '.join(cmd)} failed ({result.returncode}):\n{result.stderr[-2000:]}")
+        return result
 
     def start(self) -> str:
         from hortense.ops.launcher import free_port
