@@ -48,6 +48,7 @@ RESULTS = ROOT / "bench" / "results"
 TRACKER_EVENTS = 1_000_000
 QUICK_EVENTS = 200_000
 CONSOLE_ROUNDS = 30
+CALLS_PER_DAY = 2  # per advisor and working day, on both databases: the same workload per advisor
 AUTO_EXPLAIN_MS = 20
 ENDPOINTS = """action_endpoint:
   url: ${HORTENSE_ACTION_SERVER_URL}
@@ -93,7 +94,7 @@ def prepare(name: str, admin_url: str, scale: int | None, events: int, env: dict
     run.seed_bench_database(data_url)  # migrations + the bench customers (demo customers and clones)
     timings["bench_customers_s"] = round(time.monotonic() - started, 1)
     started = time.monotonic()
-    generated = ["-m", "hortense", "db", "seed", "--url", data_url, "--quiet"]
+    generated = ["-m", "hortense", "db", "seed", "--url", data_url, "--quiet", "--calls-per-day", str(CALLS_PER_DAY)]
     if scale:
         _child([*generated, "--customers", str(scale)], env)
     else:  # a year of calls of the bench customers with the demo advisors

@@ -43,7 +43,12 @@ def _seed_scale(args: argparse.Namespace) -> int:
     from hortense.db.session import get_engine
 
     report = seed_scale(
-        get_engine(args.url), args.customers, seed_number=args.seed, advisors=args.advisors, progress=not args.quiet
+        get_engine(args.url),
+        args.customers,
+        seed_number=args.seed,
+        advisors=args.advisors,
+        calls_per_day=args.calls_per_day,
+        progress=not args.quiet,
     )
     print(f"seeded {report.describe()}" if report.customers else "generated customers already there: nothing seeded")
     return 0
@@ -248,6 +253,11 @@ def main(argv: list[str] | None = None) -> int:
             )
             p.add_argument("--seed", type=int, default=1, help="with --customers: the random seed (default 1)")
             p.add_argument("--advisors", type=int, default=200, help="with --customers: advisors in all (default 200)")
+            p.add_argument(
+                "--calls-per-day",
+                type=float,
+                help="with --customers: calls per advisor and working day (default: about one a year per customer)",
+            )
             p.add_argument("--quiet", action="store_true", help="with --customers: no progress bar")
     p = db.add_parser("seed-tracker", help="fill Rasa's tracker store with realistic conversations (scale benchmark)")
     p.add_argument("--events", type=int, default=1_000_000, help="events in all (default 1,000,000)")

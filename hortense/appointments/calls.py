@@ -54,6 +54,7 @@ from hortense.replies import formatting
 UPCOMING_LIMIT = 100
 SEARCH_LIMIT = 100
 AWAITING_DAYS = 14
+AWAITING_LIMIT = 100  # the oldest first: with 200 advisors, "everybody's" list would otherwise grow with the team
 OUTCOME_LABELS = {OUTCOME_DONE: "Fait", OUTCOME_MISSED: "Manqué", OUTCOME_RESCHEDULED: "Reporté"}
 
 ERROR_NOT_FOUND = "not_found"
@@ -114,8 +115,11 @@ def upcoming(session: Session, scope: Scope, now: datetime, limit: int = UPCOMIN
     )
 
 
-def awaiting_outcome(session: Session, scope: Scope, now: datetime, days: int = AWAITING_DAYS) -> list[ConsoleCall]:
-    """Calls of the last `days` days that have started, are still 'booked' and carry no outcome: to close."""
+def awaiting_outcome(
+    session: Session, scope: Scope, now: datetime, days: int = AWAITING_DAYS, limit: int = AWAITING_LIMIT
+) -> list[ConsoleCall]:
+    """Calls of the last `days` days that have started, are still 'booked' and carry no outcome: to close (the
+    `limit` oldest)."""
     noted = exists().where(CallOutcome.appointment_id == Appointment.id)
     return console_calls(
         session,
@@ -126,6 +130,7 @@ def awaiting_outcome(session: Session, scope: Scope, now: datetime, days: int = 
             Appointment.start_utc > now - timedelta(days=days),
             ~noted,
         ],
+        limit=limit,
     )
 
 

@@ -10,6 +10,7 @@ import random
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timezone
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import func, insert, select
@@ -29,8 +30,11 @@ from hortense.db.models import (
     OffpeakRange,
     SurplusInjection,
 )
-from hortense.energy.periods import add_months
+from hortense.energy.periods import add_months as _add_months
 from hortense.energy.surplus import update_kitties
+
+# The same few months are shifted millions of times by the scale seed (hortense/db/seed_scale.py): cached.
+add_months = lru_cache(maxsize=8192)(_add_months)
 
 # Price used to turn demo consumption into invoice amounts (€/kWh, taxes included).
 DEMO_PRICE = Decimal("0.2516")

@@ -62,7 +62,7 @@ from hortense.db.models import (
     OffpeakRange,
     SurplusInjection,
 )
-from hortense.energy.periods import add_months
+from hortense.db.seed import add_months
 from hortense.energy.surplus import kitty_amount
 
 T = TypeVar("T")
@@ -77,7 +77,8 @@ CALLS_PER_CUSTOMER_YEAR = 1.0  # about one call a year per customer…
 MAX_CALLS_PER_ADVISOR_DAY = 4  # …spread over the advisors (2 a day each with 100,000 customers and 200 advisors)
 PAST_DAYS = 365
 FUTURE_DAYS = 21
-AWAITING_DAYS = 3  # calls of the last days still without an outcome
+AWAITING_DAYS = 1  # calls of the last day may still wait for their outcome (AWAITING_SHARE of them)
+AWAITING_SHARE = 0.4
 BATCH = 2000  # customers per written batch
 
 
@@ -336,18 +337,24 @@ def kitty_rows(contract_id: int, price: Decimal, injections: list[dict], compute
 # --- bulk writing -----------------------------------------------------------------------------------------------
 
 
+_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+_COPY_FORMAT: dict[type, Callable] = {
+    bool: lambda v: "t" if v else "f",
+    int: str,
+    float: repr,
+    Decimal: str,
+    date: date.isoformat,
+    datetime: datetime.isoformat,  # ISO 8601 with its offset
+    time: time.isoformat,
+    str: lambda v: v.translate(_ESCAPES),
+}
+
+
 def _copy_value(value) -> str:
+    """One value in COPY's text format."""
     if value is None:
         return "\\N"
-    if value is True:
-        return "t"
-    if value is False:
-        return "f"
-    if isinstance(value, (date, time)):  # datetime too: ISO 8601 with its offset
-        return value.isoformat()
-    if isinstance(value, str):
-        return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
-    return str(value)
+    return _COPY_FORMAT[type(value)](value)
 
 
 class BulkWriter:
@@ -578,6 +585,7 @@ def _calls(
     ids: _Counter,
     customers: list[_CallCustomer],
     customers_total: int,
+    calls_per_day: float | None,
     rng: random.Random,
     now: datetime,
     batch: _Batch,
@@ -599,7 +607,7 @@ def _calls(
     ]
     today = now.astimezone(PARIS).date()
     working_days = sum(1 for d in range(365) if (today - timedelta(days=d)).weekday() < 5)
-    per_day = min(
+    per_day = calls_per_day or min(
         MAX_CALLS_PER_ADVISOR_DAY / 2, CALLS_PER_CUSTOMER_YEAR * customers_total / (working_days * len(advisor_ids))
     )
     booked_pool = list(range(len(customers)))
@@ -619,7 +627,7 @@ def _calls(
                 if past and start < now - timedelta(days=AWAITING_DAYS):
                     status = _weighted(rng, ((STATUS_DONE, 0.8), (STATUS_MISSED, 0.09), (STATUS_CANCELLED, 0.11)))
                 elif past:
-                    status = STATUS_BOOKED if rng.random() < 0.5 else STATUS_DONE
+                    status = STATUS_BOOKED if rng.random() < AWAITING_SHARE else STATUS_DONE
                 else:
                     status = STATUS_CANCELLED if rng.random() < 0.08 else STATUS_BOOKED
                 if status == STATUS_BOOKED:
@@ -728,13 +736,15 @@ def seed_scale(
     *,
     seed_number: int = 1,
     advisors: int = ADVISORS,
+    calls_per_day: float | None = None,
     today: date | None = None,
     now: datetime | None = None,
     progress: bool = True,
 ) -> ScaleReport:
     """Demo customers and advisors (if the database is empty), then generated customers up to `customers` in
-    all, their contracts and history, `advisors` advisors and their calls. Does nothing if generated customers
-    are already there. The schema must be migrated first (`hortense db upgrade`)."""
+    all, their contracts and history, `advisors` advisors and their calls (`calls_per_day` per advisor and working
+    day, at most MAX_CALLS_PER_ADVISOR_DAY; default: about one a year per customer). Does nothing if generated
+    customers are already there. The schema must be migrated first (`hortense db upgrade`)."""
     from hortense.appointments.advisors import seed_advisors
     from hortense.db.session import session_scope
 
@@ -787,7 +797,7 @@ def seed_scale(
         with engine.begin() as conn:
             writer, batch = BulkWriter(conn), _Batch()
             total = max(customers, len(call_customers))
-            report.appointments = _calls(conn, ids, call_customers, total, rng, now, batch, writer, bar)
+            report.appointments = _calls(conn, ids, call_customers, total, calls_per_day, rng, now, batch, writer, bar)
             rows += writer.rows_written
         if bar is not None:
             bar.close()
