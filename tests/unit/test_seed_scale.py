@@ -308,3 +308,33 @@ def test_every_statement_of_a_chat_turn_and_of_the_console_uses_an_index_on_post
         event.remove(engine, "before_cursor_execute", capture)
     assert len(captured) > 30
     assert _explain_without_seq_scans(postgres, captured) == []
+
+
+@pytest.mark.postgres
+def test_rasa_reads_a_conversation_on_an_index_in_a_full_tracker_store(postgres):
+    """Rasa's per-turn reads (events of the latest session, and their count before saving) on a store of
+    realistic conversations (hortense/db/seed_tracker.py): served by Rasa's own index on sender_id."""
+    from rasa.core.tracker_store import SQLTrackerStore
+
+    from hortense.db.seed_tracker import seed_tracker
+
+    store = SQLTrackerStore(host=postgres)
+    try:
+        report = seed_tracker(store.engine, 5000, data=get_engine(postgres), now=NOW, progress=False)
+        assert report.events >= 5000 and report.sessions > report.conversations / 2
+        with store.engine.connect() as conn:
+            sender = conn.execute(text("SELECT sender_id FROM events GROUP BY 1 ORDER BY count(*) DESC LIMIT 1")).scalar()
+        with store.session_scope() as session:
+            query = store._event_query(session, sender, fetch_events_from_all_sessions=False)
+            statements = [
+                str(q.statement.compile(store.engine, compile_kwargs={"literal_binds": True}))
+                for q in (query, query.from_self(func.count()))
+            ]
+            assert len(query.all()) < len(store._event_query(session, sender, fetch_events_from_all_sessions=True).all())
+        with store.engine.connect() as conn:
+            conn.exec_driver_sql("SET enable_seqscan = off")
+            for statement in statements:
+                plan = "\n".join(r[0] for r in conn.exec_driver_sql("EXPLAIN " + statement))
+                assert "Seq Scan" not in plan and "ix_events_sender_id" in plan, plan
+    finally:
+        store.engine.dispose()
