@@ -50,7 +50,8 @@ def _seed_scale(args: argparse.Namespace) -> int:
         calls_per_day=args.calls_per_day,
         progress=not args.quiet,
     )
-    print(f"seeded {report.describe()}" if report.customers else "generated customers already there: nothing seeded")
+    done = report.customers or report.appointments
+    print(f"seeded {report.describe()}" if done else "generated customers and calls already there: nothing seeded")
     return 0
 
 
