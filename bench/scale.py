@@ -207,6 +207,7 @@ def console_targets(data_url: str, tracker_url: str, base: str) -> dict[str, str
     call = next((i for i, s in senders if s in talked), senders[0][0] if senders else None)
     targets = {
         "upcoming (advisor)": f"{base}/console/calls",
+        "upcoming (supervisor, one advisor)": f"{base}/console/calls?advisor={claire}",
         "upcoming (supervisor, everybody)": f"{base}/console/calls",
         **{k: f"{base}/console/search?q={q}" for k, q in SEARCHES.items()},
         "call page": f"{base}/console/calls/{call}",
@@ -223,6 +224,7 @@ def measure_console(stacks: dict[str, dict], rounds: int) -> dict:
         for name, s in stacks.items()
     }
     timings: dict = {name: {page: [] for page in s["targets"]} for name, s in stacks.items()}
+    sizes: dict = {name: {} for name in stacks}
     errors: dict = {name: 0 for name in stacks}
     names = list(stacks)
     for k in range(rounds):
@@ -237,6 +239,7 @@ def measure_console(stacks: dict[str, dict], rounds: int) -> dict:
                     continue
                 if k:  # the first round warms the caches
                     timings[name][page].append(elapsed)
+                sizes[name][page] = len(r.content)
     result: dict = {"rounds": rounds - 1, "errors": errors, "pages": {}}
     for page in next(iter(stacks.values()))["targets"]:
         row = {}
@@ -245,6 +248,7 @@ def measure_console(stacks: dict[str, dict], rounds: int) -> dict:
             row[name] = {
                 "p50_ms": round(load.percentile(values, 50), 1),
                 "p95_ms": round(load.percentile(values, 95), 1),
+                "kb": round(sizes[name].get(page, 0) / 1024, 1),
             }
         demo, scale = row.get("demo", {}).get("p95_ms"), row.get("scale", {}).get("p95_ms")
         row["p95_ratio"] = round(scale / demo, 2) if demo and scale else None
@@ -338,8 +342,8 @@ def slowest_statements(admin_url: str, databases: list[str], limit: int = 15) ->
     ]
 
 
-def auto_explained(log_file: Path, since: int) -> list[dict]:
-    """Plans auto_explain logged (statements over AUTO_EXPLAIN_MS) after byte offset `since`."""
+def auto_explained(log_file: Path, since: int, databases: list[str]) -> list[dict]:
+    """Plans auto_explain logged (statements over AUTO_EXPLAIN_MS) in `databases` after byte offset `since`."""
     try:
         with log_file.open(errors="replace") as f:
             f.seek(since)
@@ -348,9 +352,9 @@ def auto_explained(log_file: Path, since: int) -> list[dict]:
         return []
     plans = []
     for block in re.split(r"\n(?=\S.*LOG:  duration: )", textlog):
-        m = re.search(r"LOG:  duration: ([\d.]+) ms  plan:\n(.*)", block, re.S)
-        if m:
-            plans.append({"ms": float(m.group(1)), "plan": m.group(2).strip()[:3000]})
+        m = re.search(r"db=(\S*) LOG:  duration: ([\d.]+) ms  plan:\n(.*)", block, re.S)
+        if m and m.group(1) in databases:
+            plans.append({"database": m.group(1), "ms": float(m.group(2)), "plan": m.group(3).strip()[:3000]})
     plans.sort(key=lambda p: -p["ms"])
     seen, unique = set(), []
     for plan in plans:
@@ -428,6 +432,12 @@ def verdicts(data: dict) -> list[tuple[str, str, str, str]]:
     )
     if worst:
         ok = all(r["p95_ratio"] is not None and r["p95_ratio"] <= 1.5 for r in data["console"]["pages"].values())
+        over = [
+            f"{page} ({r['scale']['kb']} KB shown vs {r['demo']['kb']} KB)"
+            for page, r in data["console"]["pages"].items()
+            if r["p95_ratio"] is not None and r["p95_ratio"] > 1.5
+        ]
+        rows.append(("console pages over 1.5×", "; ".join(over) or "none", "", ""))
         rows.append(
             (
                 "console and iCalendar feed, p95 (worst page)",
@@ -478,13 +488,13 @@ def markdown(data: dict) -> str:
         "",
         f"## Advisors' console and iCalendar feed ({console['rounds']} requests per page and database)",
         "",
-        "| page | demo p50 ms | demo p95 ms | scale p50 ms | scale p95 ms | p95 ratio |",
-        "|---|---|---|---|---|---|",
+        "| page | demo p50 ms | demo p95 ms | demo KB | scale p50 ms | scale p95 ms | scale KB | p95 ratio |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for page, r in console["pages"].items():
         lines.append(
-            f"| {page} | {r['demo']['p50_ms']} | {r['demo']['p95_ms']} | {r['scale']['p50_ms']} | "
-            f"{r['scale']['p95_ms']} | {r['p95_ratio']}× |"
+            f"| {page} | {r['demo']['p50_ms']} | {r['demo']['p95_ms']} | {r['demo']['kb']} | {r['scale']['p50_ms']} | "
+            f"{r['scale']['p95_ms']} | {r['scale']['kb']} | {r['p95_ratio']}× |"
         )
     lines += [
         "",
@@ -518,7 +528,7 @@ def markdown(data: dict) -> str:
     ]
     if data["plans"]:
         for p in data["plans"]:
-            lines += [f"{p['ms']} ms:", "", "```", p["plan"], "```", ""]
+            lines += [f"{p['database']}, {p['ms']} ms:", "", "```", p["plan"], "```", ""]
     else:
         lines += ["None.", ""]
     lines += [
@@ -602,7 +612,7 @@ def main(scale: int, quick: bool, out: Path = RESULTS, events: int | None = None
             log(f"  {page}: p95 demo {r['demo']['p95_ms']} ms, scale {r['scale']['p95_ms']} ms ({r['p95_ratio']}×)")
         data["statements"] = slowest_statements(admin, databases)
         data["seq_scans"] = scan_deltas(before, table_scans(admin, databases))
-        data["plans"] = auto_explained(server.root / "server.log", log_offset)
+        data["plans"] = auto_explained(server.root / "server.log", log_offset, databases)
         with _admin(admin).connect() as conn:
             from sqlalchemy import text
 

@@ -21,7 +21,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import MetaData, Table, func, select, text
+from sqlalchemy import MetaData, Table, func, select
 from sqlalchemy.engine import Engine
 
 from hortense import clock
@@ -315,7 +315,7 @@ def seed_tracker(
     progress: bool = True,
 ) -> TrackerReport:
     """Fill the `events` table of `tracker` with about `events` events (does nothing if it holds as many)."""
-    from hortense.db.seed_scale import BulkWriter, _progress
+    from hortense.db.seed_scale import BulkWriter, _progress, settle
 
     started = time_mod.monotonic()
     now = now or clock.now()
@@ -338,8 +338,7 @@ def seed_tracker(
             bar.update(len(rows))
     if bar is not None:
         bar.close()
-    with tracker.begin() as conn:
-        conn.execute(text("ANALYZE events"))
+    settle(tracker, ["events"])
     report.seconds = time_mod.monotonic() - started
     return report
 

@@ -86,6 +86,7 @@ class LocalPostgres:
             "max_wal_size": "4GB",
             "max_connections": "200",
             "jit": "off",
+            "log_line_prefix": "'%m [%p] db=%d '",
             **({"shared_preload_libraries": f"'{','.join(self.preload)}'"} if self.preload else {}),
             **({"pg_stat_statements.track": "all", "pg_stat_statements.max": "10000"} if self.preload else {}),
             **self.settings,
