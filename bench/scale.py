@@ -47,7 +47,7 @@ from hortense.settings import SECRET_NAMES  # noqa: E402
 RESULTS = ROOT / "bench" / "results"
 TRACKER_EVENTS = 1_000_000
 QUICK_EVENTS = 200_000
-CONSOLE_ROUNDS = 30
+CONSOLE_ROUNDS = 60
 CALLS_PER_DAY = 2  # per advisor and working day, on both databases: the same workload per advisor
 AUTO_EXPLAIN_MS = 20
 ENDPOINTS = """action_endpoint:
@@ -66,13 +66,9 @@ tracker_store:
 SUPERVISOR = "isabelle.mercier@hortense.example.fr"
 ADVISOR = "claire.fontaine@hortense.example.fr"
 PASSWORD = "hortense-demo"
-# The same searches on both databases (C1001 Camille Dubois is in both; "Dubois" finds many more at scale).
-SEARCHES = {
-    "search: name": "Dubois",
-    "search: customer number": "C1001",
-    "search: PDL": "14295730100101",
-    "search: phone": "06 12 34 56 01",
-}
+# Searches: by name the same on both databases ("Dubois": Camille Dubois and her clones, and at scale every generated
+# Dubois); by customer number, PDL and phone, the customer of each database with the most calls.
+NAME_SEARCH = "Dubois"
 
 log = run.log
 
@@ -176,15 +172,24 @@ def console_login(base: str, email: str):
 
 def console_targets(data_url: str, tracker_url: str, base: str) -> dict[str, str]:
     """The URLs measured on one stack: lists, searches, a call and its transcript, the iCalendar feed."""
-    from sqlalchemy import create_engine, select, text
+    from sqlalchemy import create_engine, func, select, text
 
     from hortense import clock
     from hortense.appointments.advisors import issue_feed_token
     from hortense.db.calendar_models import Advisor, Appointment
+    from hortense.db.models import Contract, Customer
     from hortense.db.session import session_scope
 
     with session_scope(data_url) as db:
         claire = db.execute(select(Advisor.id).where(Advisor.email == ADVISOR)).scalar_one()
+        busiest = db.execute(
+            select(Appointment.customer_id)
+            .group_by(Appointment.customer_id)
+            .order_by(func.count().desc(), Appointment.customer_id)
+            .limit(1)
+        ).scalar_one()
+        number, phone = db.execute(select(Customer.customer_number, Customer.phone).where(Customer.id == busiest)).one()
+        pdl = db.execute(select(Contract.pdl).where(Contract.customer_id == busiest).limit(1)).scalar_one()
         token = issue_feed_token(db, claire, clock.now())
         senders = db.execute(
             select(Appointment.id, Appointment.sender_id)
@@ -209,7 +214,10 @@ def console_targets(data_url: str, tracker_url: str, base: str) -> dict[str, str
         "upcoming (advisor)": f"{base}/console/calls",
         "upcoming (supervisor, one advisor)": f"{base}/console/calls?advisor={claire}",
         "upcoming (supervisor, everybody)": f"{base}/console/calls",
-        **{k: f"{base}/console/search?q={q}" for k, q in SEARCHES.items()},
+        "search: name": f"{base}/console/search?q={NAME_SEARCH}",
+        "search: customer number": f"{base}/console/search?q={number}",
+        "search: PDL": f"{base}/console/search?q={pdl}",
+        "search: phone": f"{base}/console/search?q=0{phone[3:4]}+{'+'.join(phone[i : i + 2] for i in range(4, 12, 2))}",
         "call page": f"{base}/console/calls/{call}",
         "transcript": f"{base}/console/calls/{call}/transcript",
         "iCalendar feed (advisor)": f"{base}/console/ical/{token}.ics",
@@ -542,7 +550,8 @@ def markdown(data: dict) -> str:
         "Levels as `make bench` (closed loop, fresh conversations per level and repetition, demo and scale in "
         f"alternating order, {run.REPETITIONS} repetitions pooled). Console: the same pages and searches on both, "
         "alternately, over HTTP with a logged-in advisor (her lists, her feed) and supervisor (everybody's lists, "
-        "searches, call and transcript pages); the first round is a warm-up. Statistics are reset before the chat "
+        "searches, call and transcript pages); the first round is a warm-up. Searches by customer number, PDL and "
+        "phone look for the customer of each database with the most calls; by name, for Dubois on both. Statistics are reset before the chat "
         "load. PostgreSQL runs with fsync off (a throwaway server), the same for both.",
         "",
     ]
