@@ -214,10 +214,19 @@ def search(session: Session, scope: Scope, query: str, limit: int = SEARCH_LIMIT
     ids = list(session.execute(matching.limit(CUSTOMER_IDS_LIMIT + 1)).scalars())
     if len(ids) > CUSTOMER_IDS_LIMIT:  # a very broad search: let the database join
         by_customer = Appointment.customer_id.in_(matching.scalar_subquery())
-    else:
-        by_customer = Appointment.customer_id.in_(ids)
+        found = or_(by_customer, Appointment.phone == phone) if phone else by_customer
+        return console_calls(session, [*scope.conditions(), found], limit=limit, newest_first=True)
+    by_customer = Appointment.customer_id.in_(ids)
     found = or_(by_customer, Appointment.phone == phone) if phone else by_customer
-    return console_calls(session, [*scope.conditions(), found], limit=limit, newest_first=True)
+    # Their calls on the customer_id (and phone) indexes, then the `limit` newest (and any tied with the last):
+    # ordered and limited in one query, the database would walk every call by date looking for theirs.
+    starts = session.execute(select(Appointment.id, Appointment.start_utc).where(*scope.conditions(), found)).all()
+    if len(starts) > limit:
+        cutoff = sorted((start for _, start in starts), reverse=True)[limit - 1]
+        starts = [(i, start) for i, start in starts if start >= cutoff]
+    if not starts:
+        return []
+    return console_calls(session, [Appointment.id.in_([i for i, _ in starts])], limit=limit, newest_first=True)
 
 
 def notes_for(session: Session, appointment_ids: list[int]) -> dict[int, list[Note]]:

@@ -338,3 +338,22 @@ def test_rasa_reads_a_conversation_on_an_index_in_a_full_tracker_store(postgres)
                 assert "Seq Scan" not in plan and "ix_events_sender_id" in plan, plan
     finally:
         store.engine.dispose()
+
+
+def test_console_search_returns_the_newest_calls_of_the_customers_found(scaled):
+    from hortense.appointments import calls as desk
+
+    with session_scope(scaled) as s:
+        everybody = desk.Scope(None)
+        name = s.execute(
+            select(Customer.last_name).join(Appointment, Appointment.customer_id == Customer.id)
+            .group_by(Customer.last_name).order_by(func.count().desc()).limit(1)
+        ).scalar_one()
+        found = desk.search(s, everybody, name)
+        assert len(found) > 5
+        assert [c.start for c in found] == sorted((c.start for c in found), reverse=True)
+        assert all(name.lower() in c.customer_name.lower() for c in found)
+        assert [c.id for c in desk.search(s, everybody, name, limit=5)] == [c.id for c in found[:5]]
+        one = found[0]
+        assert one.id in {c.id for c in desk.search(s, everybody, one.customer_number)}
+        assert one.id in {c.id for c in desk.search(s, everybody, one.phone)}
