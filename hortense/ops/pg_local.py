@@ -3,7 +3,7 @@
 Used by `make bench SCALE=…` (bench/scale.py), which needs `pg_stat_statements` preloaded (only a server we
 start ourselves is sure to have it), and by developers to run the PostgreSQL tests without a system service:
 
-    .venv/bin/python -m hortense.ops.pg_local /tmp/pg   # prints the URL; Ctrl-C stops and removes it
+    .venv/bin/python -m hortense.ops.pg_local /tmp/pg   # prints the URL; Ctrl-C (or SIGTERM) stops and removes it
 
 PostgreSQL refuses to run as root: as root the cluster belongs to the `postgres` user and the commands run
 through `runuser`. Trust authentication on 127.0.0.1 only; the server and its files are gone after `stop()`.
@@ -14,6 +14,7 @@ from __future__ import annotations
 import glob
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -127,6 +128,11 @@ def main(argv: list[str] | None = None) -> int:
     root = Path(argv[0] if argv else "/tmp/hortense-pg")
     server = LocalPostgres(root)
     print(server.start(), flush=True)
+
+    def stop(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)  # `kill <pid>` stops and removes the server too
     try:
         while True:
             time.sleep(3600)
