@@ -68,8 +68,8 @@ import-reviewed: env  ## Write the messages supervisors labelled in the console 
 nlu-report: train  ## 5-fold cross-validation of the NLU, per-intent F1
 	@$(ENVSH) && $(PY) scripts/nlu_report.py
 
-bench: env train  ## Benchmark against the stock `rasa init` bot (~15 min; QUICK=1 skips forced training and CV)
-	@$(ENVSH) && $(PY) bench/run.py $(if $(QUICK),--quick)
+bench: env train  ## Benchmark against the stock `rasa init` bot (~15 min; QUICK=1 skips forced training and CV; SCALE=100000: the scale benchmark)
+	@$(ENVSH) && $(PY) bench/run.py $(if $(QUICK),--quick) $(if $(SCALE),--scale $(SCALE))
 
 multi-instance: env train  ## 2 Rasa + 2 action servers behind nginx on PostgreSQL + Redis (deploy/README.md)
 	@$(ENVSH) && $(PY) scripts/multi_instance.py $(ARGS)

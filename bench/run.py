@@ -578,7 +578,16 @@ def main(argv: list[str] | None = None) -> int:
         help="tiny levels, no training, NLU or instances (checks the harness; results go to bench/tmp)",
     )
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--scale",
+        type=int,
+        help="the scale benchmark instead (bench/scale.py): this many customers against the demo seed",
+    )
     args = parser.parse_args(argv)
+    if args.scale:
+        import scale  # bench/scale.py
+
+        return scale.main(args.scale, args.quick, args.out)
     global LEVELS, REPETITIONS
     if args.smoke:
         LEVELS = [(1, 3), (20, 1), (50, 1)]

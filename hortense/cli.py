@@ -25,6 +25,8 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
 
 
 def cmd_db_seed(args: argparse.Namespace) -> int:
+    if args.customers:
+        return _seed_scale(args)
     from hortense.appointments.advisors import seed_advisors
     from hortense.db.seed import seed_demo
     from hortense.db.session import session_scope
@@ -35,6 +37,46 @@ def cmd_db_seed(args: argparse.Namespace) -> int:
     print(f"seeded {added} demo customers" if added else "database already has customers: nothing seeded")
     if advisors:
         print(f"seeded {advisors} demo advisors (console password: hortense-demo)")
+    return 0
+
+
+def _seed_scale(args: argparse.Namespace) -> int:
+    from hortense.db.seed_scale import seed_scale
+    from hortense.db.session import get_engine
+
+    report = seed_scale(
+        get_engine(args.url),
+        args.customers,
+        seed_number=args.seed,
+        advisors=args.advisors,
+        calls_per_day=args.calls_per_day,
+        progress=not args.quiet,
+    )
+    done = report.customers or report.appointments
+    print(f"seeded {report.describe()}" if done else "generated customers and calls already there: nothing seeded")
+    return 0
+
+
+def cmd_db_seed_tracker(args: argparse.Namespace) -> int:
+    from sqlalchemy import create_engine
+
+    from hortense.db.seed_tracker import ensure_table, seed_tracker
+    from hortense.db.session import get_engine
+    from hortense.settings import get_settings
+
+    tracker_url = args.tracker_url or get_settings().tracker_url
+    if not tracker_url:
+        print("no tracker store: --tracker-url or HORTENSE_TRACKER_URL / HORTENSE_TRACKER_DB", file=sys.stderr)
+        return 2
+    ensure_table(tracker_url)
+    tracker = create_engine(tracker_url, future=True)
+    try:
+        report = seed_tracker(
+            tracker, args.events, data=get_engine(args.url), seed_number=args.seed, progress=not args.quiet
+        )
+    finally:
+        tracker.dispose()
+    print(f"stored {report.describe()}" if report.events else "the tracker store already holds as many events")
     return 0
 
 
@@ -202,6 +244,28 @@ def main(argv: list[str] | None = None) -> int:
         p = db.add_parser(name, help=text)
         p.add_argument("--url", help="database URL (default: HORTENSE_DATABASE_URL)")
         p.set_defaults(func=func)
+        if name == "seed":
+            p.add_argument(
+                "--customers",
+                type=int,
+                help="a supplier-sized database: this many customers in all (the demo ones included), "
+                "their contracts and history, advisors and a year of calls (hortense/db/seed_scale.py)",
+            )
+            p.add_argument("--seed", type=int, default=1, help="with --customers: the random seed (default 1)")
+            p.add_argument("--advisors", type=int, default=200, help="with --customers: advisors in all (default 200)")
+            p.add_argument(
+                "--calls-per-day",
+                type=float,
+                help="with --customers: calls per advisor and working day (default: about one a year per customer)",
+            )
+            p.add_argument("--quiet", action="store_true", help="with --customers: no progress bar")
+    p = db.add_parser("seed-tracker", help="fill Rasa's tracker store with realistic conversations (scale benchmark)")
+    p.add_argument("--events", type=int, default=1_000_000, help="events in all (default 1,000,000)")
+    p.add_argument("--tracker-url", help="the tracker store (default: HORTENSE_TRACKER_URL or HORTENSE_TRACKER_DB)")
+    p.add_argument("--url", help="the customer database whose customers and calls it is about")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_db_seed_tracker)
     sub.add_parser("customers", help="list the demo customers").set_defaults(func=cmd_customers)
     p = sub.add_parser("import-reviewed", help="write the supervisors' labelled messages into data/nlu/reviewed.yml")
     p.add_argument("--out", help="the YAML file to write (default: data/nlu/reviewed.yml)")

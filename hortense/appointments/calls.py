@@ -17,8 +17,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import and_, exists, func, or_, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import and_, exists, func, or_, select, union
+from sqlalchemy.orm import Session
 
 from hortense.appointments.booking import (
     BY_ADVISOR,
@@ -54,6 +54,7 @@ from hortense.replies import appointments as wording
 UPCOMING_LIMIT = 100
 SEARCH_LIMIT = 100
 AWAITING_DAYS = 14
+AWAITING_LIMIT = 100  # the oldest first: with 200 advisors, "everybody's" list would otherwise grow with the team
 OUTCOME_LABELS = {OUTCOME_DONE: "Fait", OUTCOME_MISSED: "Manqué", OUTCOME_RESCHEDULED: "Reporté"}
 
 ERROR_NOT_FOUND = "not_found"
@@ -114,8 +115,11 @@ def upcoming(session: Session, scope: Scope, now: datetime, limit: int = UPCOMIN
     )
 
 
-def awaiting_outcome(session: Session, scope: Scope, now: datetime, days: int = AWAITING_DAYS) -> list[ConsoleCall]:
-    """Calls of the last `days` days that have started, are still 'booked' and carry no outcome: to close."""
+def awaiting_outcome(
+    session: Session, scope: Scope, now: datetime, days: int = AWAITING_DAYS, limit: int = AWAITING_LIMIT
+) -> list[ConsoleCall]:
+    """Calls of the last `days` days that have started, are still 'booked' and carry no outcome: to close (the
+    `limit` oldest)."""
     noted = exists().where(CallOutcome.appointment_id == Appointment.id)
     return console_calls(
         session,
@@ -126,6 +130,7 @@ def awaiting_outcome(session: Session, scope: Scope, now: datetime, days: int = 
             Appointment.start_utc > now - timedelta(days=days),
             ~noted,
         ],
+        limit=limit,
     )
 
 
@@ -156,44 +161,72 @@ def _like(word: str) -> str:
     return f"%{escaped.lower()}%"
 
 
-def _customer_conditions(query: str) -> list:
-    """What a search finds, OR-ed: a customer number, a PDL (14 digits), a phone, or every word of a name."""
+CUSTOMER_IDS_LIMIT = 1000  # customers found by a search, beyond which their calls are found by a join
+
+
+def name_expression():
+    """A customer's names as the search reads them (lower-case; PostgreSQL has a trigram index on it:
+    `ix_customers_search_name`, migration 0011)."""
+    return func.lower(
+        func.coalesce(Customer.first_name, "")
+        + " "
+        + func.coalesce(Customer.last_name, "")
+        + " "
+        + func.coalesce(Customer.company_name, "")
+    )
+
+
+def _customer_queries(query: str) -> tuple[list, str | None]:
+    """What a search finds: customers by number, PDL (14 digits), phone, contract number or every word of a name,
+    as separate index-served queries (their UNION), and the phone (calls are also found by the number called)."""
     query = " ".join(query.split())[:100]
     if not query:
-        return []
-    site = aliased(Contract)  # any contract of the customer, not only the call's
-    found: list = [func.lower(Customer.customer_number) == query.lower()]
+        return [], None
+    found: list = [select(Customer.id).where(Customer.customer_number.in_({query, query.upper()}))]
     digits = _DIGITS.sub("", query)
     if len(digits) == 14:
-        found.append(exists().where(site.customer_id == Customer.id, site.pdl == digits))
+        found.append(select(Contract.customer_id).where(Contract.pdl == digits))
     phone = normalise_phone(query)
     if phone:
-        found.extend([Customer.phone == phone, Appointment.phone == phone])
+        found.append(select(Customer.id).where(Customer.phone == phone))
     if len(digits) >= 4:
         found.append(
-            exists().where(
-                site.customer_id == Customer.id, site.contract_number.ilike(_like(query.replace(" ", "")), escape="\\")
+            select(Contract.customer_id).where(
+                Contract.contract_number.ilike(_like(query.replace(" ", "")), escape="\\")
             )
         )
     words = [w for w in _WORD.findall(query) if not w.isdigit()]
     if words:
-        name = func.lower(
-            func.coalesce(Customer.first_name, "")
-            + " "
-            + func.coalesce(Customer.last_name, "")
-            + " "
-            + func.coalesce(Customer.company_name, "")
-        )
-        found.append(and_(*(name.like(_like(w), escape="\\") for w in words)))
-    return [or_(*found)]
+        name = name_expression()
+        found.append(select(Customer.id).where(and_(*(name.like(_like(w), escape="\\") for w in words))))
+    return found, phone
 
 
 def search(session: Session, scope: Scope, query: str, limit: int = SEARCH_LIMIT) -> list[ConsoleCall]:
-    """The calls (newest first) of customers matching `query`; nothing for an empty query."""
-    conditions = _customer_conditions(query)
-    if not conditions:
+    """The calls (newest first) of customers matching `query`; nothing for an empty query.
+
+    The customers are found first (each criterion on its own index), then their calls by `customer_id` (or the
+    number called): a single query OR-ing columns of several tables would read every call."""
+    queries, phone = _customer_queries(query)
+    if not queries:
         return []
-    return console_calls(session, [*scope.conditions(), *conditions], limit=limit, newest_first=True)
+    matching = union(*queries) if len(queries) > 1 else queries[0]
+    ids = list(session.execute(matching.limit(CUSTOMER_IDS_LIMIT + 1)).scalars())
+    if len(ids) > CUSTOMER_IDS_LIMIT:  # a very broad search: let the database join
+        by_customer = Appointment.customer_id.in_(matching.scalar_subquery())
+        found = or_(by_customer, Appointment.phone == phone) if phone else by_customer
+        return console_calls(session, [*scope.conditions(), found], limit=limit, newest_first=True)
+    by_customer = Appointment.customer_id.in_(ids)
+    found = or_(by_customer, Appointment.phone == phone) if phone else by_customer
+    # Their calls on the customer_id (and phone) indexes, then the `limit` newest (and any tied with the last):
+    # ordered and limited in one query, the database would walk every call by date looking for theirs.
+    starts = session.execute(select(Appointment.id, Appointment.start_utc).where(*scope.conditions(), found)).all()
+    if len(starts) > limit:
+        cutoff = sorted((start for _, start in starts), reverse=True)[limit - 1]
+        starts = [(i, start) for i, start in starts if start >= cutoff]
+    if not starts:
+        return []
+    return console_calls(session, [Appointment.id.in_([i for i, _ in starts])], limit=limit, newest_first=True)
 
 
 def notes_for(session: Session, appointment_ids: list[int]) -> dict[int, list[Note]]:

@@ -144,6 +144,8 @@ class Appointment(Base):
             ADVISOR_SLOT_INDEX, "advisor_id", "start_utc", unique=True, sqlite_where=_BOOKED, postgresql_where=_BOOKED
         ),
         Index(CUSTOMER_UPCOMING_INDEX, "customer_id", unique=True, sqlite_where=_BOOKED, postgresql_where=_BOOKED),
+        # An advisor's calls in a time range, every status (iCalendar feed, day and week views): migration 0011.
+        Index("ix_appointments_advisor_id_start_utc", "advisor_id", "start_utc"),
     )
 
     id = Column(Integer, primary_key=True)
@@ -153,7 +155,7 @@ class Appointment(Base):
     start_utc = Column(UTCDateTime, nullable=False, index=True)
     end_utc = Column(UTCDateTime, nullable=False)
     reason = Column(String(500), nullable=False)
-    phone = Column(String(20), nullable=False)  # E.164
+    phone = Column(String(20), nullable=False, index=True)  # E.164 (the console searches by the number called)
     channel = Column(String(40), nullable=False)
     sender_id = Column(String(255), nullable=False)
     status = Column(String(20), nullable=False, default=STATUS_BOOKED)

@@ -12,6 +12,15 @@ from hortense.settings import get_settings
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
+def include_object(obj, name, type_, reflected, compare_to) -> bool:
+    """What autogenerate compares: not the PostgreSQL-only trigram indexes of migration 0011 (made by SQL there,
+    not declared on the models: see `hortense.db.models.POSTGRES_ONLY_INDEXES`)."""
+    from hortense.db.models import POSTGRES_ONLY_INDEXES
+
+    postgres_only = {n for names in POSTGRES_ONLY_INDEXES.values() for n in names}
+    return not (type_ == "index" and reflected and compare_to is None and name in postgres_only)
+
+
 def alembic_config(url: str | None = None) -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))

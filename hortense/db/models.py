@@ -27,6 +27,13 @@ OFFER_BOOST = "boost_surplus"
 OFFER_PRO = "electricite_verte_pro"
 OFFERS = (OFFER_STOCKAGE, OFFER_BOOST, OFFER_PRO)
 
+# Trigram indexes of the console's searches by part of a name or contract number: PostgreSQL only (pg_trgm), made
+# by migration 0011 and not declared on the models (no dialect-neutral form); tests check they exist and serve.
+POSTGRES_ONLY_INDEXES = {
+    "customers": ("ix_customers_search_name",),
+    "contracts": ("ix_contracts_contract_number_trgm",),
+}
+
 KWH = Numeric(12, 3)
 EUR = Numeric(12, 2)
 
@@ -41,7 +48,7 @@ class Customer(Base):
     last_name = Column(String(80), nullable=False)
     company_name = Column(String(120))  # set for small businesses
     email = Column(String(200), nullable=False)
-    phone = Column(String(20))  # E.164, e.g. +33612345678
+    phone = Column(String(20), index=True)  # E.164, e.g. +33612345678 (the console searches by phone)
     billing_address = Column(String(200), nullable=False)
     billing_postcode = Column(String(10), nullable=False)
     billing_city = Column(String(100), nullable=False)

@@ -10,8 +10,10 @@ import random
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timezone
 from decimal import Decimal
+from functools import lru_cache
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from hortense import clock
@@ -28,8 +30,11 @@ from hortense.db.models import (
     OffpeakRange,
     SurplusInjection,
 )
-from hortense.energy.periods import add_months
+from hortense.energy.periods import add_months as _add_months
 from hortense.energy.surplus import update_kitties
+
+# The same few months are shifted millions of times by the scale seed (hortense/db/seed_scale.py): cached.
+add_months = lru_cache(maxsize=8192)(_add_months)
 
 # Price used to turn demo consumption into invoice amounts (€/kWh, taxes included).
 DEMO_PRICE = Decimal("0.2516")
@@ -52,6 +57,7 @@ class SiteSpec:
     resale_price: str | None = None
     base_kwh: int = 300
     empty_history: bool = False
+    history_seed: str | None = None  # seeds the history's random generator (default: the contract number)
 
 
 @dataclass
@@ -328,14 +334,14 @@ def _months(start: date, last: date):
         m = add_months(m, 1)
 
 
-def _seed_site(session: Session, customer: Customer, spec: SiteSpec, today: date) -> None:
+def contract_values(spec: SiteSpec, today: date) -> dict:
+    """The contract row of a site (without `customer_id`), dated relative to `today`."""
     this_month = date(today.year, today.month, 1)
     start = add_months(this_month, -spec.months_ago_started)
     start_date = start.replace(day=min(today.day, 28)) if spec.months_ago_started == 0 else start.replace(day=1)
     if spec.empty_history:
         start_date = date.fromordinal(today.toordinal() - 6)
-    contract = Contract(
-        customer=customer,
+    return dict(
         contract_number=spec.contract_number,
         offer=spec.offer,
         pdl=spec.pdl,
@@ -348,52 +354,70 @@ def _seed_site(session: Session, customer: Customer, spec: SiteSpec, today: date
         monthly_payment=spec.monthly,
         instalment_day=spec.instalment_day,
         resale_price_eur_per_kwh=Decimal(spec.resale_price) if spec.resale_price else None,
+        status="active",
     )
-    session.add(contract)
+
+
+def offpeak_values(spec: SiteSpec) -> list[dict]:
+    """The off-peak range rows of a site (without `contract_id`): all-year, or seasonal with their months."""
+    rows = []
     for r in spec.offpeak:
         if len(r) == 2:
-            contract.offpeak_ranges.append(OffpeakRange(start_time=r[0], end_time=r[1]))
-        else:
-            contract.offpeak_ranges.append(
-                OffpeakRange(
-                    start_time=r[0], end_time=r[1], season=r[2], season_start_month=r[3], season_end_month=r[4]
-                )
+            rows.append(
+                dict(start_time=r[0], end_time=r[1], season=None, season_start_month=None, season_end_month=None)
             )
-    session.flush()
-    rng = random.Random(spec.contract_number)
+        else:
+            rows.append(
+                dict(start_time=r[0], end_time=r[1], season=r[2], season_start_month=r[3], season_end_month=r[4])
+            )
+    return rows
+
+
+def history_rows(spec: SiteSpec, contract_id: int, today: date) -> dict[Any, list[dict]]:
+    """A site's history as rows per model, in insertion order: monthly consumption and bimonthly invoices
+    (Stockage Virtuel, Pro), virtual-battery movements (Stockage Virtuel), surplus injections and quarterly
+    resale invoices (Boost Mon Surplus), instalments (monthly payers). Deterministic for a given spec and
+    `today` (a random generator seeded by `spec.history_seed`, else the contract number). Kitty updates are not
+    here: they are computed from the injections by `hortense.energy.surplus` (`update_kitties`)."""
+    this_month = date(today.year, today.month, 1)
+    start = add_months(this_month, -spec.months_ago_started)
+    rng = random.Random(spec.history_seed or spec.contract_number)
     last_complete = add_months(this_month, -1)
     history = [] if spec.empty_history else list(_months(max(start, add_months(this_month, -24)), last_complete))
+    rows: dict[Any, list[dict]] = {}
 
     if spec.offer in (OFFER_STOCKAGE, OFFER_PRO):
+        consumption = rows.setdefault(MonthlyConsumption, [])
         for m in history:
             total = spec.base_kwh * DEMAND[m.month - 1] * rng.uniform(0.9, 1.1)
             share = rng.uniform(0.3, 0.42)
-            session.add(
-                MonthlyConsumption(
-                    contract_id=contract.id,
+            consumption.append(
+                dict(
+                    contract_id=contract_id,
                     month=m,
                     peak_kwh=_kwh(total * (1 - share)),
                     offpeak_kwh=_kwh(total * share),
                 )
             )
-        _seed_consumption_invoices(session, contract, spec, history, rng, today)
+        rows.setdefault(Invoice, []).extend(_consumption_invoices(contract_id, spec, history))
     if spec.offer == OFFER_STOCKAGE and history:
+        battery = rows.setdefault(BatteryMovement, [])
         level = 0.0
         for m in list(history) + [this_month]:
             stored = spec.base_kwh * 0.6 * SOLAR[m.month - 1] * rng.uniform(0.85, 1.15)
             used = min(level + stored, spec.base_kwh * 0.55 * DEMAND[m.month - 1] * rng.uniform(0.85, 1.15))
             day_in = 15 if m < this_month else max(1, min(today.day - 1, 15))
-            session.add(
-                BatteryMovement(
-                    contract_id=contract.id,
+            battery.append(
+                dict(
+                    contract_id=contract_id,
                     occurred_on=m.replace(day=max(1, day_in - 10)),
                     kwh=_kwh(stored),
                     label="Surplus solaire stocké",
                 )
             )
-            session.add(
-                BatteryMovement(
-                    contract_id=contract.id,
+            battery.append(
+                dict(
+                    contract_id=contract_id,
                     occurred_on=m.replace(day=day_in),
                     kwh=_kwh(-used),
                     label="Énergie restituée",
@@ -401,22 +425,34 @@ def _seed_site(session: Session, customer: Customer, spec: SiteSpec, today: date
             )
             level += round(stored, 1) - round(used, 1)
     if spec.offer == OFFER_BOOST:
-        for m in history:
-            session.add(
-                SurplusInjection(
-                    contract_id=contract.id,
-                    month=m,
-                    kwh=_kwh(spec.base_kwh * SOLAR[m.month - 1] * rng.uniform(0.85, 1.15)),
-                )
+        rows.setdefault(SurplusInjection, []).extend(
+            dict(
+                contract_id=contract_id, month=m, kwh=_kwh(spec.base_kwh * SOLAR[m.month - 1] * rng.uniform(0.85, 1.15))
             )
-        _seed_resale_invoices(session, contract, spec, history, today)
+            for m in history
+        )
+        rows.setdefault(Invoice, []).extend(_resale_invoices(contract_id, spec, history))
     if spec.monthly:
-        _seed_instalments(session, contract, spec, today)
+        rows.setdefault(Instalment, []).extend(_instalments(contract_id, spec, today))
+    return rows
 
 
-def _seed_consumption_invoices(session, contract, spec, history, rng, today) -> None:
+def _seed_site(session: Session, customer: Customer, spec: SiteSpec, today: date) -> None:
+    values = contract_values(spec, today)
+    contract = Contract(customer=customer, **values)
+    session.add(contract)
+    for r in offpeak_values(spec):
+        contract.offpeak_ranges.append(OffpeakRange(**r))
+    session.flush()
+    for model, rows in history_rows(spec, contract.id, today).items():
+        if rows:
+            session.execute(insert(model), rows)
+
+
+def _consumption_invoices(contract_id: int, spec: SiteSpec, history: list[date]) -> list[dict]:
     """Bimonthly invoices; the latest one of a non-monthly payer is still to be paid."""
     pairs = [history[i : i + 2] for i in range(len(history) % 2, len(history), 2)]
+    rows = []
     for index, pair in enumerate(pairs):
         period_start, period_end = pair[0], add_months(pair[-1], 1)
         issued = period_end.replace(day=3)
@@ -424,10 +460,10 @@ def _seed_consumption_invoices(session, contract, spec, history, rng, today) -> 
         amount = (Decimal(str(round(kwh))) * _price_for(spec)).quantize(Decimal("0.01"))
         latest = index == len(pairs) - 1
         unpaid = latest and not spec.monthly
-        session.add(
-            Invoice(
-                contract_id=contract.id,
-                number=f"F{issued:%Y%m}-{contract.contract_number[-6:]}",
+        rows.append(
+            dict(
+                contract_id=contract_id,
+                number=f"F{issued:%Y%m}-{spec.contract_number[-6:]}",
                 kind="consumption",
                 issued_on=issued,
                 period_start=period_start,
@@ -438,27 +474,30 @@ def _seed_consumption_invoices(session, contract, spec, history, rng, today) -> 
                 paid_on=None if unpaid else date.fromordinal(issued.toordinal() + 10),
             )
         )
+    return rows
 
 
 def _price_for(spec: SiteSpec) -> Decimal:
     return DEMO_PRICE if spec.offer == OFFER_STOCKAGE else Decimal("0.2204")
 
 
-def _seed_resale_invoices(session, contract, spec, history, today) -> None:
+def _resale_invoices(contract_id: int, spec: SiteSpec, history: list[date]) -> list[dict]:
     """Quarterly resale invoices (the supplier pays the customer for the surplus)."""
     quarters: dict[tuple[int, int], list[date]] = {}
     for m in history:
         quarters.setdefault((m.year, (m.month - 1) // 3), []).append(m)
     complete = [months for months in quarters.values() if len(months) == 3]
+    assert spec.resale_price is not None, "a Boost Mon Surplus contract has a resale price"
+    rows = []
     for index, months in enumerate(complete):
         issued = add_months(months[-1], 1).replace(day=8)
         kwh = sum(spec.base_kwh * SOLAR[m.month - 1] for m in months)
         amount = (Decimal(str(round(kwh))) * Decimal(spec.resale_price)).quantize(Decimal("0.01"))
         latest = index == len(complete) - 1
-        session.add(
-            Invoice(
-                contract_id=contract.id,
-                number=f"R{issued:%Y%m}-{contract.contract_number[-6:]}",
+        rows.append(
+            dict(
+                contract_id=contract_id,
+                number=f"R{issued:%Y%m}-{spec.contract_number[-6:]}",
                 kind="resale",
                 issued_on=issued,
                 period_start=months[0],
@@ -469,21 +508,25 @@ def _seed_resale_invoices(session, contract, spec, history, today) -> None:
                 paid_on=None if latest else date.fromordinal(issued.toordinal() + 21),
             )
         )
+    return rows
 
 
-def _seed_instalments(session, contract, spec, today) -> None:
+def _instalments(contract_id: int, spec: SiteSpec, today: date) -> list[dict]:
     """Six past debits (paid) and twelve to come, on the contract's instalment day."""
+    assert spec.instalment_day is not None, "a monthly payer has an instalment day"
     amount = (Decimal(spec.base_kwh) * _price_for(spec)).quantize(Decimal("1")) + Decimal("0.00")
     this_month = date(today.year, today.month, 1)
+    rows = []
     for offset in range(-6, 12):
         due = add_months(this_month, offset).replace(day=spec.instalment_day)
         if spec.empty_history and due <= today:
             continue
-        session.add(
-            Instalment(
-                contract_id=contract.id, due_date=due, amount_eur=amount, status="paid" if due < today else "scheduled"
+        rows.append(
+            dict(
+                contract_id=contract_id, due_date=due, amount_eur=amount, status="paid" if due < today else "scheduled"
             )
         )
+    return rows
 
 
 def seed_demo(session: Session, today: date | None = None) -> int:

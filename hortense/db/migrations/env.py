@@ -7,6 +7,7 @@ from sqlalchemy import create_engine
 
 from hortense.db import all_models  # noqa: F401  (registers every table on Base.metadata)
 from hortense.db.base import Base
+from hortense.db.migrate import include_object
 
 config = context.config
 target_metadata = Base.metadata
@@ -18,6 +19,7 @@ def run_migrations_offline() -> None:
         target_metadata=target_metadata,
         literal_binds=True,
         render_as_batch=True,
+        include_object=include_object,
     )
     with context.begin_transaction():
         context.run_migrations()
@@ -28,7 +30,10 @@ def run_migrations_online() -> None:
     engine = create_engine(url, future=True)
     with engine.connect() as connection:
         context.configure(
-            connection=connection, target_metadata=target_metadata, render_as_batch=url.startswith("sqlite")
+            connection=connection,
+            target_metadata=target_metadata,
+            render_as_batch=url.startswith("sqlite"),
+            include_object=include_object,
         )
         with context.begin_transaction():
             context.run_migrations()
