@@ -24,7 +24,7 @@ from actions.conversation import RESTART, aside_outcome, restart_outcome
 from actions.questions import AccountQuestion, answer_questions
 from actions.turn import Outcome, Turn
 from hortense.conversation.cues import is_closing, wants_restart
-from hortense.conversation.questions import questions_in
+from hortense.conversation.questions import call_request_in, questions_in
 from hortense.energy.topics import energy_topic
 from hortense.ops import metrics
 from hortense.replies import appointments as appointment_replies
@@ -124,6 +124,10 @@ class Fallback(CustomerAction):
         asked = questions_in(turn.text) if caller.customer is not None else []
         ranked_names = [r.get("name") for r in turn.intent_ranking if r.get("name") != FALLBACK_INTENT][:3]
         if len(asked) == 1 and asked[0].intent in ranked_names:
+            return AccountQuestion.registry[asked[0].intent].handle(session, caller, turn)
+        if asked and call_request_in(turn.text):
+            # "mon pdl et je voudrais un rdv demain": two requests in one message split the NLU's vote. The
+            # questions are answered, then the booking follows (AccountQuestion.handle).
             return AccountQuestion.registry[asked[0].intent].handle(session, caller, turn)
         metrics.record_fallback(caller.channel)
         if consecutive_misses(turn) >= 2:
