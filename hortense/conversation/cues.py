@@ -14,6 +14,16 @@ def _t(text: str) -> str:
     return re.sub(r"\s+", " ", normalise(text or "")).strip()
 
 
+class Cue:
+    """A French cue: a pattern searched in the message in lower case, without accents, spaces collapsed."""
+
+    def __init__(self, pattern: str) -> None:
+        self.pattern = re.compile(pattern)
+
+    def __call__(self, text: str) -> bool:
+        return bool(self.pattern.search(_t(text)))
+
+
 # ----------------------------------------------------------------- leaving
 
 _CLOSING = re.compile(
@@ -100,7 +110,7 @@ def asks_third_party(text: str, own_number: str | None) -> bool:
 
 # ----------------------------------------------------------------- complaints
 
-_COMPLAINT = re.compile(
+is_complaint = Cue(
     r"\b(nul|nulle|nuls|naze|pourri|honte|scandal\w*|inadmissible|inacceptable|n'importe quoi|arnaque|escroc\w*|"
     r"voleurs?|incompetent\w*|ras le bol|ras-le-bol|marre|en colere|furieux|furieuse|mecontent\w*|degoute\w*|"
     r"plainte|reclamation|debile|idiot\w*|con|conne|connard\w*|merde\w*|putain|bordel|foutez|inutile|"
@@ -108,57 +118,49 @@ _COMPLAINT = re.compile(
 )
 
 
-def is_complaint(text: str) -> bool:
-    return bool(_COMPLAINT.search(_t(text)))
+# ----------------------------------------------------------------- asking for a call
+
+# Booking verbs ("je voudrais un rdv demain", "rappelez-moi"), not "j'ai un rdv ?" (a question about the call
+# already booked).
+asks_for_a_call = Cue(
+    r"\b((prendre|reserver|fixer|caler|planifier|avoir|veux|voudrais|voudrai|aimerais|besoin d'?|faut) "
+    r"(un |une |d'un )?(rdv|rendez[- ]?vous|appel|rappel|creneau)"
+    r"|(?<!j'ai )(?<!j ai )(?<!ai-je )\bun (rdv|rendez[- ]?vous)\b"
+    r"|\b(rappel|appel|telephon)(ez|er|e)[- ]?moi\b|\betre rappelee?s?\b)"
+)
 
 
 # ----------------------------------------------------------------- starting over
 
-_RESTART = re.compile(
+wants_restart = Cue(
     r"\b(on recommence|recommencer|reprendre (a|depuis) (zero|le debut)|on reprend (a zero|depuis "
     r"le debut|tout)|repartir (a|de) zero|on repart (a|de) zero|remettre a zero|reinitialiser|"
     r"nouvelle conversation|effacer (la|cette) conversation|tout reprendre)\b"
 )
 
 
-def wants_restart(text: str) -> bool:
-    return bool(_RESTART.search(_t(text)))
-
-
 # ----------------------------------------------------------------- in a form: a question or an answer?
 
-_QUESTION_SHAPE = re.compile(
+looks_like_question = Cue(
     r"\?|\b(c'?est quoi|c'?est combien|quel|quelle|quels|quelles|combien|ou en est|ou est|comment|pourquoi|"
     r"est-ce que|est ce que|au fait|sinon|envoie|envoyez|envoyer|donne|donnez|donner|montre|montrez|montrer|"
     r"dites-moi|dis-moi|je veux (mon|ma|mes|le|la|les)|j'?aimerais (mon|ma|mes|le|la|les|avoir|connaitre|savoir)|"
     r"je voudrais (mon|ma|mes|le|la|les|avoir|connaitre|savoir)|rappelez-moi (mon|ma|mes)|tu peux|vous pouvez|"
     r"pouvez-vous|peux-tu|besoin de (mon|ma|mes)|il me faut|telecharger|recevoir)\b"
 )
-_REASON_MARKER = re.compile(
+looks_like_reason = Cue(
     r"\b(question (sur|concernant|a propos|au sujet)|questions (sur|concernant)|a propos (de|du|des|d')|au sujet|"
     r"concernant|probleme|souci|soucis|parler (de|du|des|d')|c'?est pour|motif|comprendre|erreur|contester|"
     r"reclamation|changer|modifier|augment\w*|baiss\w*|hausse|plus cher|trop cher|pourquoi|resilier|"
     r"demenag\w*|expliquer|explication|trop elevee?|"
     r"pas normal|anormal|incomprehensible|litige|rembourse\w*|je ne comprends)\b"
 )
-_EXIT = re.compile(
+wants_to_stop = Cue(
     r"\b(laisse[zr]? tomber|laisse tomber|oublie[zr]?( ca| tout)?|on arrete|arrete[zr]? (tout|la)|"
     r"stop|finalement (non|pas|rien)|pas besoin|plus besoin|je ne veux plus|je veux plus|"
     r"annule[zr]? (la|le|ma|mon|tout)? ?(prise de )?(rdv|rendez-vous|reservation|demande)|"
     r"tant pis)\b"
 )
-
-
-def looks_like_question(text: str) -> bool:
-    return bool(_QUESTION_SHAPE.search(_t(text)))
-
-
-def looks_like_reason(text: str) -> bool:
-    return bool(_REASON_MARKER.search(_t(text)))
-
-
-def wants_to_stop(text: str) -> bool:
-    return bool(_EXIT.search(_t(text)))
 
 
 # ----------------------------------------------------------------- elliptical follow-ups

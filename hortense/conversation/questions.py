@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from hortense.conversation.cues import asks_for_a_call
 from hortense.energy.periods import normalise
 
 # intent -> pattern on normalised text (lower case, no accents). Order matters inside one clause: the first
@@ -70,23 +71,9 @@ def clauses(text: str) -> list[str]:
     return [p.strip() for p in parts if p and p.strip()]
 
 
-# A request for a phone call beside the questions ("mon pdl et je voudrais un rdv demain matin"): booking verbs,
-# not "j'ai un rdv ?" (a question about the call already booked).
-_CALL_REQUEST = re.compile(
-    r"\b((prendre|reserver|fixer|caler|planifier|avoir|veux|voudrais|voudrai|aimerais|besoin d'?|faut) "
-    r"(un |une |d'un )?(rdv|rendez[- ]?vous|appel|rappel|creneau)"
-    r"|(?<!j'ai )(?<!j ai )(?<!ai-je )\bun (rdv|rendez[- ]?vous)\b"
-    r"|\b(rappel|appel|telephon)(ez|er|e)[- ]?moi\b|\betre rappelee?s?\b)"
-)
-
-
-def is_call_request(clause: str) -> bool:
-    return bool(_CALL_REQUEST.search(normalise(clause)))
-
-
 def call_request_in(text: str) -> str | None:
     """The part of the message that asks for a call (its time preference included), if any."""
-    asked = [clause for clause in clauses(text) if topic_of(clause) is None and is_call_request(clause)]
+    asked = [clause for clause in clauses(text) if topic_of(clause) is None and asks_for_a_call(clause)]
     return " ".join(asked) or None
 
 
@@ -95,7 +82,7 @@ def questions_in(text: str) -> list[Question]:
     found: list[list] = []  # [intent, clause text]
     for clause in clauses(text):
         intent = topic_of(clause)
-        if intent is None and is_call_request(clause):
+        if intent is None and asks_for_a_call(clause):
             continue  # a request of its own, never a detail of the previous question
         if intent is None or (found and found[-1][0] == intent):
             if found:
