@@ -471,25 +471,7 @@ def _next_ids(conn: Connection) -> _Counter:
 
 def _customer_rows(spec: seed.CustomerSpec, ids: _Counter, today: date, batch: _Batch) -> tuple[int, list[int]]:
     customer_id = ids.take("customers")
-    batch.add(
-        Customer,
-        [
-            dict(
-                id=customer_id,
-                customer_number=spec.number,
-                civility=spec.civility,
-                first_name=spec.first,
-                last_name=spec.last,
-                company_name=spec.company,
-                email=spec.email,
-                phone=spec.phone,
-                billing_address=spec.address,
-                billing_postcode=spec.postcode,
-                billing_city=spec.city,
-                is_active=True,
-            )
-        ],
-    )
+    batch.add(Customer, [dict(id=customer_id, **seed.customer_values(spec))])
     contract_ids = []
     for site in spec.sites:
         contract_id = ids.take("contracts")
