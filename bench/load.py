@@ -83,6 +83,40 @@ class LevelResult:
     error_samples: list = field(default_factory=list)
     latencies: list = field(default_factory=list, repr=False)
 
+    @classmethod
+    def measured(
+        cls,
+        label: str,
+        *,
+        concurrency: int,
+        turns: int,
+        ok: int,
+        errors: int,
+        empty: int,
+        wall: float,
+        latencies: list[float],
+        error_samples: list,
+    ) -> LevelResult:
+        """A level's counts and latencies (ms), with the throughput and latency statistics computed from them;
+        the first five error samples are kept."""
+        return cls(
+            label=label,
+            concurrency=concurrency,
+            turns=turns,
+            ok=ok,
+            errors=errors,
+            empty=empty,
+            wall_s=round(wall, 3),
+            throughput=round(ok / wall, 2) if wall else 0.0,
+            p50_ms=round(percentile(latencies, 50), 1),
+            p95_ms=round(percentile(latencies, 95), 1),
+            p99_ms=round(percentile(latencies, 99), 1),
+            mean_ms=round(statistics.fmean(latencies), 1) if latencies else float("nan"),
+            max_ms=round(max(latencies), 1) if latencies else float("nan"),
+            error_samples=error_samples[:5],
+            latencies=latencies,
+        )
+
     def as_dict(self) -> dict:
         data = asdict(self)
         data.pop("latencies")
@@ -94,22 +128,16 @@ def merge(label: str, results: Sequence[LevelResult]) -> LevelResult:
     latencies = [x for r in results for x in r.latencies]
     ok = sum(r.ok for r in results)
     wall = sum(r.wall_s for r in results)
-    return LevelResult(
-        label=label,
+    return LevelResult.measured(
+        label,
         concurrency=results[0].concurrency,
         turns=sum(r.turns for r in results),
         ok=ok,
         errors=sum(r.errors for r in results),
         empty=sum(r.empty for r in results),
-        wall_s=round(wall, 3),
-        throughput=round(ok / wall, 2) if wall else 0.0,
-        p50_ms=round(percentile(latencies, 50), 1),
-        p95_ms=round(percentile(latencies, 95), 1),
-        p99_ms=round(percentile(latencies, 99), 1),
-        mean_ms=round(statistics.fmean(latencies), 1) if latencies else float("nan"),
-        max_ms=round(max(latencies), 1) if latencies else float("nan"),
-        error_samples=[e for r in results for e in r.error_samples][:5],
+        wall=wall,
         latencies=latencies,
+        error_samples=[e for r in results for e in r.error_samples],
     )
 
 
@@ -182,22 +210,16 @@ async def _run(
             errors.append(f"level timeout after {level_timeout:.0f} s: {len(pending)} conversation(s) cut short")
         wall = time.perf_counter() - started
     ok = len(latencies)
-    return LevelResult(
-        label=label,
+    return LevelResult.measured(
+        label,
         concurrency=len(conversations),
         turns=ok + len(errors),
         ok=ok,
         errors=len(errors),
         empty=empty,
-        wall_s=round(wall, 3),
-        throughput=round(ok / wall, 2) if wall else 0.0,
-        p50_ms=round(percentile(latencies, 50), 1),
-        p95_ms=round(percentile(latencies, 95), 1),
-        p99_ms=round(percentile(latencies, 99), 1),
-        mean_ms=round(statistics.fmean(latencies), 1) if latencies else float("nan"),
-        max_ms=round(max(latencies), 1) if latencies else float("nan"),
-        error_samples=errors[:5],
+        wall=wall,
         latencies=latencies,
+        error_samples=errors,
     )
 
 

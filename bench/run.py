@@ -142,25 +142,11 @@ def _seed_main(url: str, clones: int) -> int:
 
 def train_forced(out_dir: Path) -> tuple[float, Path]:
     sys.path.insert(0, str(ROOT / "scripts"))
-    from train import model_path
+    from train import model_path, train_command
 
     target = model_path()
     started = time.monotonic()
-    cmd = [
-        RASA,
-        "train",
-        "--force",
-        "--fixed-model-name",
-        target.name[: -len(".tar.gz")],
-        "--out",
-        str(out_dir),
-        "--data",
-        "data",
-        "--config",
-        "config.yml",
-        "--domain",
-        "domain.yml",
-    ]
+    cmd = train_command(target, out_dir, force=True, rasa=RASA)
     result = subprocess.run(
         cmd, cwd=ROOT, env={**os.environ, **BENCH_ENV}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
     )

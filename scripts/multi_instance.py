@@ -17,12 +17,10 @@ from __future__ import annotations
 import argparse
 import os
 import secrets as secrets_mod
-import signal
 import sys
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -35,6 +33,7 @@ from hortense.ops.cluster import (  # noqa: E402
     prepare_tracker_database,
     start_cluster,
 )
+from hortense.ops.launcher import stop_on_sigterm  # noqa: E402
 from hortense.settings import SECRET_NAMES  # noqa: E402
 
 
@@ -81,10 +80,6 @@ def _check(cluster: Cluster, secrets: dict) -> int:
         print(f"{customer} > {text}\n  {r.status_code} {answer[:160]}")
         ok = ok and r.ok and bool(answer.strip())
     return 0 if ok else 1
-
-
-def _interrupt(*_: Any) -> None:
-    raise KeyboardInterrupt
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -135,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
             return _check(cluster, secrets)
         print("\nmake chat / make token work against it with HORTENSE_RASA_URL=" + cluster.chat_url)
         print("Ctrl-C stops everything.")
-        signal.signal(signal.SIGTERM, _interrupt)
+        stop_on_sigterm()
         while all(p.alive() for p in cluster.processes):
             time.sleep(1)
         dead = [p.name for p in cluster.processes if not p.alive()]

@@ -26,6 +26,25 @@ def model_path() -> Path:
     return MODELS / f"hortense-{fingerprint()}.tar.gz"
 
 
+def train_command(target: Path, out_dir: Path, *, force: bool = False, rasa: str | None = None) -> list[str]:
+    """`rasa train` of this project's data, config and domain, run from ROOT: writes `out_dir / target.name`."""
+    return [
+        rasa or str(Path(sys.executable).parent / "rasa"),
+        "train",
+        *(["--force"] if force else []),
+        "--fixed-model-name",
+        target.name[: -len(".tar.gz")],
+        "--out",
+        str(out_dir),
+        "--data",
+        "data",
+        "--config",
+        "config.yml",
+        "--domain",
+        "domain.yml",
+    ]
+
+
 def main() -> int:
     target = model_path()
     if "--print" in sys.argv:
@@ -35,21 +54,7 @@ def main() -> int:
         print(f"model up to date: {target.relative_to(ROOT)}")
         return 0
     MODELS.mkdir(exist_ok=True)
-    cmd = [
-        str(Path(sys.executable).parent / "rasa"),
-        "train",
-        "--fixed-model-name",
-        target.name[: -len(".tar.gz")],
-        "--out",
-        str(MODELS),
-        "--data",
-        "data",
-        "--config",
-        "config.yml",
-        "--domain",
-        "domain.yml",
-    ]
-    result = subprocess.run(cmd, cwd=ROOT)
+    result = subprocess.run(train_command(target, MODELS), cwd=ROOT)
     if result.returncode != 0 or not target.exists():
         print("training failed", file=sys.stderr)
         return result.returncode or 1

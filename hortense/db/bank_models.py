@@ -9,7 +9,7 @@ from __future__ import annotations
 from sqlalchemy import CheckConstraint, Column, Date, DateTime, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import relationship
 
-from hortense.db.base import Base
+from hortense.db.base import Base, parent_key
 
 STATUS_PENDING_SIGNATURE = "pending_signature"
 STATUS_SIGNED = "signed"
@@ -25,7 +25,7 @@ class BankDetailsChange(Base):
     )
 
     id = Column(Integer, primary_key=True)
-    customer_id = Column(ForeignKey("customers.id"), nullable=False, index=True)
+    customer_id = parent_key("customers")
     mandate_reference = Column(String(35), nullable=False, unique=True)  # SEPA RUM
     account_holder = Column(String(70), nullable=False)
     iban_masked = Column(String(50), nullable=False)  # 'FR76 •••• … •890'

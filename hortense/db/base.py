@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import MetaData
+from sqlalchemy import Column, ForeignKey, MetaData
 from sqlalchemy.orm import declarative_base
 
 NAMING = {
@@ -14,3 +14,8 @@ NAMING = {
 }
 
 Base = declarative_base(metadata=MetaData(naming_convention=NAMING))
+
+
+def parent_key(table: str) -> Column:
+    """The foreign key of a row that belongs to one row of `table`: required, and indexed (rows are read by parent)."""
+    return Column(ForeignKey(f"{table}.id"), nullable=False, index=True)

@@ -27,7 +27,7 @@ from sqlalchemy.types import TypeDecorator
 
 from hortense import clock
 from hortense.db import models  # noqa: F401  (the customers and contracts our foreign keys point to)
-from hortense.db.base import Base
+from hortense.db.base import Base, parent_key
 
 STATUS_BOOKED = "booked"
 STATUS_CANCELLED = "cancelled"
@@ -116,7 +116,7 @@ class AdvisorWorkingHours(Base):
     )
 
     id = Column(Integer, primary_key=True)
-    advisor_id = Column(ForeignKey("advisors.id"), nullable=False, index=True)
+    advisor_id = parent_key("advisors")
     weekday = Column(Integer, nullable=False)
     start_time = Column(Time, nullable=False)
     end_time = Column(Time, nullable=False)
@@ -127,7 +127,7 @@ class AdvisorAbsence(Base):
     __table_args__ = (CheckConstraint("start_utc < end_utc", name="range"),)
 
     id = Column(Integer, primary_key=True)
-    advisor_id = Column(ForeignKey("advisors.id"), nullable=False, index=True)
+    advisor_id = parent_key("advisors")
     start_utc = Column(UTCDateTime, nullable=False)
     end_utc = Column(UTCDateTime, nullable=False)
     reason = Column(String(200))
@@ -149,9 +149,9 @@ class Appointment(Base):
     )
 
     id = Column(Integer, primary_key=True)
-    customer_id = Column(ForeignKey("customers.id"), nullable=False, index=True)
+    customer_id = parent_key("customers")
     contract_id = Column(ForeignKey("contracts.id"))
-    advisor_id = Column(ForeignKey("advisors.id"), nullable=False, index=True)
+    advisor_id = parent_key("advisors")
     start_utc = Column(UTCDateTime, nullable=False, index=True)
     end_utc = Column(UTCDateTime, nullable=False)
     reason = Column(String(500), nullable=False)
@@ -175,7 +175,7 @@ class Notification(Base):
     )
 
     id = Column(Integer, primary_key=True)
-    appointment_id = Column(ForeignKey("appointments.id"), nullable=False, index=True)
+    appointment_id = parent_key("appointments")
     kind = Column(String(20), nullable=False)
     channel = Column(String(40), nullable=False)
     sender_id = Column(String(255), nullable=False)

@@ -8,16 +8,26 @@ authentic incoming message here; the scheduler reads it to choose how to send a 
 from __future__ import annotations
 
 from sqlalchemy import Column, Integer, String, UniqueConstraint
+from sqlalchemy.orm import declared_attr
 
 from hortense.db.base import Base
 from hortense.db.calendar_models import UTCDateTime
 
 
-class MessagingContact(Base):
-    __tablename__ = "messaging_contacts"
-    __table_args__ = (UniqueConstraint("channel", "sender_id"),)
+class MessagingSender:
+    """Columns of a table with one row per messaging sender: the channel and the conversation id there, unique
+    together (its own columns follow)."""
 
     id = Column(Integer, primary_key=True)
-    channel = Column(String(20), nullable=False)
-    sender_id = Column(String(128), nullable=False)
+    channel = Column(String(20), nullable=False)  # "whatsapp", "telegram", "messenger"
+    sender_id = Column(String(128), nullable=False)  # the conversation id the connector chose
+
+    @declared_attr
+    def __table_args__(cls):
+        return (UniqueConstraint("channel", "sender_id"),)
+
+
+class MessagingContact(MessagingSender, Base):
+    __tablename__ = "messaging_contacts"
+
     last_inbound_at = Column(UTCDateTime, nullable=False)

@@ -11,7 +11,6 @@ from sqlalchemy import (
     Column,
     Date,
     DateTime,
-    ForeignKey,
     Integer,
     Numeric,
     String,
@@ -20,7 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import relationship
 
-from hortense.db.base import Base
+from hortense.db.base import Base, parent_key
 
 OFFER_STOCKAGE = "stockage_virtuel"
 OFFER_BOOST = "boost_surplus"
@@ -65,7 +64,7 @@ class Contract(Base):
     )
 
     id = Column(Integer, primary_key=True)
-    customer_id = Column(ForeignKey("customers.id"), nullable=False, index=True)
+    customer_id = parent_key("customers")
     contract_number = Column(String(30), nullable=False, unique=True)
     offer = Column(String(40), nullable=False)
     pdl = Column(String(14), nullable=False, unique=True)
@@ -90,7 +89,7 @@ class OffpeakRange(Base):
     __tablename__ = "offpeak_ranges"
 
     id = Column(Integer, primary_key=True)
-    contract_id = Column(ForeignKey("contracts.id"), nullable=False, index=True)
+    contract_id = parent_key("contracts")
     start_time = Column(Time, nullable=False)
     end_time = Column(Time, nullable=False)
     season = Column(String(20))
@@ -104,7 +103,7 @@ class BatteryMovement(Base):
     __tablename__ = "battery_movements"
 
     id = Column(Integer, primary_key=True)
-    contract_id = Column(ForeignKey("contracts.id"), nullable=False, index=True)
+    contract_id = parent_key("contracts")
     occurred_on = Column(Date, nullable=False)
     kwh = Column(KWH, nullable=False)
     label = Column(String(80), nullable=False)
@@ -115,7 +114,7 @@ class MonthlyConsumption(Base):
     __table_args__ = (UniqueConstraint("contract_id", "month"),)
 
     id = Column(Integer, primary_key=True)
-    contract_id = Column(ForeignKey("contracts.id"), nullable=False, index=True)
+    contract_id = parent_key("contracts")
     month = Column(Date, nullable=False)  # first day of the month
     peak_kwh = Column(KWH, nullable=False)
     offpeak_kwh = Column(KWH, nullable=False)
@@ -126,7 +125,7 @@ class SurplusInjection(Base):
     __table_args__ = (UniqueConstraint("contract_id", "month"),)
 
     id = Column(Integer, primary_key=True)
-    contract_id = Column(ForeignKey("contracts.id"), nullable=False, index=True)
+    contract_id = parent_key("contracts")
     month = Column(Date, nullable=False)
     kwh = Column(KWH, nullable=False)
 
@@ -138,7 +137,7 @@ class KittyUpdate(Base):
     __table_args__ = (UniqueConstraint("contract_id", "month"),)
 
     id = Column(Integer, primary_key=True)
-    contract_id = Column(ForeignKey("contracts.id"), nullable=False, index=True)
+    contract_id = parent_key("contracts")
     month = Column(Date, nullable=False)
     kwh = Column(KWH, nullable=False)
     price_eur_per_kwh = Column(Numeric(8, 5), nullable=False)
@@ -151,7 +150,7 @@ class Invoice(Base):
     __tablename__ = "invoices"
 
     id = Column(Integer, primary_key=True)
-    contract_id = Column(ForeignKey("contracts.id"), nullable=False, index=True)
+    contract_id = parent_key("contracts")
     number = Column(String(30), nullable=False, unique=True)
     kind = Column(String(20), nullable=False)  # 'consumption' or 'resale'
     issued_on = Column(Date, nullable=False)
@@ -168,7 +167,7 @@ class Instalment(Base):
     __table_args__ = (UniqueConstraint("contract_id", "due_date"),)
 
     id = Column(Integer, primary_key=True)
-    contract_id = Column(ForeignKey("contracts.id"), nullable=False, index=True)
+    contract_id = parent_key("contracts")
     due_date = Column(Date, nullable=False)
     amount_eur = Column(EUR, nullable=False)
     status = Column(String(20), nullable=False, default="scheduled")  # 'scheduled', 'paid', 'rejected'

@@ -334,6 +334,23 @@ def _months(start: date, last: date):
         m = add_months(m, 1)
 
 
+def customer_values(spec: CustomerSpec) -> dict:
+    """The customer row of a spec (without `id`)."""
+    return dict(
+        customer_number=spec.number,
+        civility=spec.civility,
+        first_name=spec.first,
+        last_name=spec.last,
+        company_name=spec.company,
+        email=spec.email,
+        phone=spec.phone,
+        billing_address=spec.address,
+        billing_postcode=spec.postcode,
+        billing_city=spec.city,
+        is_active=True,
+    )
+
+
 def contract_values(spec: SiteSpec, today: date) -> dict:
     """The contract row of a site (without `customer_id`), dated relative to `today`."""
     this_month = date(today.year, today.month, 1)
@@ -535,18 +552,7 @@ def seed_demo(session: Session, today: date | None = None) -> int:
         return 0
     today = today or clock.today()
     for spec in DEMO_CUSTOMERS:
-        customer = Customer(
-            customer_number=spec.number,
-            civility=spec.civility,
-            first_name=spec.first,
-            last_name=spec.last,
-            company_name=spec.company,
-            email=spec.email,
-            phone=spec.phone,
-            billing_address=spec.address,
-            billing_postcode=spec.postcode,
-            billing_city=spec.city,
-        )
+        customer = Customer(**customer_values(spec))
         session.add(customer)
         for site in spec.sites:
             _seed_site(session, customer, site, today)

@@ -26,7 +26,8 @@ import random
 import sys
 import time as time_mod
 import unicodedata
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
@@ -423,16 +424,36 @@ ORDER: tuple[Any, ...] = (
 
 
 class _Batch:
-    def __init__(self) -> None:
+    """Rows waiting to be written in bulk on one connection, each numbered with the next id of its table."""
+
+    def __init__(self, conn: Connection, ids: _Counter) -> None:
+        self.writer, self.ids = BulkWriter(conn), ids
         self.rows: dict[type, list[dict]] = {model: [] for model in ORDER}
 
-    def add(self, model: type, rows: Iterable[dict]) -> None:
-        self.rows[model].extend(rows)
+    def add(self, model: Any, rows: Iterable[dict]) -> None:
+        table = model.__table__.name
+        self.rows[model].extend(dict(id=self.ids.take(table), **row) for row in rows)
 
-    def flush(self, writer: BulkWriter) -> None:
+    def add_one(self, model: Any, **values: Any) -> int:
+        """One row; returns its id (for the rows that point to it)."""
+        row_id = self.ids.take(model.__table__.name)
+        self.rows[model].append(dict(id=row_id, **values))
+        return row_id
+
+    def flush(self) -> None:
         for model in ORDER:
-            writer.write(model.__table__, self.rows[model])
+            self.writer.write(model.__table__, self.rows[model])
             self.rows[model] = []
+
+
+@contextmanager
+def _batch(engine: Engine, ids: _Counter, report: ScaleReport) -> Iterator[tuple[Connection, _Batch]]:
+    """One transaction of bulk writing: what the batch still holds is written at the end, and counted."""
+    with engine.begin() as conn:
+        batch = _Batch(conn, ids)
+        yield conn, batch
+        batch.flush()
+        report.rows += batch.writer.rows_written
 
 
 @dataclass
@@ -469,51 +490,25 @@ def _next_ids(conn: Connection) -> _Counter:
     return counter
 
 
-def _customer_rows(spec: seed.CustomerSpec, ids: _Counter, today: date, batch: _Batch) -> tuple[int, list[int]]:
-    customer_id = ids.take("customers")
-    batch.add(
-        Customer,
-        [
-            dict(
-                id=customer_id,
-                customer_number=spec.number,
-                civility=spec.civility,
-                first_name=spec.first,
-                last_name=spec.last,
-                company_name=spec.company,
-                email=spec.email,
-                phone=spec.phone,
-                billing_address=spec.address,
-                billing_postcode=spec.postcode,
-                billing_city=spec.city,
-                is_active=True,
-            )
-        ],
-    )
+def _customer_rows(spec: seed.CustomerSpec, today: date, batch: _Batch) -> tuple[int, list[int]]:
+    customer_id = batch.add_one(Customer, **seed.customer_values(spec))
     contract_ids = []
     for site in spec.sites:
-        contract_id = ids.take("contracts")
+        contract_id = batch.add_one(Contract, customer_id=customer_id, **seed.contract_values(site, today))
         contract_ids.append(contract_id)
-        batch.add(Contract, [dict(id=contract_id, customer_id=customer_id, **seed.contract_values(site, today))])
-        batch.add(
-            OffpeakRange,
-            [dict(id=ids.take("offpeak_ranges"), contract_id=contract_id, **r) for r in seed.offpeak_values(site)],
-        )
+        batch.add(OffpeakRange, [dict(contract_id=contract_id, **r) for r in seed.offpeak_values(site)])
         history = seed.history_rows(site, contract_id, today)
         for model, rows in history.items():
-            batch.add(model, [dict(id=ids.take(model.__table__.name), **r) for r in rows])
+            batch.add(model, rows)
         if site.offer == OFFER_BOOST and site.resale_price:
             batch.add(
                 KittyUpdate,
-                [
-                    dict(id=ids.take("kitty_updates"), **r)
-                    for r in kitty_rows(
-                        contract_id,
-                        Decimal(site.resale_price),
-                        history.get(SurplusInjection, []),
-                        lambda m: datetime.combine(add_months(m, 1), time(3, 0), tzinfo=timezone.utc),
-                    )
-                ],
+                kitty_rows(
+                    contract_id,
+                    Decimal(site.resale_price),
+                    history.get(SurplusInjection, []),
+                    lambda m: datetime.combine(add_months(m, 1), time(3, 0), tzinfo=timezone.utc),
+                ),
             )
     return customer_id, contract_ids
 
@@ -546,50 +541,39 @@ def _customers_in(conn: Connection) -> list[_CallCustomer]:
     ]
 
 
-def _advisor_rows(conn: Connection, ids: _Counter, count: int, rng: random.Random, now: datetime, batch: _Batch):
+def _advisor_rows(conn: Connection, count: int, rng: random.Random, now: datetime, batch: _Batch):
     """Advisors up to `count` (the demo ones count), Monday-Friday 9:00-18:00; the same console password."""
     from hortense.appointments.advisors import DEFAULT_WORKING_HOURS, DEMO_PASSWORD, hash_password
 
     existing = conn.execute(select(func.count()).select_from(Advisor.__table__)).scalar_one()
     password_hash = hash_password(DEMO_PASSWORD)
     for k in range(existing, count):
-        advisor_id = ids.take("advisors")
         first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
-        batch.add(
+        advisor_id = batch.add_one(
             Advisor,
-            [
-                dict(
-                    id=advisor_id,
-                    name=f"{first} {last}",
-                    email=f"conseiller{k + 1:03d}@hortense.example.fr",
-                    is_supervisor=k % 25 == 0,
-                    password_hash=password_hash,
-                    active=True,
-                    failed_logins=0,
-                    created_at=now - timedelta(days=400),
-                )
-            ],
+            name=f"{first} {last}",
+            email=f"conseiller{k + 1:03d}@hortense.example.fr",
+            is_supervisor=k % 25 == 0,
+            password_hash=password_hash,
+            active=True,
+            failed_logins=0,
+            created_at=now - timedelta(days=400),
         )
         batch.add(
             AdvisorWorkingHours,
-            [
-                dict(id=ids.take("advisor_working_hours"), advisor_id=advisor_id, weekday=d, start_time=s, end_time=e)
-                for d, s, e in DEFAULT_WORKING_HOURS
-            ],
+            [dict(advisor_id=advisor_id, weekday=d, start_time=s, end_time=e) for d, s, e in DEFAULT_WORKING_HOURS],
         )
     return max(0, count - existing)
 
 
 def _calls(
     conn: Connection,
-    ids: _Counter,
     customers: list[_CallCustomer],
     customers_total: int,
     calls_per_day: float | None,
     rng: random.Random,
     now: datetime,
     batch: _Batch,
-    writer: BulkWriter,
     progress,
 ) -> int:
     """A year of calls for every advisor who takes calls, and the next weeks' bookings (one booked call per
@@ -644,32 +628,24 @@ def _calls(
                     "messenger": str(rng.randint(10**15, 10**16)),
                 }[channel]
                 created = start - timedelta(hours=rng.randint(3, 24 * 20))
-                appointment_id = ids.take("appointments")
                 cancelled = status == STATUS_CANCELLED
                 by_advisor = cancelled and rng.random() < 0.3
-                batch.add(
+                appointment_id = batch.add_one(
                     Appointment,
-                    [
-                        dict(
-                            id=appointment_id,
-                            customer_id=who.customer_id,
-                            contract_id=rng.choice(who.contract_ids) if who.contract_ids else None,
-                            advisor_id=advisor_id,
-                            start_utc=start,
-                            end_utc=end,
-                            reason=rng.choice(REASONS),
-                            phone=who.phone,
-                            channel=channel,
-                            sender_id=sender,
-                            status=status,
-                            cancel_reason=("Conseiller absent" if by_advisor else "Plus nécessaire")
-                            if cancelled
-                            else None,
-                            cancelled_by=("advisor" if by_advisor else "customer") if cancelled else None,
-                            created_at=created,
-                            updated_at=min(now, end) if status != STATUS_BOOKED else created,
-                        )
-                    ],
+                    customer_id=who.customer_id,
+                    contract_id=rng.choice(who.contract_ids) if who.contract_ids else None,
+                    advisor_id=advisor_id,
+                    start_utc=start,
+                    end_utc=end,
+                    reason=rng.choice(REASONS),
+                    phone=who.phone,
+                    channel=channel,
+                    sender_id=sender,
+                    status=status,
+                    cancel_reason=("Conseiller absent" if by_advisor else "Plus nécessaire") if cancelled else None,
+                    cancelled_by=("advisor" if by_advisor else "customer") if cancelled else None,
+                    created_at=created,
+                    updated_at=min(now, end) if status != STATUS_BOOKED else created,
                 )
                 notifications = [("confirmation", created + timedelta(seconds=5))]
                 if not (cancelled and rng.random() < 0.5):
@@ -680,7 +656,6 @@ def _calls(
                     Notification,
                     [
                         dict(
-                            id=ids.take("notifications"),
                             appointment_id=appointment_id,
                             kind=kind,
                             channel=channel,
@@ -703,22 +678,17 @@ def _calls(
                     ],
                 )
                 if status in (STATUS_DONE, STATUS_MISSED):
-                    batch.add(
+                    batch.add_one(
                         CallOutcome,
-                        [
-                            dict(
-                                id=ids.take("call_outcomes"),
-                                appointment_id=appointment_id,
-                                advisor_id=advisor_id,
-                                outcome=OUTCOME_DONE if status == STATUS_DONE else OUTCOME_MISSED,
-                                note=rng.choice(NOTES),
-                                rescheduled_to_id=None,
-                                created_at=end + timedelta(minutes=rng.randint(1, 90)),
-                            )
-                        ],
+                        appointment_id=appointment_id,
+                        advisor_id=advisor_id,
+                        outcome=OUTCOME_DONE if status == STATUS_DONE else OUTCOME_MISSED,
+                        note=rng.choice(NOTES),
+                        rescheduled_to_id=None,
+                        created_at=end + timedelta(minutes=rng.randint(1, 90)),
                     )
                 made += 1
-        batch.flush(writer)
+        batch.flush()
         if progress is not None:
             progress.update(1)
     return made
@@ -779,26 +749,19 @@ def seed_scale(
     bar = _progress(to_make, progress, "customers")
     with engine.begin() as conn:
         ids = _next_ids(conn)
-    rows = 0
     for start in range(0, len(specs), BATCH):
-        with engine.begin() as conn:
-            writer, batch = BulkWriter(conn), _Batch()
+        with _batch(engine, ids, report) as (conn, batch):
             for spec in specs[start : start + BATCH]:
-                customer_id, contract_ids = _customer_rows(spec, ids, today, batch)
+                customer_id, contract_ids = _customer_rows(spec, today, batch)
                 call_customers.append(_CallCustomer(customer_id, spec.number, spec.phone, tuple(contract_ids)))
                 report.contracts += len(contract_ids)
-            batch.flush(writer)
-            rows += writer.rows_written
         if bar is not None:
             bar.update(min(BATCH, len(specs) - start))
     if bar is not None:
         bar.close()
     report.customers = to_make
-    with engine.begin() as conn:
-        writer, batch = BulkWriter(conn), _Batch()
-        report.advisors = _advisor_rows(conn, ids, advisors, rng, now, batch)
-        batch.flush(writer)
-        rows += writer.rows_written
+    with _batch(engine, ids, report) as (conn, batch):
+        report.advisors = _advisor_rows(conn, advisors, rng, now, batch)
     with engine.connect() as conn:
         has_calls = conn.execute(select(func.count()).select_from(Appointment.__table__)).scalar_one() > 0
         if not call_customers and not has_calls:  # nothing generated: a year of calls of the customers there
@@ -806,11 +769,9 @@ def seed_scale(
     if call_customers and not has_calls:
         days = PAST_DAYS + FUTURE_DAYS + 1
         bar = _progress(days, progress, "days of calls")
-        with engine.begin() as conn:
-            writer, batch = BulkWriter(conn), _Batch()
+        with _batch(engine, ids, report) as (conn, batch):
             total = max(customers, len(call_customers))
-            report.appointments = _calls(conn, ids, call_customers, total, calls_per_day, rng, now, batch, writer, bar)
-            rows += writer.rows_written
+            report.appointments = _calls(conn, call_customers, total, calls_per_day, rng, now, batch, bar)
         if bar is not None:
             bar.close()
     with engine.begin() as conn:
@@ -821,6 +782,5 @@ def seed_scale(
                     f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), (SELECT coalesce(max(id), 1) FROM {name}))"
                 )
     settle(engine, [model.__table__.name for model in ORDER])
-    report.rows = rows
     report.seconds = time_mod.monotonic() - started
     return report

@@ -233,6 +233,16 @@ def _demo_login_line(on: bool) -> str:
     return "Demo customer picker: off (HORTENSE_DEMO_LOGIN=1 turns it on, on a laptop only)."
 
 
+def _interrupt(*_: Any) -> None:
+    raise KeyboardInterrupt
+
+
+def stop_on_sigterm() -> None:
+    """SIGTERM (`kill <pid>`) stops this process as Ctrl-C does: a KeyboardInterrupt, so that `finally` blocks
+    stop what it started."""
+    signal.signal(signal.SIGTERM, _interrupt)
+
+
 def run_local(logs: Path = ROOT / "var" / "log") -> int:
     """Every process on this machine, as configured by the environment (scripts/env.sh): start them, wait until
     they answer, print the URLs, and stop them all on Ctrl-C or when one of them stops."""
@@ -240,11 +250,7 @@ def run_local(logs: Path = ROOT / "var" / "log") -> int:
     env = child_env()
     model = model_path()
     procs: list[Proc] = []
-
-    def on_term(*_: Any) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, on_term)
+    stop_on_sigterm()
     try:
         procs.append(start_actions(env, settings.action_port, logs))
         procs.append(

@@ -14,12 +14,13 @@ from __future__ import annotations
 import glob
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from hortense.ops.launcher import stop_on_sigterm
 
 USER = "hortense"
 
@@ -128,11 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     root = Path(argv[0] if argv else "/tmp/hortense-pg")
     server = LocalPostgres(root)
     print(server.start(), flush=True)
-
-    def stop(*_: object) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, stop)  # `kill <pid>` stops and removes the server too
+    stop_on_sigterm()  # `kill <pid>` stops and removes the server too
     try:
         while True:
             time.sleep(3600)
