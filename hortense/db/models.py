@@ -37,6 +37,12 @@ KWH = Numeric(12, 3)
 EUR = Numeric(12, 2)
 
 
+def contract_month_columns() -> tuple[Column, Column, Column]:
+    """Fresh `id`, `contract_id` and `month` (first day of the month) columns, in that order, of a table with one row
+    per contract and month (its `UniqueConstraint("contract_id", "month")` is declared beside)."""
+    return Column(Integer, primary_key=True), parent_key("contracts"), Column(Date, nullable=False)
+
+
 class Customer(Base):
     __tablename__ = "customers"
 
@@ -113,9 +119,7 @@ class MonthlyConsumption(Base):
     __tablename__ = "monthly_consumption"
     __table_args__ = (UniqueConstraint("contract_id", "month"),)
 
-    id = Column(Integer, primary_key=True)
-    contract_id = parent_key("contracts")
-    month = Column(Date, nullable=False)  # first day of the month
+    id, contract_id, month = contract_month_columns()
     peak_kwh = Column(KWH, nullable=False)
     offpeak_kwh = Column(KWH, nullable=False)
 
@@ -124,9 +128,7 @@ class SurplusInjection(Base):
     __tablename__ = "surplus_injections"
     __table_args__ = (UniqueConstraint("contract_id", "month"),)
 
-    id = Column(Integer, primary_key=True)
-    contract_id = parent_key("contracts")
-    month = Column(Date, nullable=False)
+    id, contract_id, month = contract_month_columns()
     kwh = Column(KWH, nullable=False)
 
 
@@ -136,9 +138,7 @@ class KittyUpdate(Base):
     __tablename__ = "kitty_updates"
     __table_args__ = (UniqueConstraint("contract_id", "month"),)
 
-    id = Column(Integer, primary_key=True)
-    contract_id = parent_key("contracts")
-    month = Column(Date, nullable=False)
+    id, contract_id, month = contract_month_columns()
     kwh = Column(KWH, nullable=False)
     price_eur_per_kwh = Column(Numeric(8, 5), nullable=False)
     amount_eur = Column(EUR, nullable=False)
