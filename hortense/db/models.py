@@ -21,10 +21,7 @@ from sqlalchemy.orm import relationship
 
 from hortense.db.base import Base, parent_key
 
-OFFER_STOCKAGE = "stockage_virtuel"
-OFFER_BOOST = "boost_surplus"
-OFFER_PRO = "electricite_verte_pro"
-OFFERS = (OFFER_STOCKAGE, OFFER_BOOST, OFFER_PRO)
+OFFERS = OFFER_STOCKAGE, OFFER_BOOST, OFFER_PRO = ("stockage_virtuel", "boost_surplus", "electricite_verte_pro")
 
 # Trigram indexes of the console's searches by part of a name or contract number: PostgreSQL only (pg_trgm), made
 # by migration 0011 and not declared on the models (no dialect-neutral form); tests check they exist and serve.
