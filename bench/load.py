@@ -89,20 +89,19 @@ class LevelResult:
         label: str,
         *,
         concurrency: int,
-        turns: int,
-        ok: int,
         errors: int,
         empty: int,
         wall: float,
         latencies: list[float],
         error_samples: list,
     ) -> LevelResult:
-        """A level's counts and latencies (ms), with the throughput and latency statistics computed from them;
-        the first five error samples are kept."""
+        """A level's counts and latencies (ms), with the throughput and latency statistics computed from them: a
+        turn is either answered (its latency is kept) or an error; the first five error samples are kept."""
+        ok = len(latencies)
         return cls(
             label=label,
             concurrency=concurrency,
-            turns=turns,
+            turns=ok + errors,
             ok=ok,
             errors=errors,
             empty=empty,
@@ -126,13 +125,10 @@ class LevelResult:
 def merge(label: str, results: Sequence[LevelResult]) -> LevelResult:
     """Several repetitions of one level as one result: pooled latencies, total turns over total time."""
     latencies = [x for r in results for x in r.latencies]
-    ok = sum(r.ok for r in results)
     wall = sum(r.wall_s for r in results)
     return LevelResult.measured(
         label,
         concurrency=results[0].concurrency,
-        turns=sum(r.turns for r in results),
-        ok=ok,
         errors=sum(r.errors for r in results),
         empty=sum(r.empty for r in results),
         wall=wall,
@@ -209,12 +205,9 @@ async def _run(
         if pending:
             errors.append(f"level timeout after {level_timeout:.0f} s: {len(pending)} conversation(s) cut short")
         wall = time.perf_counter() - started
-    ok = len(latencies)
     return LevelResult.measured(
         label,
         concurrency=len(conversations),
-        turns=ok + len(errors),
-        ok=ok,
         errors=len(errors),
         empty=empty,
         wall=wall,

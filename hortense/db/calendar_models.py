@@ -29,25 +29,19 @@ from hortense import clock
 from hortense.db import models  # noqa: F401  (the customers and contracts our foreign keys point to)
 from hortense.db.base import Base, parent_key
 
-STATUS_BOOKED = "booked"
-STATUS_CANCELLED = "cancelled"
-STATUS_DONE = "done"
-STATUS_MISSED = "missed"
-STATUSES = (STATUS_BOOKED, STATUS_CANCELLED, STATUS_DONE, STATUS_MISSED)
+STATUSES = STATUS_BOOKED, STATUS_CANCELLED, STATUS_DONE, STATUS_MISSED = ("booked", "cancelled", "done", "missed")
 
-KIND_CONFIRMATION = "confirmation"
-KIND_REMINDER = "reminder"
-KIND_CANCELLATION = "cancellation"
-KINDS = (KIND_CONFIRMATION, KIND_REMINDER, KIND_CANCELLATION)
+KINDS = KIND_CONFIRMATION, KIND_REMINDER, KIND_CANCELLATION = ("confirmation", "reminder", "cancellation")
 
 # What the platform said about a sent notification (`Notification.delivery_status`), in the order a message goes
 # through them: a status never moves back (callbacks may arrive out of order). 'failed' is final.
-DELIVERY_QUEUED = "queued"
-DELIVERY_SENT = "sent"
-DELIVERY_DELIVERED = "delivered"
-DELIVERY_READ = "read"
-DELIVERY_FAILED = "failed"
-DELIVERY_STATUSES = (DELIVERY_QUEUED, DELIVERY_SENT, DELIVERY_DELIVERED, DELIVERY_READ, DELIVERY_FAILED)
+DELIVERY_STATUSES = DELIVERY_QUEUED, DELIVERY_SENT, DELIVERY_DELIVERED, DELIVERY_READ, DELIVERY_FAILED = (
+    "queued",
+    "sent",
+    "delivered",
+    "read",
+    "failed",
+)
 
 ADVISOR_SLOT_INDEX = "uq_appointments_advisor_slot_booked"
 CUSTOMER_UPCOMING_INDEX = "uq_appointments_customer_booked"

@@ -15,15 +15,9 @@ from hortense.db import calendar_models  # noqa: F401  (advisors and appointment
 from hortense.db.base import Base, parent_key
 from hortense.db.calendar_models import UTCDateTime
 
-OUTCOME_DONE = "done"
-OUTCOME_MISSED = "missed"
-OUTCOME_RESCHEDULED = "rescheduled"
-OUTCOMES = (OUTCOME_DONE, OUTCOME_MISSED, OUTCOME_RESCHEDULED)
+OUTCOMES = OUTCOME_DONE, OUTCOME_MISSED, OUTCOME_RESCHEDULED = ("done", "missed", "rescheduled")
 
-LABEL_INTENT = "intent"
-LABEL_OUT_OF_SCOPE = "out_of_scope"
-LABEL_IGNORE = "ignore"
-LABEL_KINDS = (LABEL_INTENT, LABEL_OUT_OF_SCOPE, LABEL_IGNORE)
+LABEL_KINDS = LABEL_INTENT, LABEL_OUT_OF_SCOPE, LABEL_IGNORE = ("intent", "out_of_scope", "ignore")
 
 MAX_NOTE_CHARS = 1000
 

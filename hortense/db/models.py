@@ -21,10 +21,7 @@ from sqlalchemy.orm import relationship
 
 from hortense.db.base import Base, parent_key
 
-OFFER_STOCKAGE = "stockage_virtuel"
-OFFER_BOOST = "boost_surplus"
-OFFER_PRO = "electricite_verte_pro"
-OFFERS = (OFFER_STOCKAGE, OFFER_BOOST, OFFER_PRO)
+OFFERS = OFFER_STOCKAGE, OFFER_BOOST, OFFER_PRO = ("stockage_virtuel", "boost_surplus", "electricite_verte_pro")
 
 # Trigram indexes of the console's searches by part of a name or contract number: PostgreSQL only (pg_trgm), made
 # by migration 0011 and not declared on the models (no dialect-neutral form); tests check they exist and serve.
@@ -35,6 +32,12 @@ POSTGRES_ONLY_INDEXES = {
 
 KWH = Numeric(12, 3)
 EUR = Numeric(12, 2)
+
+
+def contract_month_columns() -> tuple[Column, Column, Column]:
+    """Fresh `id`, `contract_id` and `month` (first day of the month) columns, in that order, of a table with one row
+    per contract and month (its `UniqueConstraint("contract_id", "month")` is declared beside)."""
+    return Column(Integer, primary_key=True), parent_key("contracts"), Column(Date, nullable=False)
 
 
 class Customer(Base):
@@ -113,9 +116,7 @@ class MonthlyConsumption(Base):
     __tablename__ = "monthly_consumption"
     __table_args__ = (UniqueConstraint("contract_id", "month"),)
 
-    id = Column(Integer, primary_key=True)
-    contract_id = parent_key("contracts")
-    month = Column(Date, nullable=False)  # first day of the month
+    id, contract_id, month = contract_month_columns()
     peak_kwh = Column(KWH, nullable=False)
     offpeak_kwh = Column(KWH, nullable=False)
 
@@ -124,9 +125,7 @@ class SurplusInjection(Base):
     __tablename__ = "surplus_injections"
     __table_args__ = (UniqueConstraint("contract_id", "month"),)
 
-    id = Column(Integer, primary_key=True)
-    contract_id = parent_key("contracts")
-    month = Column(Date, nullable=False)
+    id, contract_id, month = contract_month_columns()
     kwh = Column(KWH, nullable=False)
 
 
@@ -136,9 +135,7 @@ class KittyUpdate(Base):
     __tablename__ = "kitty_updates"
     __table_args__ = (UniqueConstraint("contract_id", "month"),)
 
-    id = Column(Integer, primary_key=True)
-    contract_id = parent_key("contracts")
-    month = Column(Date, nullable=False)
+    id, contract_id, month = contract_month_columns()
     kwh = Column(KWH, nullable=False)
     price_eur_per_kwh = Column(Numeric(8, 5), nullable=False)
     amount_eur = Column(EUR, nullable=False)

@@ -17,19 +17,8 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from hortense import clock
-from hortense.db.models import (
-    OFFER_BOOST,
-    OFFER_PRO,
-    OFFER_STOCKAGE,
-    BatteryMovement,
-    Contract,
-    Customer,
-    Instalment,
-    Invoice,
-    MonthlyConsumption,
-    OffpeakRange,
-    SurplusInjection,
-)
+from hortense.db import models
+from hortense.db.models import OFFER_BOOST, OFFER_PRO, OFFER_STOCKAGE
 from hortense.energy.periods import add_months as _add_months
 from hortense.energy.surplus import update_kitties
 
@@ -404,7 +393,7 @@ def history_rows(spec: SiteSpec, contract_id: int, today: date) -> dict[Any, lis
     rows: dict[Any, list[dict]] = {}
 
     if spec.offer in (OFFER_STOCKAGE, OFFER_PRO):
-        consumption = rows.setdefault(MonthlyConsumption, [])
+        consumption = rows.setdefault(models.MonthlyConsumption, [])
         for m in history:
             total = spec.base_kwh * DEMAND[m.month - 1] * rng.uniform(0.9, 1.1)
             share = rng.uniform(0.3, 0.42)
@@ -416,9 +405,9 @@ def history_rows(spec: SiteSpec, contract_id: int, today: date) -> dict[Any, lis
                     offpeak_kwh=_kwh(total * share),
                 )
             )
-        rows.setdefault(Invoice, []).extend(_consumption_invoices(contract_id, spec, history))
+        rows.setdefault(models.Invoice, []).extend(_consumption_invoices(contract_id, spec, history))
     if spec.offer == OFFER_STOCKAGE and history:
-        battery = rows.setdefault(BatteryMovement, [])
+        battery = rows.setdefault(models.BatteryMovement, [])
         level = 0.0
         for m in list(history) + [this_month]:
             stored = spec.base_kwh * 0.6 * SOLAR[m.month - 1] * rng.uniform(0.85, 1.15)
@@ -442,24 +431,24 @@ def history_rows(spec: SiteSpec, contract_id: int, today: date) -> dict[Any, lis
             )
             level += round(stored, 1) - round(used, 1)
     if spec.offer == OFFER_BOOST:
-        rows.setdefault(SurplusInjection, []).extend(
+        rows.setdefault(models.SurplusInjection, []).extend(
             dict(
                 contract_id=contract_id, month=m, kwh=_kwh(spec.base_kwh * SOLAR[m.month - 1] * rng.uniform(0.85, 1.15))
             )
             for m in history
         )
-        rows.setdefault(Invoice, []).extend(_resale_invoices(contract_id, spec, history))
+        rows.setdefault(models.Invoice, []).extend(_resale_invoices(contract_id, spec, history))
     if spec.monthly:
-        rows.setdefault(Instalment, []).extend(_instalments(contract_id, spec, today))
+        rows.setdefault(models.Instalment, []).extend(_instalments(contract_id, spec, today))
     return rows
 
 
-def _seed_site(session: Session, customer: Customer, spec: SiteSpec, today: date) -> None:
+def _seed_site(session: Session, customer: models.Customer, spec: SiteSpec, today: date) -> None:
     values = contract_values(spec, today)
-    contract = Contract(customer=customer, **values)
+    contract = models.Contract(customer=customer, **values)
     session.add(contract)
     for r in offpeak_values(spec):
-        contract.offpeak_ranges.append(OffpeakRange(**r))
+        contract.offpeak_ranges.append(models.OffpeakRange(**r))
     session.flush()
     for model, rows in history_rows(spec, contract.id, today).items():
         if rows:
@@ -548,11 +537,11 @@ def _instalments(contract_id: int, spec: SiteSpec, today: date) -> list[dict]:
 
 def seed_demo(session: Session, today: date | None = None) -> int:
     """Insert the demo customers unless the database already has customers; returns how many were added."""
-    if session.execute(select(func.count()).select_from(Customer)).scalar_one():
+    if session.execute(select(func.count()).select_from(models.Customer)).scalar_one():
         return 0
     today = today or clock.today()
     for spec in DEMO_CUSTOMERS:
-        customer = Customer(**customer_values(spec))
+        customer = models.Customer(**customer_values(spec))
         session.add(customer)
         for site in spec.sites:
             _seed_site(session, customer, site, today)
