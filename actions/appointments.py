@@ -25,6 +25,7 @@ from actions.base import (
     SLOT_OFFERED,
     CustomerAction,
     merge_events,
+    reply_action,
 )
 from actions.questions import answer_questions, waits_for_site
 from actions.turn import Outcome, Turn, off_loop, send
@@ -456,18 +457,10 @@ class AskStart(CustomerAction):
         return Outcome([reply], [SlotSet(OFFERS, offers)])
 
 
-class AskReason(CustomerAction):
-    action_name = "action_ask_appointment_reason"
-
-    def handle(self, session, caller, turn):
-        return Outcome([replies.ask_reason()])
-
-
-class AskPhone(CustomerAction):
-    action_name = "action_ask_appointment_phone"
-
-    def handle(self, session, caller, turn):
-        return Outcome([replies.ask_phone(caller.customer.phone if caller.customer else None)])
+AskReason = reply_action("action_ask_appointment_reason", lambda customer: replies.ask_reason())
+AskPhone = reply_action(
+    "action_ask_appointment_phone", lambda customer: replies.ask_phone(customer.phone if customer else None)
+)
 
 
 class AskConfirmed(CustomerAction):

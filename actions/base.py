@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 from abc import ABCMeta, abstractmethod
+from collections.abc import Callable
 from datetime import date
 from typing import Any, ClassVar
 
@@ -119,6 +120,16 @@ class CustomerAction(Action, metaclass=ABCMeta):
         outcome = await off_loop(self._work, Turn.from_tracker(tracker))
         send(dispatcher, outcome.replies)
         return with_context(outcome)
+
+
+def reply_action(action_name: str, reply: Callable[[CustomerView | None], Reply]) -> type[CustomerAction]:
+    """An action whose whole answer is one reply, `reply(caller.customer)` (None when nobody is logged in)."""
+
+    def handle(self: CustomerAction, session: Session, caller: Caller, turn: Turn) -> Outcome:
+        return Outcome([reply(caller.customer)])
+
+    name = "".join(word.capitalize() for word in action_name.removeprefix("action_").split("_"))
+    return type(name, (CustomerAction,), {"action_name": action_name, "handle": handle})
 
 
 def mentioned_contract(customer: CustomerView, text: str) -> ContractView | None:

@@ -70,7 +70,7 @@ class Restart(CustomerAction):
     action_name = "action_restart"
 
     def handle(self, session, caller, turn):
-        return Outcome([manners.restarted(caller.customer)], [Restarted()])
+        return restart_outcome(caller)
 
 
 def restart_outcome(caller) -> Outcome:

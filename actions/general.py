@@ -19,6 +19,7 @@ from actions.base import (
     CustomerAction,
     action_for_intent,
     mentioned_contract,
+    reply_action,
 )
 from actions.conversation import RESTART, aside_outcome, restart_outcome
 from actions.questions import AccountQuestion, answer_questions
@@ -58,18 +59,8 @@ class Greet(CustomerAction):
         return Outcome([greeting])
 
 
-class Help(CustomerAction):
-    action_name = "action_help"
-
-    def handle(self, session, caller, turn):
-        return Outcome([rc.help_reply(caller.customer)])
-
-
-class BotChallenge(CustomerAction):
-    action_name = "action_bot_challenge"
-
-    def handle(self, session, caller, turn):
-        return Outcome([replies.bot_challenge()])
+Help = reply_action("action_help", rc.help_reply)
+BotChallenge = reply_action("action_bot_challenge", lambda customer: replies.bot_challenge())
 
 
 class OutOfScope(CustomerAction):

@@ -22,12 +22,6 @@ from hortense.appointments.calendar.phrases import PARIS, Preference
 
 UTC = timezone.utc
 
-OPENING = time(9, 0)
-CLOSING = time(18, 0)
-SLOT_MINUTES = 30
-MIN_LEAD = timedelta(hours=2)
-HORIZON = timedelta(days=21)
-
 # Minutes around a "vers 14h" that still count as what the customer asked.
 APPROXIMATE_TOLERANCE_MINUTES = 60
 
@@ -45,11 +39,11 @@ _REASON_PRIORITY = (REASON_HOLIDAY, REASON_CLOSED, REASON_PAST, REASON_TOO_FAR, 
 class SlotRules:
     """Booking rules in one place; tests and callers may pass other values."""
 
-    opening: time = OPENING
-    closing: time = CLOSING
-    slot_minutes: int = SLOT_MINUTES
-    min_lead: timedelta = MIN_LEAD
-    horizon: timedelta = HORIZON
+    opening: time = time(9, 0)
+    closing: time = time(18, 0)
+    slot_minutes: int = 30
+    min_lead: timedelta = timedelta(hours=2)
+    horizon: timedelta = timedelta(days=21)
 
 
 DEFAULT_RULES = SlotRules()
@@ -185,7 +179,7 @@ class _Wish:
     tolerance: int = 0
     start: int = 0
     end: int = 0
-    slot: int = SLOT_MINUTES
+    slot: int = DEFAULT_RULES.slot_minutes
 
     @classmethod
     def of(cls, pref: Preference, rules: SlotRules) -> _Wish:
