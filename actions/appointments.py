@@ -159,9 +159,10 @@ class StartBooking(CustomerAction):
             if _has_preference(wanted, now()):
                 events.append(SlotSet(PREFERENCE, wanted))
         answered = Outcome()
-        if caller.customer is not None and turn.intent not in QUESTIONS and questions_in(turn.text):
+        asked = questions_in(turn.text) if caller.customer is not None and turn.intent not in QUESTIONS else []
+        if caller.customer is not None and asked:
             # "je voudrais un rdv, et au fait mon numéro de contrat ?": the question is answered first.
-            answered = answer_questions(session, caller.customer, turn, questions_in(turn.text))
+            answered = answer_questions(session, caller.customer, turn, asked)
             if waits_for_site(answered):
                 answered = Outcome([replies.question_after_booking()])  # a site to choose would derail the form
         events += [SlotSet(MODE, mode), FollowupAction(FORM)]
