@@ -18,7 +18,6 @@ import argparse
 import os
 import secrets as secrets_mod
 import sys
-import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -33,7 +32,7 @@ from hortense.ops.cluster import (  # noqa: E402
     prepare_tracker_database,
     start_cluster,
 )
-from hortense.ops.launcher import stop_on_sigterm  # noqa: E402
+from hortense.ops.launcher import wait_while_running  # noqa: E402
 from hortense.settings import SECRET_NAMES  # noqa: E402
 
 
@@ -130,10 +129,7 @@ def main(argv: list[str] | None = None) -> int:
             return _check(cluster, secrets)
         print("\nmake chat / make token work against it with HORTENSE_RASA_URL=" + cluster.chat_url)
         print("Ctrl-C stops everything.")
-        stop_on_sigterm()
-        while all(p.alive() for p in cluster.processes):
-            time.sleep(1)
-        dead = [p.name for p in cluster.processes if not p.alive()]
+        dead = [p.name for p in wait_while_running(cluster.processes)]
         print(f"stopped: {', '.join(dead)} exited; see {args.workdir}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -243,6 +243,15 @@ def stop_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, _interrupt)
 
 
+def wait_while_running(procs: list[Proc] | None = None) -> list[Proc]:
+    """Block until Ctrl-C or SIGTERM (a KeyboardInterrupt for the caller's `finally`) or until one of `procs`
+    exits; the processes that exited."""
+    stop_on_sigterm()
+    while all(proc.alive() for proc in procs or ()):
+        time.sleep(0.5)
+    return [proc for proc in procs or () if not proc.alive()]
+
+
 def run_local(logs: Path = ROOT / "var" / "log") -> int:
     """Every process on this machine, as configured by the environment (scripts/env.sh): start them, wait until
     they answer, print the URLs, and stop them all on Ctrl-C or when one of them stops."""
@@ -287,9 +296,7 @@ Demo customers:                                              make customers
 Press Ctrl-C to stop everything.""",
             flush=True,
         )
-        while all(proc.alive() for proc in procs):
-            time.sleep(0.5)
-        stopped = ", ".join(proc.name for proc in procs if not proc.alive())
+        stopped = ", ".join(proc.name for proc in wait_while_running(procs))
         print(f"a process stopped ({stopped}); see {_shown(logs)}/", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from hortense.ops.launcher import stop_on_sigterm
+from hortense.ops.launcher import wait_while_running
 
 USER = "hortense"
 
@@ -129,14 +129,13 @@ def main(argv: list[str] | None = None) -> int:
     root = Path(argv[0] if argv else "/tmp/hortense-pg")
     server = LocalPostgres(root)
     print(server.start(), flush=True)
-    stop_on_sigterm()  # `kill <pid>` stops and removes the server too
     try:
-        while True:
-            time.sleep(3600)
+        wait_while_running()  # Ctrl-C or `kill <pid>` stops and removes the server too
     except KeyboardInterrupt:
-        return 0
+        pass
     finally:
         server.stop()
+    return 0
 
 
 if __name__ == "__main__":
