@@ -30,88 +30,89 @@ RETENTION_DAYS = 180
 CHUNK = 20_000
 SESSION_EVENTS = 40  # events of a session, on average (2 to 9 turns of 6 events or so)
 
-# (intent, what customers type, the action, the slot it sets, the answer's start), for the everyday questions.
-TURNS: tuple[tuple[str, tuple[str, ...], str, str | None, str], ...] = (
-    (
+
+@dataclass(frozen=True)
+class Scripted:
+    """One everyday turn of the generated conversations: what customers type, the answer's start, the slot it
+    sets and the action (by default the intent's own `action_<intent>`)."""
+
+    intent: str
+    said: tuple[str, ...]
+    answer: str
+    slot: str | None = "last_question"
+    action: str = ""
+
+    @property
+    def action_name(self) -> str:
+        return self.action or f"action_{self.intent}"
+
+
+TURNS: tuple[Scripted, ...] = (
+    Scripted(
         "greet",
         ("bonjour", "bonsoir", "salut", "Bonjour Hortense"),
-        "action_greet",
-        None,
         "Bonjour ! Je suis Hortense, votre assistante virtuelle. Que puis-je faire pour vous ?",
+        slot=None,
     ),
-    (
+    Scripted(
         "ask_pdl",
         ("quel est mon numéro de PDL ?", "c koi mon pdl", "mon point de livraison svp"),
-        "action_ask_pdl",
-        "last_question",
         "Votre PDL (point de livraison) est le 14 295 730 100 101.",
     ),
-    (
+    Scripted(
         "ask_consumption",
         ("combien j'ai consommé le mois dernier ?", "ma conso des 3 derniers mois", "et en mars ?"),
-        "action_ask_consumption",
-        "last_period",
         "Votre consommation en octobre 2026 : 312,4 kWh (heures pleines 201,3 kWh, heures creuses 111,1 kWh).",
+        slot="last_period",
     ),
-    (
+    Scripted(
         "ask_invoices",
         ("ma dernière facture", "mes factures", "je veux ma facture de septembre"),
-        "action_ask_invoices",
-        "last_invoice",
         "Votre dernière facture, F202611-000101, de 156,20 €, est payée.",
+        slot="last_invoice",
     ),
-    (
+    Scripted(
         "ask_kitty",
         ("combien il y a dans ma cagnotte ?", "ma cagnotte", "cagnotte boost"),
-        "action_ask_kitty",
-        "last_question",
         "Votre cagnotte Boost Mon Surplus est de 642,18 €.",
     ),
-    (
+    Scripted(
         "ask_offpeak_hours",
         ("quelles sont mes heures creuses ?", "mes HC", "heures creuses svp"),
-        "action_ask_offpeak_hours",
-        "last_question",
         "Vos heures creuses : de 22h à 6h tous les jours.",
     ),
-    (
+    Scripted(
         "ask_next_instalment",
         ("mon prochain prélèvement c'est quand ?", "prochaine mensualité"),
-        "action_ask_next_instalment",
-        "last_question",
         "Votre prochain prélèvement : 82,00 € le 5 décembre.",
     ),
-    (
+    Scripted(
         "ask_battery_level",
         ("ma batterie virtuelle est à combien ?", "niveau batterie"),
-        "action_ask_battery_level",
-        "last_question",
         "Votre batterie virtuelle contient 184,2 kWh.",
     ),
-    (
+    Scripted(
         "ask_contract_number",
         ("mon numéro de contrat svp", "numero contrat"),
-        "action_ask_contract_number",
-        "last_question",
         "Votre numéro de contrat est SV-2023-000101.",
     ),
-    (
+    Scripted(
         "book_appointment",
         ("je voudrais être rappelé demain matin", "un rdv jeudi vers 14h"),
-        "action_start_booking",
-        "appointment_mode",
         "Je peux vous proposer ces créneaux : jeudi 3 décembre à 14h, 14h30 ou 15h.",
+        slot="appointment_mode",
+        action="action_start_booking",
     ),
-    ("thank", ("merci", "merci beaucoup", "super merci"), "utter_thank", None, "Avec plaisir !"),
+    Scripted("thank", ("merci", "merci beaucoup", "super merci"), "Avec plaisir !", slot=None, action="utter_thank"),
 )
-FALLBACK = (
+FALLBACK = Scripted(
     "out_of_scope",
     ("il fait beau chez vous ?", "azerty"),
-    "action_hortense_fallback",
-    None,
     "Je n'ai pas bien compris. Vouliez-vous dire… ?",
+    slot=None,
+    action="action_hortense_fallback",
 )
-INTENTS = [t[0] for t in TURNS] + ["out_of_scope", "affirm", "deny", "help", "goodbye"]
+INTENTS = [t.intent for t in TURNS] + ["out_of_scope", "affirm", "deny", "help", "goodbye"]
 CARRIED_SLOTS = ("selected_contract", "last_question")
 
 
@@ -169,9 +170,9 @@ class _Events:
         self.action("action_listen", at)
         return at
 
-    def turn(self, at: float, channel: str, turn: tuple) -> float:
-        intent, texts, action, slot, answer = turn
-        message = self.rng.choice(texts)
+    def turn(self, at: float, channel: str, turn: Scripted) -> float:
+        intent, action, slot, answer = turn.intent, turn.action_name, turn.slot, turn.answer
+        message = self.rng.choice(turn.said)
         confidence = round(self.rng.uniform(0.55, 0.999), 4)
         others = self.rng.sample([i for i in INTENTS if i != intent], 9)
         ranking = [{"name": intent, "confidence": confidence}] + [
