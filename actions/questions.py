@@ -34,6 +34,7 @@ from hortense.conversation.cues import asks_third_party, follow_up, is_elliptica
 from hortense.conversation.questions import Question, call_request_in, questions_in, several_questions
 from hortense.energy.periods import add_months, last_complete_month, normalise, parse_period
 from hortense.replies import Reply
+from hortense.replies import appointments as appointment_replies
 from hortense.replies import common as rc
 from hortense.replies import conversation as manners
 from hortense.replies import formatting as fr
@@ -65,10 +66,12 @@ class AccountQuestion(CustomerAction):
 
     def handle(self, session: Session, caller: Caller, turn: Turn) -> Outcome:
         outcome = self.answer_message(session, caller, turn)
-        if caller.customer is not None and not waits_for_site(outcome) and call_request_in(turn.text):
-            # "mon pdl et je voudrais un rdv demain matin": the booking follows the answer, with its time.
-            return Outcome(outcome.replies, [*outcome.events, FollowupAction("action_start_booking")])
-        return outcome
+        if caller.customer is None or not call_request_in(turn.text):
+            return outcome
+        if waits_for_site(outcome):  # the site question goes first: the call is not forgotten, it is asked after
+            return Outcome([*outcome.replies, appointment_replies.booking_after_site()], outcome.events)
+        # "mon pdl et je voudrais un rdv demain matin": the booking follows the answer, with its time.
+        return Outcome(outcome.replies, [*outcome.events, FollowupAction("action_start_booking")])
 
     def answer_message(self, session: Session, caller: Caller, turn: Turn) -> Outcome:
         customer = caller.customer

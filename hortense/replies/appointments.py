@@ -113,6 +113,11 @@ def question_after_booking() -> Reply:
     )
 
 
+def booking_after_site() -> Reply:
+    """A call asked with a question by a customer with several sites: the site is chosen first."""
+    return Reply("Pour le rendez-vous téléphonique, redemandez-le-moi dès que je vous ai répondu.")
+
+
 def stopped() -> Reply:
     return Reply("D'accord, j'arrête la prise de rendez-vous. Puis-je vous aider pour autre chose ?")
 
