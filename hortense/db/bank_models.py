@@ -6,10 +6,10 @@ fingerprint (to recognise the same account again) and an encrypted copy for the 
 
 from __future__ import annotations
 
-from sqlalchemy import CheckConstraint, Column, Date, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy import CheckConstraint, Column, Date, DateTime, ForeignKey, String, Text
 from sqlalchemy.orm import relationship
 
-from hortense.db.base import Base, parent_key
+from hortense.db.base import Base, child_keys
 
 STATUS_PENDING_SIGNATURE = "pending_signature"
 STATUS_SIGNED = "signed"
@@ -24,8 +24,7 @@ class BankDetailsChange(Base):
         CheckConstraint("status IN ('pending_signature', 'signed', 'superseded', 'cancelled')", name="status"),
     )
 
-    id = Column(Integer, primary_key=True)
-    customer_id = parent_key("customers")
+    id, customer_id = child_keys("customers")
     mandate_reference = Column(String(35), nullable=False, unique=True)  # SEPA RUM
     account_holder = Column(String(70), nullable=False)
     iban_masked = Column(String(50), nullable=False)  # 'FR76 •••• … •890'

@@ -27,7 +27,7 @@ from sqlalchemy.types import TypeDecorator
 
 from hortense import clock
 from hortense.db import models  # noqa: F401  (the customers and contracts our foreign keys point to)
-from hortense.db.base import Base, parent_key
+from hortense.db.base import Base, child_keys, parent_key
 
 STATUSES = STATUS_BOOKED, STATUS_CANCELLED, STATUS_DONE, STATUS_MISSED = ("booked", "cancelled", "done", "missed")
 
@@ -109,8 +109,7 @@ class AdvisorWorkingHours(Base):
         CheckConstraint("start_time < end_time", name="range"),
     )
 
-    id = Column(Integer, primary_key=True)
-    advisor_id = parent_key("advisors")
+    id, advisor_id = child_keys("advisors")
     weekday = Column(Integer, nullable=False)
     start_time = Column(Time, nullable=False)
     end_time = Column(Time, nullable=False)
@@ -120,8 +119,7 @@ class AdvisorAbsence(Base):
     __tablename__ = "advisor_absences"
     __table_args__ = (CheckConstraint("start_utc < end_utc", name="range"),)
 
-    id = Column(Integer, primary_key=True)
-    advisor_id = parent_key("advisors")
+    id, advisor_id = child_keys("advisors")
     start_utc = Column(UTCDateTime, nullable=False)
     end_utc = Column(UTCDateTime, nullable=False)
     reason = Column(String(200))
@@ -142,8 +140,7 @@ class Appointment(Base):
         Index("ix_appointments_advisor_id_start_utc", "advisor_id", "start_utc"),
     )
 
-    id = Column(Integer, primary_key=True)
-    customer_id = parent_key("customers")
+    id, customer_id = child_keys("customers")
     contract_id = Column(ForeignKey("contracts.id"))
     advisor_id = parent_key("advisors")
     start_utc = Column(UTCDateTime, nullable=False, index=True)
@@ -168,8 +165,7 @@ class Notification(Base):
         CheckConstraint(f"kind IN {KINDS!r}", name="kind"),
     )
 
-    id = Column(Integer, primary_key=True)
-    appointment_id = parent_key("appointments")
+    id, appointment_id = child_keys("appointments")
     kind = Column(String(20), nullable=False)
     channel = Column(String(40), nullable=False)
     sender_id = Column(String(255), nullable=False)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from sqlalchemy import CheckConstraint, Column, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 
 from hortense.db import calendar_models  # noqa: F401  (advisors and appointments our foreign keys point to)
-from hortense.db.base import Base, parent_key
+from hortense.db.base import Base, child_keys
 from hortense.db.calendar_models import UTCDateTime
 
 OUTCOMES = OUTCOME_DONE, OUTCOME_MISSED, OUTCOME_RESCHEDULED = ("done", "missed", "rescheduled")
@@ -28,8 +28,7 @@ class CallOutcome(Base):
     __tablename__ = "call_outcomes"
     __table_args__ = (CheckConstraint(f"outcome IN {OUTCOMES!r}", name="outcome"),)
 
-    id = Column(Integer, primary_key=True)
-    appointment_id = parent_key("appointments")
+    id, appointment_id = child_keys("appointments")
     advisor_id = Column(ForeignKey("advisors.id"), nullable=False)
     outcome = Column(String(20), nullable=False)
     note = Column(Text, nullable=False, default="")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import Column, DateTime, Integer, String
 
-from hortense.db.base import Base, parent_key
+from hortense.db.base import Base, child_keys, parent_key
 from hortense.db.messaging_models import MessagingSender
 
 
@@ -23,8 +23,7 @@ class LinkCode(Base):
 
     __tablename__ = "link_codes"
 
-    id = Column(Integer, primary_key=True)
-    customer_id = parent_key("customers")
+    id, customer_id = child_keys("customers")
     code_hash = Column(String(64), nullable=False, index=True)
     created_at = Column(DateTime(timezone=True), nullable=False)
     used_at = Column(DateTime(timezone=True))

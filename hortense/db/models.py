@@ -19,7 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import relationship
 
-from hortense.db.base import Base, parent_key
+from hortense.db.base import Base, child_keys
 
 OFFERS = OFFER_STOCKAGE, OFFER_BOOST, OFFER_PRO = ("stockage_virtuel", "boost_surplus", "electricite_verte_pro")
 
@@ -37,7 +37,13 @@ EUR = Numeric(12, 2)
 def contract_month_columns() -> tuple[Column, Column, Column]:
     """Fresh `id`, `contract_id` and `month` (first day of the month) columns, in that order, of a table with one row
     per contract and month (its `UniqueConstraint("contract_id", "month")` is declared beside)."""
-    return Column(Integer, primary_key=True), parent_key("contracts"), Column(Date, nullable=False)
+    return (*child_keys("contracts"), Column(Date, nullable=False))
+
+
+def address_columns() -> tuple[Column, Column, Column]:
+    """Fresh street, postcode and city columns, in that order: a customer's billing address and a contract's supply
+    address are kept alike."""
+    return Column(String(200), nullable=False), Column(String(10), nullable=False), Column(String(100), nullable=False)
 
 
 class Customer(Base):
@@ -51,9 +57,7 @@ class Customer(Base):
     company_name = Column(String(120))  # set for small businesses
     email = Column(String(200), nullable=False)
     phone = Column(String(20), index=True)  # E.164, e.g. +33612345678 (the console searches by phone)
-    billing_address = Column(String(200), nullable=False)
-    billing_postcode = Column(String(10), nullable=False)
-    billing_city = Column(String(100), nullable=False)
+    billing_address, billing_postcode, billing_city = address_columns()
     is_active = Column(Boolean, nullable=False, default=True)
 
     contracts = relationship("Contract", back_populates="customer", order_by="Contract.id")
@@ -66,15 +70,12 @@ class Contract(Base):
         CheckConstraint("length(pdl) = 14", name="pdl_length"),
     )
 
-    id = Column(Integer, primary_key=True)
-    customer_id = parent_key("customers")
+    id, customer_id = child_keys("customers")
     contract_number = Column(String(30), nullable=False, unique=True)
     offer = Column(String(40), nullable=False)
     pdl = Column(String(14), nullable=False, unique=True)
     site_label = Column(String(120))  # "Boutique de Lyon" for multi-site businesses
-    supply_address = Column(String(200), nullable=False)
-    supply_postcode = Column(String(10), nullable=False)
-    supply_city = Column(String(100), nullable=False)
+    supply_address, supply_postcode, supply_city = address_columns()
     start_date = Column(Date, nullable=False)
     subscribed_power_kva = Column(Integer, nullable=False)
     monthly_payment = Column(Boolean, nullable=False, default=False)
@@ -91,8 +92,7 @@ class OffpeakRange(Base):
 
     __tablename__ = "offpeak_ranges"
 
-    id = Column(Integer, primary_key=True)
-    contract_id = parent_key("contracts")
+    id, contract_id = child_keys("contracts")
     start_time = Column(Time, nullable=False)
     end_time = Column(Time, nullable=False)
     season = Column(String(20))
@@ -105,8 +105,7 @@ class BatteryMovement(Base):
 
     __tablename__ = "battery_movements"
 
-    id = Column(Integer, primary_key=True)
-    contract_id = parent_key("contracts")
+    id, contract_id = child_keys("contracts")
     occurred_on = Column(Date, nullable=False)
     kwh = Column(KWH, nullable=False)
     label = Column(String(80), nullable=False)
@@ -146,8 +145,7 @@ class KittyUpdate(Base):
 class Invoice(Base):
     __tablename__ = "invoices"
 
-    id = Column(Integer, primary_key=True)
-    contract_id = parent_key("contracts")
+    id, contract_id = child_keys("contracts")
     number = Column(String(30), nullable=False, unique=True)
     kind = Column(String(20), nullable=False)  # 'consumption' or 'resale'
     issued_on = Column(Date, nullable=False)
@@ -163,8 +161,7 @@ class Instalment(Base):
     __tablename__ = "instalments"
     __table_args__ = (UniqueConstraint("contract_id", "due_date"),)
 
-    id = Column(Integer, primary_key=True)
-    contract_id = parent_key("contracts")
+    id, contract_id = child_keys("contracts")
     due_date = Column(Date, nullable=False)
     amount_eur = Column(EUR, nullable=False)
     status = Column(String(20), nullable=False, default="scheduled")  # 'scheduled', 'paid', 'rejected'
