@@ -323,6 +323,12 @@ def _months(start: date, last: date):
         m = add_months(m, 1)
 
 
+def address_values(prefix: str, spec: CustomerSpec | SiteSpec) -> dict:
+    """A spec's address as the `billing_*` (customer) or `supply_*` (contract) columns, made alike by
+    `models.address_columns`."""
+    return {f"{prefix}_address": spec.address, f"{prefix}_postcode": spec.postcode, f"{prefix}_city": spec.city}
+
+
 def customer_values(spec: CustomerSpec) -> dict:
     """The customer row of a spec (without `id`)."""
     return dict(
@@ -333,9 +339,7 @@ def customer_values(spec: CustomerSpec) -> dict:
         company_name=spec.company,
         email=spec.email,
         phone=spec.phone,
-        billing_address=spec.address,
-        billing_postcode=spec.postcode,
-        billing_city=spec.city,
+        **address_values("billing", spec),
         is_active=True,
     )
 
@@ -352,9 +356,7 @@ def contract_values(spec: SiteSpec, today: date) -> dict:
         offer=spec.offer,
         pdl=spec.pdl,
         site_label=spec.site_label,
-        supply_address=spec.address,
-        supply_postcode=spec.postcode,
-        supply_city=spec.city,
+        **address_values("supply", spec),
         start_date=start_date,
         subscribed_power_kva=spec.kva,
         monthly_payment=spec.monthly,

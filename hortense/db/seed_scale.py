@@ -31,7 +31,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from sqlalchemy import Table, func, select
 from sqlalchemy.engine import Connection, Engine
@@ -457,19 +457,28 @@ def _batch(engine: Engine, ids: _Counter, report: ScaleReport) -> Iterator[tuple
 
 
 @dataclass
-class ScaleReport:
+class SeedReport:
+    """What a bulk seeding wrote and how long it took, told in one line by `describe` from the subclass's `SUMMARY`
+    (a `str.format` template over the fields): the scale seed and the tracker pre-fill report alike."""
+
+    SUMMARY: ClassVar[str] = "in {seconds:.0f} s"
+    seconds: float = 0.0
+
+    def describe(self) -> str:
+        return self.SUMMARY.format(**vars(self))
+
+
+@dataclass
+class ScaleReport(SeedReport):
+    SUMMARY = (
+        "{customers} customers, {contracts} contracts, {advisors} advisors, {appointments} calls: "
+        "{rows} rows in {seconds:.0f} s"
+    )
     customers: int = 0
     contracts: int = 0
     advisors: int = 0
     appointments: int = 0
     rows: int = 0
-    seconds: float = 0.0
-
-    def describe(self) -> str:
-        return (
-            f"{self.customers} customers, {self.contracts} contracts, {self.advisors} advisors, "
-            f"{self.appointments} calls: {self.rows} rows in {self.seconds:.0f} s"
-        )
 
 
 def _progress(total: int, enabled: bool, unit: str):

@@ -25,6 +25,7 @@ from sqlalchemy import MetaData, Table, func, select
 from sqlalchemy.engine import Engine
 
 from hortense import clock
+from hortense.db.seed_scale import BulkWriter, SeedReport, _progress, settle
 
 RETENTION_DAYS = 180
 CHUNK = 20_000
@@ -117,17 +118,11 @@ CARRIED_SLOTS = ("selected_contract", "last_question")
 
 
 @dataclass
-class TrackerReport:
+class TrackerReport(SeedReport):
+    SUMMARY = "{events} events in {sessions} sessions of {conversations} conversations in {seconds:.0f} s"
     events: int = 0
     conversations: int = 0
     sessions: int = 0
-    seconds: float = 0.0
-
-    def describe(self) -> str:
-        return (
-            f"{self.events} events in {self.sessions} sessions of {self.conversations} conversations "
-            f"in {self.seconds:.0f} s"
-        )
 
 
 class _Events:
@@ -316,8 +311,6 @@ def seed_tracker(
     progress: bool = True,
 ) -> TrackerReport:
     """Fill the `events` table of `tracker` with about `events` events (does nothing if it holds as many)."""
-    from hortense.db.seed_scale import BulkWriter, _progress, settle
-
     started = time_mod.monotonic()
     now = now or clock.now()
     rng = random.Random(f"hortense-tracker:{seed_number}")
