@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from typing import Any, ClassVar
 
 from actions.base import today
 from actions.questions import AccountQuestion, one_reply
-from hortense.account.offers import BATTERY, CONSUMPTION, KITTY, SURPLUS
+from actions.turn import Turn
+from hortense.account.customers import ContractView, CustomerView
+from hortense.account.offers import BATTERY, KITTY
 from hortense.documents import urls as document_links
 from hortense.energy import consumption, surplus
 from hortense.energy.periods import normalise, parse_period
@@ -14,7 +18,7 @@ from hortense.replies import Reply
 from hortense.replies import energy as replies
 
 
-def with_chart(reply: Reply, customer, contract, kind: str, history, turn) -> list[Reply]:
+def with_chart(reply: Reply, customer, contract, kind: str, history) -> list[Reply]:
     """The table comes with a chart: one bot message holding the chart's image and its caption, which every
     connector sends as one platform message where the platform allows it (`channels.messaging`)."""
     if not history.months:
@@ -42,15 +46,39 @@ def consumption_focus(text: str) -> str | None:
     return None
 
 
-class AskConsumption(AccountQuestion):
-    intent = "ask_consumption"
-    feature = CONSUMPTION
-    wanted = "la consommation"
+class ChartedQuestion(AccountQuestion):
+    """A question about months of records (consumption, surplus): the months the customer asked for, read by
+    `history`, told as a table by `reply`, then drawn as a chart of `chart_kind`, whose offer feature is the
+    question's (`document_links.CHART_KINDS`)."""
+
+    chart_kind: ClassVar[str]
+    history: ClassVar[Callable[..., Any]]  # (session, contract id, period) -> the records
+    reply: ClassVar[Callable[..., Reply]]  # (customer, contract, records) -> the table
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        if getattr(cls, "chart_kind", None):
+            cls.feature = document_links.CHART_KINDS[cls.chart_kind]
+        super().__init_subclass__(**kwargs)
+
+    def table(self, customer: CustomerView, contract: ContractView, history: Any, turn: Turn) -> Reply:
+        """The records told as a table (the turn may narrow what is told)."""
+        return type(self).reply(customer, contract, history)
 
     def answer(self, session, customer, contract, turn):
-        history = consumption.consumption_history(session, contract.id, parse_period(turn.text, today()))
-        reply = replies.consumption(customer, contract, history, consumption_focus(turn.text))
-        return with_chart(reply, customer, contract, "consumption", history, turn)
+        history = type(self).history(session, contract.id, parse_period(turn.text, today()))
+        reply = self.table(customer, contract, history, turn)
+        return with_chart(reply, customer, contract, self.chart_kind, history)
+
+
+class AskConsumption(ChartedQuestion):
+    intent = "ask_consumption"
+    wanted = "la consommation"
+    chart_kind = "consumption"
+    history = staticmethod(consumption.consumption_history)
+
+    def table(self, customer, contract, history, turn):
+        """Only the off-peak or the peak part when the customer asks for it."""
+        return replies.consumption(customer, contract, history, consumption_focus(turn.text))
 
 
 AskBatteryLevel = one_reply(
@@ -58,15 +86,12 @@ AskBatteryLevel = one_reply(
 )
 
 
-class AskSurplus(AccountQuestion):
+class AskSurplus(ChartedQuestion):
     intent = "ask_surplus"
-    feature = SURPLUS
     wanted = "le surplus injecté"
-
-    def answer(self, session, customer, contract, turn):
-        history = surplus.surplus_history(session, contract.id, parse_period(turn.text, today()))
-        reply = replies.surplus(customer, contract, history)
-        return with_chart(reply, customer, contract, "surplus", history, turn)
+    chart_kind = "surplus"
+    history = staticmethod(surplus.surplus_history)
+    reply = staticmethod(replies.surplus)
 
 
 AskKitty = one_reply(
