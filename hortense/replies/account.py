@@ -6,17 +6,7 @@ from babel.dates import get_month_names
 
 from hortense.account.customers import ContractView, CustomerView, OffpeakView
 from hortense.replies import formatting as fr
-from hortense.replies.common import (
-    B_BANK,
-    B_CONTRACT_PDF,
-    B_INSTALMENT,
-    B_OFFPEAK,
-    B_PDL,
-    B_PROOF,
-    Button,
-    Reply,
-    site_prefix,
-)
+from hortense.replies.common import Reply, shortcuts, site_prefix
 from hortense.replies.conversation import agree
 
 MONTH_NAMES = [get_month_names("wide", locale="fr")[m] for m in range(1, 13)]
@@ -80,13 +70,17 @@ def details(customer: CustomerView, contract: ContractView) -> Reply:
         f"• puissance souscrite : {contract.subscribed_power_kva} kVA",
         f"• adresse : {contract.supply_address}, {contract.supply_postcode} {contract.supply_city}",
     ]
-    buttons: tuple[Button, ...]
+    asked = [
+        "ask_pdl",
+        "ask_offpeak_hours",
+        "request_proof_of_address",
+        "request_contract_document",
+        "change_bank_details",
+    ]
     if contract.resale_price_eur_per_kwh is not None:
         lines.append(f"• prix de rachat du surplus : {fr.price_per_kwh(contract.resale_price_eur_per_kwh)}")
-        buttons = (B_PDL, B_OFFPEAK, B_PROOF, B_CONTRACT_PDF, B_BANK)
     else:
         lines.append(f"• paiement : {payment}")
-        buttons = (B_PDL, B_OFFPEAK, B_PROOF, B_CONTRACT_PDF, B_BANK)
         if contract.monthly_payment:
-            buttons = (*buttons, B_INSTALMENT)
-    return Reply("\n".join(lines), buttons)
+            asked.append("ask_next_instalment")
+    return Reply("\n".join(lines), shortcuts(*asked))

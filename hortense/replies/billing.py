@@ -10,7 +10,7 @@ from hortense.billing import bank_details as bank
 from hortense.billing.bank_details import IbanCheck
 from hortense.billing.invoices import InstalmentView, InvoiceView
 from hortense.replies import formatting as fr
-from hortense.replies.common import B_BANK, B_INVOICES, Button, Link, Reply, intent_payload, site_prefix
+from hortense.replies.common import Button, Link, Reply, intent_payload, shortcuts, site_prefix
 
 B_OLDER = Button("Factures précédentes", intent_payload("ask_invoices", invoice_scope="older"))
 
@@ -105,13 +105,13 @@ def invoices(
 def instalments(customer: CustomerView, contract: ContractView, upcoming: tuple[InstalmentView, ...]) -> Reply:
     prefix = site_prefix(customer, contract)
     if not upcoming:
-        return Reply(f"{prefix}Vous n'avez pas de prélèvement programmé pour le moment.", (B_INVOICES,))
+        return Reply(f"{prefix}Vous n'avez pas de prélèvement programmé pour le moment.", shortcuts("ask_invoices"))
     nxt = upcoming[0]
     lines = [f"{prefix}Votre prochain prélèvement : {fr.eur(nxt.amount_eur)} le {fr.long_date(nxt.due_date)}."]
     if len(upcoming) > 1:
         lines.append("Ensuite :")
         lines += [f"• {fr.short_date(i.due_date)} : {fr.eur(i.amount_eur)}" for i in upcoming[1:]]
-    return Reply("\n".join(lines), (B_INVOICES, B_BANK))
+    return Reply("\n".join(lines), shortcuts("ask_invoices", "change_bank_details"))
 
 
 # --- the bank-details form (web/bank.py) --------------------------------------------------------

@@ -57,19 +57,32 @@ def intent_payload(intent: str, **entities: str) -> str:
     return f"/{intent}{json.dumps(entities, ensure_ascii=False)}" if entities else f"/{intent}"
 
 
-B_CONTRACT = Button("Mon contrat", intent_payload("ask_contract_details"))
-B_CONSUMPTION = Button("Ma conso", intent_payload("ask_consumption"))
-B_SURPLUS = Button("Mon surplus", intent_payload("ask_surplus"))
-B_KITTY = Button("Ma cagnotte", intent_payload("ask_kitty"))
-B_BATTERY = Button("Ma batterie virtuelle", intent_payload("ask_battery_level"))
-B_INVOICES = Button("Mes factures", intent_payload("ask_invoices"))
-B_INSTALMENT = Button("Mon échéancier", intent_payload("ask_next_instalment"))
-B_APPOINTMENT = Button("Rendez-vous", intent_payload("book_appointment"))
-B_PDL = Button("Mon PDL", intent_payload("ask_pdl"))
-B_OFFPEAK = Button("Heures creuses", intent_payload("ask_offpeak_hours"))
-B_PROOF = Button("Justificatif de domicile", intent_payload("request_proof_of_address"))
-B_CONTRACT_PDF = Button("Contrat PDF", intent_payload("request_contract_document"))
-B_BANK = Button("Changer de RIB", intent_payload("change_bank_details"))
+# The label of the quick-reply button that asks each of these intents (one label per intent, everywhere).
+SHORTCUT_LABELS = {
+    "ask_contract_details": "Mon contrat",
+    "ask_consumption": "Ma conso",
+    "ask_surplus": "Mon surplus",
+    "ask_kitty": "Ma cagnotte",
+    "ask_battery_level": "Ma batterie virtuelle",
+    "ask_invoices": "Mes factures",
+    "ask_next_instalment": "Mon échéancier",
+    "book_appointment": "Rendez-vous",
+    "ask_pdl": "Mon PDL",
+    "ask_offpeak_hours": "Heures creuses",
+    "request_proof_of_address": "Justificatif de domicile",
+    "request_contract_document": "Contrat PDF",
+    "change_bank_details": "Changer de RIB",
+}
+
+
+def shortcut(intent: str) -> Button:
+    """The quick-reply button asking `intent`, under its `SHORTCUT_LABELS` label."""
+    return Button(SHORTCUT_LABELS[intent], intent_payload(intent))
+
+
+def shortcuts(*intents: str) -> tuple[Button, ...]:
+    """The quick-reply buttons asking `intents`, in that order."""
+    return tuple(shortcut(intent) for intent in intents)
 
 
 def menu_buttons(customer: CustomerView | None) -> tuple[Button, ...]:
@@ -79,10 +92,10 @@ def menu_buttons(customer: CustomerView | None) -> tuple[Button, ...]:
     offers = {c.offer for c in customer.contracts}
     middle = []
     if offers & {OFFER_STOCKAGE, OFFER_PRO}:
-        middle.append(B_CONSUMPTION)
+        middle.append("ask_consumption")
     if OFFER_BOOST in offers:
-        middle.append(B_SURPLUS)
-    return (B_CONTRACT, *middle, B_INVOICES, B_APPOINTMENT)
+        middle.append("ask_surplus")
+    return shortcuts("ask_contract_details", *middle, "ask_invoices", "book_appointment")
 
 
 def greeting(customer: CustomerView | None, channel: str | None = None) -> Reply:
@@ -145,7 +158,7 @@ def login_required(channel: str | None) -> Reply:
 def no_active_contract() -> Reply:
     return Reply(
         "Je ne trouve pas de contrat actif sur votre compte. Un conseiller peut regarder cela avec vous.",
-        (B_APPOINTMENT,),
+        shortcuts("book_appointment"),
     )
 
 
@@ -182,15 +195,15 @@ def unavailable(
             who = "Vous n'êtes pas mensualisée : vous n'avez donc pas d'échéancier, vous réglez chaque facture"
         else:
             who = "Vous n'êtes pas mensualisé : vous n'avez donc pas d'échéancier, vous réglez chaque facture"
-        return Reply(f"{who} à réception. Je peux vous montrer vos dernières factures.", (B_INVOICES,))
+        return Reply(f"{who} à réception. Je peux vous montrer vos dernières factures.", shortcuts("ask_invoices"))
     if feature == INSTALMENTS:
         return Reply(
             f"Avec {offer}, vous n'avez pas d'échéancier à payer : c'est nous qui vous versons le "
             "montant de vos factures de revente.",
-            (B_INVOICES, B_KITTY),
+            shortcuts("ask_invoices", "ask_kitty"),
         )
     if feature == BATTERY:
-        alt = (B_SURPLUS, B_KITTY) if contract.offer == OFFER_BOOST else (B_CONSUMPTION,)
+        alt = shortcuts("ask_surplus", "ask_kitty") if contract.offer == OFFER_BOOST else shortcuts("ask_consumption")
         return Reply(
             f"La batterie virtuelle fait partie de l'offre Stockage Virtuel ; votre contrat {offer} n'en comporte pas.",
             alt,
@@ -199,7 +212,7 @@ def unavailable(
         return Reply(
             f"Avec {offer}, nous suivons l'électricité que vous injectez sur le réseau, pas votre "
             "consommation. Je peux vous donner votre surplus ou votre cagnotte.",
-            (B_SURPLUS, B_KITTY),
+            shortcuts("ask_surplus", "ask_kitty"),
         )
     if feature in (SURPLUS, KITTY):
         what = "La cagnotte" if feature == KITTY else "Le suivi du surplus injecté"
@@ -207,14 +220,16 @@ def unavailable(
             return Reply(
                 f"{what} concerne l'offre Boost Mon Surplus. Avec {offer}, votre surplus solaire est "
                 "stocké dans votre batterie virtuelle.",
-                (B_BATTERY, B_CONSUMPTION),
+                shortcuts("ask_battery_level", "ask_consumption"),
             )
         return Reply(
             f"{what} concerne l'offre Boost Mon Surplus, qui rémunère le surplus solaire ; votre "
             f"contrat {offer} n'en comporte pas.",
-            (B_CONSUMPTION, B_INVOICES),
+            shortcuts("ask_consumption", "ask_invoices"),
         )
-    return Reply(f"Cette information n'est pas disponible pour votre contrat {offer}.", (B_CONTRACT,))
+    return Reply(
+        f"Cette information n'est pas disponible pour votre contrat {offer}.", shortcuts("ask_contract_details")
+    )
 
 
 def advisor_contact() -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from hortense.account.customers import CustomerView
-from hortense.replies.common import B_APPOINTMENT, Reply, advisor_contact, menu_buttons
+from hortense.replies.common import Reply, advisor_contact, menu_buttons, shortcuts
 
 
 def agree(customer: CustomerView | None, masculine: str, feminine: str, neutral: str) -> str:
@@ -40,7 +40,7 @@ def complaint() -> Reply:
         "Je suis désolée que la situation vous contrarie, et je comprends votre agacement. Un conseiller "
         "Hortense peut reprendre votre dossier avec vous par téléphone. Voulez-vous que je vous propose un "
         "rendez-vous ?",
-        (B_APPOINTMENT,),
+        shortcuts("book_appointment"),
     )
 
 

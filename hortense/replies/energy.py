@@ -10,7 +10,7 @@ from hortense.energy.monthly import MonthlyHistory
 from hortense.energy.periods import Period, add_months
 from hortense.energy.surplus import KittyUpdateView, SurplusHistory
 from hortense.replies import formatting as fr
-from hortense.replies.common import B_APPOINTMENT, B_CONSUMPTION, B_KITTY, B_SURPLUS, Button, Reply, site_prefix
+from hortense.replies.common import Button, Reply, shortcut, shortcuts, site_prefix
 
 
 def period_label(period: Period) -> str:
@@ -80,7 +80,7 @@ def consumption(
     customer: CustomerView, contract: ContractView, history: ConsumptionHistory, focus: str | None = None
 ) -> Reply:
     prefix = site_prefix(customer, contract)
-    missing = _missing_readings(prefix, contract, history, "relevé de consommation", B_CONSUMPTION)
+    missing = _missing_readings(prefix, contract, history, "relevé de consommation", shortcut("ask_consumption"))
     if missing is not None:
         return missing
     if focus in ("offpeak", "peak"):
@@ -123,14 +123,14 @@ def battery(customer: CustomerView, contract: ContractView, status: BatteryStatu
 def surplus(customer: CustomerView, contract: ContractView, history: SurplusHistory) -> Reply:
     prefix = site_prefix(customer, contract)
     missing = _missing_readings(
-        prefix, contract, history, "relevé de surplus", B_SURPLUS, none_yet="relevé de surplus injecté"
+        prefix, contract, history, "relevé de surplus", shortcut("ask_surplus"), none_yet="relevé de surplus injecté"
     )
     if missing is not None:
         return missing
     lines = [f"{prefix}Votre surplus injecté sur le réseau {period_label(history.period)} :"]
     lines += [f"• {fr.month(m.month)} : {fr.kwh(m.kwh)}" for m in history.months]
     lines.append(f"Total : {fr.kwh(history.total_kwh)}.")
-    return Reply("\n".join(lines), (B_KITTY,))
+    return Reply("\n".join(lines), shortcuts("ask_kitty"))
 
 
 def kitty(customer: CustomerView, contract: ContractView, update: KittyUpdateView | None) -> Reply:
@@ -145,5 +145,5 @@ def kitty(customer: CustomerView, contract: ContractView, update: KittyUpdateVie
         f"Dernière mise à jour : {fr.month(update.month)}, {fr.kwh(update.kwh)} injectés × "
         f"{fr.price_per_kwh(update.price_eur_per_kwh)} = {fr.eur(update.amount_eur)}.\n"
         "Elle est recalculée chaque mois à partir de votre surplus injecté.",
-        (B_SURPLUS, B_APPOINTMENT),
+        shortcuts("ask_surplus", "book_appointment"),
     )

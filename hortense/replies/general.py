@@ -5,7 +5,7 @@ from __future__ import annotations
 from hortense.account.customers import CustomerView
 from hortense.energy.topics import CANCELLATION, MOVING, OUTAGE
 from hortense.replies import supplier
-from hortense.replies.common import B_APPOINTMENT, Button, Reply, advisor_contact, intent_payload, menu_buttons
+from hortense.replies.common import Button, Reply, advisor_contact, intent_payload, menu_buttons, shortcuts
 
 # How each intent is offered back to a customer when Hortense is unsure ("Vouliez-vous dire… ?").
 INTENT_LABELS = {
@@ -37,7 +37,7 @@ def bot_challenge() -> Reply:
         "Je suis Hortense, l'assistante virtuelle de Hortense Énergie : un programme, pas une personne. "
         "Si vous préférez parler à un conseiller, je peux vous proposer un rendez-vous téléphonique. "
         + advisor_contact(),
-        (B_APPOINTMENT,),
+        shortcuts("book_appointment"),
     )
 
 
@@ -59,7 +59,7 @@ def out_of_scope(topic: str | None, department: str | None, customer: CustomerVi
         what = "votre déménagement" if topic == MOVING else "la résiliation de votre contrat"
         return Reply(
             f"Un conseiller Hortense s'occupe de {what} avec vous. Voulez-vous prendre un rendez-vous téléphonique ?",
-            (B_APPOINTMENT,),
+            shortcuts("book_appointment"),
         )
     text = (
         "Je ne sais pas répondre à cela, désolée. Je peux vous aider sur votre contrat, votre consommation ou "
@@ -78,5 +78,5 @@ def second_miss() -> Reply:
     return Reply(
         "Je ne parviens pas à vous comprendre, désolée. Un conseiller Hortense peut vous rappeler : "
         "voulez-vous prendre rendez-vous ?",
-        (B_APPOINTMENT,),
+        shortcuts("book_appointment"),
     )
