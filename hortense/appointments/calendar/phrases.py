@@ -505,14 +505,21 @@ _RANGE = re.compile(
     rf"\b(?:entre|de)\s+({_T}|\d{{1,2}})\s*(?:et|a|-|jusqu\s+a)\s*({_T})"
     rf"|(?<![\d/])({_NUMERIC_TIME})\s*-\s*({_T})"
 )
-_LOWER_BOUND = re.compile(rf"\b(?:pas\s+avant|apres|a\s+partir\s+de|des|plus\s+tard\s+que)\s+({_T})")
-_UPPER_BOUND = re.compile(rf"\b(?:pas\s+apres|avant|au\s+plus\s+tard\s+a|jusqu\s+a)\s+({_T})")
+
+
+def _time_after(words: str) -> re.Pattern[str]:
+    """One of `words` (alternatives), then a time, captured: how a bound ("pas avant 10h") or "à 14h" is said."""
+    return re.compile(rf"\b(?:{words})\s+({_T})")
+
+
+_LOWER_BOUND = _time_after(r"pas\s+avant|apres|a\s+partir\s+de|des|plus\s+tard\s+que")
+_UPPER_BOUND = _time_after(r"pas\s+apres|avant|au\s+plus\s+tard\s+a|jusqu\s+a")
 _APPROXIMATE = re.compile(
     r"\b(?:vers|aux?\s+alentours?\s+de|autour\s+de|environ|a\s+peu\s+pres|approximativement)\s+"
     rf"(?:a\s+|de\s+)?({_T}|\d{{1,2}}\b(?!\s*[/-]))"
     rf"|({_T})\s+(?:environ|a\s+peu\s+pres|plus\s+ou\s+moins)\b"
 )
-_AT_TIME = re.compile(rf"\ba\s+({_T})")
+_AT_TIME = _time_after("a")
 _BARE_TIME = re.compile(rf"(?<![\d/])({_NUMERIC_TIME}|midi{_FRACTION})")
 # "à 14" without "h" only when nothing but politeness follows ("il y a 2 factures" is no time).
 _AT_HOUR = re.compile(
