@@ -23,6 +23,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from sqlalchemy import and_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -394,6 +395,14 @@ def _insert(session: Session, candidates: Iterable[int], values: dict) -> tuple[
     return None, ERROR_SLOT_TAKEN
 
 
+def _booked_values(start_utc: datetime, now: datetime, **call: Any) -> dict:
+    """The row of a call newly booked at `start_utc` (one slot long) at `now`, for book and reschedule alike;
+    `call` says whose call it is and how to reach them (customer, contract, reason, phone, channel, sender)."""
+    return dict(
+        call, start_utc=start_utc, end_utc=start_utc + SLOT, status=STATUS_BOOKED, created_at=now, updated_at=now
+    )
+
+
 def reminder_due_at(start_utc: datetime, now: datetime) -> datetime:
     """24 h before the call, or 1 h before when booked less than 24 h ahead; never in the past."""
     lead = REMINDER_LONG if start_utc - now >= REMINDER_LONG else REMINDER_SHORT
@@ -459,18 +468,15 @@ def book(
         return _already_booked(session, customer_id, now)
 
     availability = _load_availability(session, start, start)
-    values = dict(
+    values = _booked_values(
+        start_utc,
+        now,
         customer_id=customer_id,
         contract_id=contract_id,
-        start_utc=start_utc,
-        end_utc=start_utc + SLOT,
         reason=_clean_reason(reason),
         phone=e164,
         channel=channel,
         sender_id=sender_id,
-        status=STATUS_BOOKED,
-        created_at=now,
-        updated_at=now,
     )
     row, error = _insert(session, availability.free_advisors(start), values)
     if error == ERROR_ALREADY_BOOKED:
@@ -553,18 +559,15 @@ def reschedule(
     if not is_bookable(new_start, now):
         return _failure(ERROR_NOT_BOOKABLE, _alternatives(session, new_start, now))
 
-    values = dict(
+    values = _booked_values(
+        new_start_utc,
+        now,
         customer_id=customer_id,
         contract_id=old.contract_id,
-        start_utc=new_start_utc,
-        end_utc=new_start_utc + SLOT,
         reason=old.reason,
         phone=old.phone,
         channel=channel or old.channel,
         sender_id=sender_id or old.sender_id,
-        status=STATUS_BOOKED,
-        created_at=now,
-        updated_at=now,
     )
     candidates = _load_availability(session, new_start, new_start).free_advisors(new_start, prefer=old.advisor_id)
     outer = session.begin_nested()
