@@ -57,39 +57,31 @@ def signed_url(path: str, customer_number: str, now: datetime | None = None, set
     return _absolute(signed_path(path, customer_number, now, s), s)
 
 
-def contract_link(
-    customer: CustomerView, contract: ContractView, now: datetime | None = None, settings: Settings | None = None
-) -> str:
+def contract_link(customer: CustomerView, contract: ContractView, now: datetime | None = None) -> str:
     """The contract's particular conditions as a PDF."""
     number = _owned(customer, contract).contract_number
-    return signed_url(CONTRACT_PATH.format(number=number), customer.customer_number, now, settings)
+    return signed_url(CONTRACT_PATH.format(number=number), customer.customer_number, now)
 
 
-def proof_of_address_link(
-    customer: CustomerView, contract: ContractView, now: datetime | None = None, settings: Settings | None = None
-) -> str:
+def proof_of_address_link(customer: CustomerView, contract: ContractView, now: datetime | None = None) -> str:
     """An 'attestation de domicile' PDF for this contract's supply address, issued on download."""
     number = _owned(customer, contract).contract_number
-    return signed_url(PROOF_OF_ADDRESS_PATH.format(number=number), customer.customer_number, now, settings)
+    return signed_url(PROOF_OF_ADDRESS_PATH.format(number=number), customer.customer_number, now)
 
 
 def invoice_link(
-    customer: CustomerView,
-    contract: ContractView,
-    invoice_number: str,
-    now: datetime | None = None,
-    settings: Settings | None = None,
+    customer: CustomerView, contract: ContractView, invoice_number: str, now: datetime | None = None
 ) -> str:
     """One invoice as a PDF; the web app checks that the invoice belongs to one of the customer's contracts."""
     _owned(customer, contract)
     if not invoice_number or "/" in invoice_number or "?" in invoice_number or "#" in invoice_number:
         raise ValueError(f"invoice number not usable in a URL: {invoice_number!r}")
-    return signed_url(INVOICE_PATH.format(number=invoice_number), customer.customer_number, now, settings)
+    return signed_url(INVOICE_PATH.format(number=invoice_number), customer.customer_number, now)
 
 
-def bank_form_link(customer: CustomerView, now: datetime | None = None, settings: Settings | None = None) -> str:
+def bank_form_link(customer: CustomerView, now: datetime | None = None) -> str:
     """The secure bank-details form (IBAN is never typed in the chat)."""
-    return signed_url(BANK_FORM_PATH, customer.customer_number, now, settings)
+    return signed_url(BANK_FORM_PATH, customer.customer_number, now)
 
 
 def chart_resource(kind: str, contract_number: str, start: date, end: date) -> str:
@@ -102,15 +94,10 @@ def chart_resource(kind: str, contract_number: str, start: date, end: date) -> s
 
 
 def chart_link(
-    customer: CustomerView,
-    contract: ContractView,
-    kind: str,
-    period: Period,
-    now: datetime | None = None,
-    settings: Settings | None = None,
+    customer: CustomerView, contract: ContractView, kind: str, period: Period, now: datetime | None = None
 ) -> str:
     """A PNG chart: 'consumption' (monthly peak/off-peak stacked bars) or 'surplus' (monthly injected kWh)."""
-    s = settings or get_settings()
+    s = get_settings()
     _owned(customer, contract)
     feature = CHART_KINDS.get(kind)
     if feature is None:
