@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from abc import abstractmethod
 from collections.abc import Callable
 from typing import Any, ClassVar
 
@@ -51,13 +52,19 @@ class ChartedQuestion(AccountQuestion):
     `history`, told as a table by `reply`, then drawn as a chart of `chart_kind`, whose offer feature is the
     question's (`document_links.CHART_KINDS`)."""
 
-    chart_kind: ClassVar[str]
     history: ClassVar[Callable[..., Any]]  # (session, contract id, period) -> the records
     reply: ClassVar[Callable[..., Reply]]  # (customer, contract, records) -> the table
 
+    @property
+    @abstractmethod
+    def chart_kind(self) -> str:
+        """A key of `document_links.CHART_KINDS` (a subclass sets it; abstract here, so that the action server
+        does not take this base for an action)."""
+
     def __init_subclass__(cls, **kwargs: Any) -> None:
-        if getattr(cls, "chart_kind", None):
-            cls.feature = document_links.CHART_KINDS[cls.chart_kind]
+        kind = getattr(cls, "chart_kind", None)
+        if isinstance(kind, str):
+            cls.feature = document_links.CHART_KINDS[kind]
         super().__init_subclass__(**kwargs)
 
     def table(self, customer: CustomerView, contract: ContractView, history: Any, turn: Turn) -> Reply:
