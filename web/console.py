@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from functools import wraps
 from pathlib import Path
@@ -215,19 +216,48 @@ async def logout(request: Request) -> HTTPResponse:
     return sessions.write(response.redirect("/console/login", status=303), request, sessions.new())
 
 
-def _scope(request: Request) -> tuple[desk.Scope, int | None]:
-    """The calls this user sees, with a supervisor's `?advisor=` filter (ignored for an advisor)."""
-    advisor = request.ctx.advisor
-    raw = request.args.get("advisor") if request.args else None
-    only = int(raw) if raw and raw.isdigit() and advisor.is_supervisor else None
-    return desk.Scope.of(advisor.id, advisor.is_supervisor, only), only
+@dataclass(frozen=True)
+class AdvisorFilter:
+    """A supervisor's filter on one advisor: by `?advisor=<id>` (links, the pages' own URLs) or by name,
+    `?who=<text>` (the form: one advisor found filters on them, several are listed to choose from). Never a list
+    of the whole team: the page stays the same size with 3 advisors or 200. Ignored for an advisor."""
+
+    shown: bool = False  # a supervisor: the form is shown
+    only: int | None = None
+    name: str = ""  # the filtered advisor's name, or the text typed
+    matches: tuple[tuple[int, str], ...] = ()  # several advisors matched the text typed
+    unmatched: bool = False  # nobody matched the text typed
 
 
-def _advisor_choices(request: Request) -> list[tuple[int, str]]:
+def _advisor_filter(request: Request) -> AdvisorFilter:
     if not request.ctx.advisor.is_supervisor:
-        return []
+        return AdvisorFilter()
+    args = request.args or {}
+    raw = args.get("advisor") or ""
+    who = " ".join((args.get("who") or "").split())[:100]
+    if raw.isdigit():
+        with session_scope() as db:
+            name = desk.advisor_name(db, int(raw))
+        return AdvisorFilter(True, int(raw), name or f"n° {raw}")
+    if not who:
+        return AdvisorFilter(True)
     with session_scope() as db:
-        return desk.advisors(db)
+        found = desk.find_advisors(db, who)
+    if len(found) == 1:
+        return AdvisorFilter(True, found[0][0], found[0][1])
+    return AdvisorFilter(True, None, who, tuple(found), unmatched=not found)
+
+
+def _scope(request: Request) -> tuple[desk.Scope, AdvisorFilter]:
+    """The calls this user sees: their own (an advisor), everybody's or one advisor's (a supervisor)."""
+    advisor = request.ctx.advisor
+    chosen = _advisor_filter(request)
+    return desk.Scope.of(advisor.id, advisor.is_supervisor, chosen.only), chosen
+
+
+def _cursor(request: Request) -> int | None:
+    raw = (request.args.get("after") if request.args else None) or ""
+    return int(raw) if raw.isdigit() else None
 
 
 @bp.get("/calls")
@@ -240,23 +270,33 @@ async def calls(request: Request) -> HTTPResponse:
 
 
 async def upcoming(request: Request) -> HTTPResponse:
-    scope, only = _scope(request)
+    scope, chosen = _scope(request)
+    after = _cursor(request)
     current = now()
     with session_scope() as db:
-        to_close = desk.awaiting_outcome(db, scope, current)
-        coming = desk.upcoming(db, scope, current)
+        to_close = desk.awaiting_outcome(db, scope, current) if after is None else []
+        coming = desk.upcoming(db, scope, current, after=after)
     by_day: dict[date, list[ConsoleCall]] = {}
-    for call in coming:
+    for call in coming.calls:
         by_day.setdefault(call.start.date(), []).append(call)
     return pages.advisor_page(
         request,
         "upcoming.html",
         to_close=to_close,
         by_day=by_day,
-        advisors=_advisor_choices(request),
-        only=only,
+        chosen=chosen,
+        only=chosen.only,
+        first_page=after is None,
+        next_url=_page_url(coming.next_after, chosen.only) if coming.next_after else None,
+        first_url=_page_url(None, chosen.only),
         today=current.astimezone(PARIS).date(),
     )
+
+
+def _page_url(after: int | None, only: int | None) -> str:
+    """A page of 'À venir' (the same advisor's filter)."""
+    query = urlencode({k: v for k, v in (("advisor", only), ("after", after)) if v is not None})
+    return f"/console/calls?{query}" if query else "/console/calls"
 
 
 async def one_day(request: Request) -> HTTPResponse:
@@ -284,7 +324,7 @@ async def one_day(request: Request) -> HTTPResponse:
 @bp.get("/calls/week")
 @login_required
 async def week(request: Request) -> HTTPResponse:
-    scope, only = _scope(request)
+    scope, chosen = _scope(request)
     day = _day_from(request)
     with session_scope() as db:
         days = desk.week(db, scope, day)
@@ -296,8 +336,8 @@ async def week(request: Request) -> HTTPResponse:
         monday=monday,
         previous=monday - timedelta(days=7),
         next=monday + timedelta(days=7),
-        advisors=_advisor_choices(request),
-        only=only,
+        chosen=chosen,
+        only=chosen.only,
         today=now().astimezone(PARIS).date(),
     )
 

@@ -1,6 +1,7 @@
 """What the advisors' console shows and records about calls, beyond one day's list (see `booking`):
 
-- `upcoming`: the next calls across days, and `awaiting_outcome`: calls that have started but have no outcome yet;
+- `upcoming`: the next calls across days, a page at a time, and `awaiting_outcome`: calls that have started but have
+  no outcome yet;
 - `week`: the calls of one Monday-to-Sunday week, by day;
 - `search`: calls of customers found by name, customer number, PDL or phone;
 - `history`: a customer's calls with the outcomes and notes advisors recorded;
@@ -51,7 +52,8 @@ from hortense.db.console_models import (
 from hortense.db.models import Contract, Customer
 from hortense.replies import appointments as wording
 
-UPCOMING_LIMIT = 100
+UPCOMING_PAGE = 50  # calls per page of "À venir": the same page whether the team has 3 advisors or 200
+ADVISOR_MATCHES = 20  # advisors listed when a supervisor's filter by name matches several
 SEARCH_LIMIT = 100
 AWAITING_DAYS = 14
 AWAITING_LIMIT = 100  # the oldest first: with 200 advisors, "everybody's" list would otherwise grow with the team
@@ -108,11 +110,50 @@ class DayCalls:
 # --------------------------------------------------------------------------- lists
 
 
-def upcoming(session: Session, scope: Scope, now: datetime, limit: int = UPCOMING_LIMIT) -> list[ConsoleCall]:
-    """Booked calls that have not started yet, across days, soonest first."""
-    return console_calls(
-        session, [*scope.conditions(), Appointment.status == STATUS_BOOKED, Appointment.start_utc > now], limit=limit
-    )
+@dataclass(frozen=True)
+class UpcomingPage:
+    """One page of the next calls: `next_after` is the cursor of the following page (None on the last one)."""
+
+    calls: list[ConsoleCall]
+    next_after: int | None
+
+
+def _position(session: Session, scope: Scope, appointment_id: int) -> tuple[datetime, str, int] | None:
+    """Where a call stands in the console's order (start, advisor's name, id): a page's cursor. None for a call
+    this scope does not see, so a cursor tells nothing about other advisors' calls."""
+    row = session.execute(
+        select(Appointment.start_utc, Appointment.advisor_id, Advisor.name)
+        .join(Advisor, Advisor.id == Appointment.advisor_id)
+        .where(Appointment.id == appointment_id)
+    ).first()
+    if row is None or (scope.advisor_id is not None and row.advisor_id != scope.advisor_id):
+        return None
+    return row.start_utc, row.name, appointment_id
+
+
+def upcoming(
+    session: Session, scope: Scope, now: datetime, *, after: int | None = None, size: int | None = None
+) -> UpcomingPage:
+    """Booked calls that have not started yet, across days, soonest first: `size` of them, after the call
+    `after` (a cursor: the last call of the previous page). Read on the start_utc index with a LIMIT, however
+    deep the page and however many advisors (`size` UPCOMING_PAGE unless given)."""
+    size = size or UPCOMING_PAGE
+    conditions = [*scope.conditions(), Appointment.status == STATUS_BOOKED, Appointment.start_utc > now]
+    position = _position(session, scope, after) if after is not None else None
+    if position is not None:
+        start, name, last_id = position
+        conditions += [
+            Appointment.start_utc >= start,  # the index range; the rest orders calls of the same slot
+            or_(
+                Appointment.start_utc > start,
+                Advisor.name > name,
+                and_(Advisor.name == name, Appointment.id > last_id),
+            ),
+        ]
+    calls = console_calls(session, conditions, limit=size + 1)
+    more = len(calls) > size
+    calls = calls[:size]
+    return UpcomingPage(calls, calls[-1].id if more and calls else None)
 
 
 def awaiting_outcome(
@@ -396,14 +437,28 @@ def reschedule_by_advisor(
     return RescheduleResult(True, row.id, None)
 
 
-def advisors(session: Session) -> list[tuple[int, str]]:
-    """Active advisors who take calls (a supervisor's filter)."""
+def advisor_name(session: Session, advisor_id: int) -> str | None:
+    """The name of the advisor a supervisor filters on (None if there is no such advisor)."""
+    return session.execute(select(Advisor.name).where(Advisor.id == advisor_id)).scalar_one_or_none()
+
+
+def find_advisors(session: Session, text: str, limit: int = ADVISOR_MATCHES) -> list[tuple[int, str]]:
+    """Active advisors who take calls whose name holds every word of `text` (case-insensitive), by name: a
+    supervisor's filter by name (at most `limit`, so the page does not grow with the team). The advisors
+    table holds one row per member of the team: read whole, it stays small."""
     from hortense.db.calendar_models import AdvisorWorkingHours
 
+    words = [w for w in _WORD.findall(text[:100]) if w]
+    if not words:
+        return []
     takes_calls = exists().where(AdvisorWorkingHours.advisor_id == Advisor.id)
+    named = [func.lower(Advisor.name).like(_like(w), escape="\\") for w in words]
     return [
         (i, n)
         for i, n in session.execute(
-            select(Advisor.id, Advisor.name).where(Advisor.active.is_(True), takes_calls).order_by(Advisor.name)
+            select(Advisor.id, Advisor.name)
+            .where(Advisor.active.is_(True), takes_calls, *named)
+            .order_by(Advisor.name, Advisor.id)
+            .limit(limit)
         )
     ]

@@ -138,6 +138,8 @@ class Appointment(Base):
         Index(CUSTOMER_UPCOMING_INDEX, "customer_id", unique=True, sqlite_where=_BOOKED, postgresql_where=_BOOKED),
         # An advisor's calls in a time range, every status (iCalendar feed, day and week views): migration 0011.
         Index("ix_appointments_advisor_id_start_utc", "advisor_id", "start_utc"),
+        # Everybody's booked calls by start (the supervisor's next calls and those to close): migration 0012.
+        Index("ix_appointments_booked_start_utc", "start_utc", sqlite_where=_BOOKED, postgresql_where=_BOOKED),
     )
 
     id, customer_id = child_keys("customers")

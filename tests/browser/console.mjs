@@ -111,7 +111,7 @@ async function advisor(page) {
 async function supervisor(page) {
   await step('supervisor_login', page, () => consoleLogin(page, scenario.supervisor));
   await step('supervisor_upcoming', page, async () => ({ title: (await text(page, 'h1'))[0],
-    calls: await text(page, 'article.call'), advisors: await text(page, '#advisor-filter option') }));
+    calls: await text(page, 'article.call'), advisors: await text(page, 'article.call a[href^="/console/calls?advisor="]') }));
   await step('supervisor_review', page, async () => {
     await page.click('nav a[href="/console/review"]');
     const item = page.locator('article.review', { hasText: scenario.strange }).first();

@@ -305,6 +305,17 @@ def test_every_statement_of_a_chat_turn_and_of_the_console_uses_an_index_on_post
             for query in ("Dubois", "C1001", "14295730100101", "06 12 34 56 01", "SV-2023"):
                 desk.search(s, scope, query)
             desk.upcoming(s, desk.Scope(1), NOW)
+            # The supervisor's "À venir": everybody's next calls a page at a time, and those to close.
+            everybody = desk.Scope(None)
+            first = desk.upcoming(s, everybody, NOW, size=5)
+            assert first.next_after is not None
+            desk.upcoming(s, everybody, NOW, after=first.next_after, size=5)
+            desk.awaiting_outcome(s, everybody, NOW)
+            # An advisor's iCalendar feed.
+            from hortense.appointments.icalendar_feed import build_feed
+
+            advisor = s.execute(select(Appointment.advisor_id).limit(1)).scalar_one()
+            assert build_feed(s, advisor, NOW)
     finally:
         event.remove(engine, "before_cursor_execute", capture)
     assert len(captured) > 30
