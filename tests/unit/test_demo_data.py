@@ -1,5 +1,5 @@
-"""The demo tables in hortense/db/data/ and their loader: the demo customers load into the seed's dataclasses, and a
-record that does not fit is an error naming the file and the record."""
+"""The demo tables in hortense/db/data/ (demo customers, scripted tracker turns) and their loader: the files load into
+the seed's dataclasses, and a record that does not fit is an error naming the file and the record."""
 from __future__ import annotations
 
 import shutil
@@ -24,6 +24,15 @@ def test_the_demo_customers_load_with_their_sites():
     assert petit.offpeak == [(time(0, 30), time(6, 30)), (time(14, 0), time(16, 0))]
     assert customers[4].company == "Boulangerie Bernard SARL" and customers[0].company is None
     assert seed.demo_customers() is customers  # read once
+
+
+def test_the_scripted_turns_load_with_their_defaults():
+    script = seed_tracker.scripted_turns()
+    greet, pdl = script.turns[0], script.turns[1]
+    assert greet.intent == "greet" and greet.slot is None and greet.action_name == "action_greet"
+    assert pdl.slot == "last_question" and "c koi mon pdl" in pdl.said
+    assert script.fallback.action_name == "action_hortense_fallback"
+    assert script.intents[-5:] == ("out_of_scope", "affirm", "deny", "help", "goodbye")
 
 
 def test_a_record_with_an_unknown_or_missing_key_is_named():
