@@ -95,7 +95,7 @@ def clone_specs(count: int):
 
     specs = []
     for k in range(count):
-        for spec in seed.DEMO_CUSTOMERS:
+        for spec in seed.demo_customers():
             if k == 0:
                 specs.append(spec)
                 continue
@@ -129,9 +129,8 @@ def _seed_main(url: str, clones: int) -> int:
     from hortense.db.session import session_scope
 
     upgrade(url)
-    seed.DEMO_CUSTOMERS = clone_specs(clones)
     with session_scope(url) as session:
-        added = seed.seed_demo(session)
+        added = seed.seed_demo(session, customers=clone_specs(clones))
         seed_advisors(session)
     print(f"seeded {added} customers")
     return 0

@@ -98,9 +98,9 @@ def cmd_import_reviewed(args: argparse.Namespace) -> int:
 
 
 def cmd_customers(args: argparse.Namespace) -> int:
-    from hortense.db.seed import DEMO_CUSTOMERS
+    from hortense.db.seed import demo_customers
 
-    for c in DEMO_CUSTOMERS:
+    for c in demo_customers():
         offers = ", ".join(sorted({s.offer for s in c.sites}))
         name = c.company or f"{c.first} {c.last}"
         print(f"{c.number}  {name:32} {offers}  ({len(c.sites)} contrat{'s' if len(c.sites) > 1 else ''})")

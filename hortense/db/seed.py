@@ -1,5 +1,7 @@
 """Demo customers of every offer, with history generated relative to `today` so the demo always looks current.
 
+The customers and their sites are data: hortense/db/data/demo_customers.yml, read by `demo_customers()`.
+
 Values are deterministic for a given `today` (seeded random generators per contract), so tests can
 re-derive them through the domain layer. Seeding is idempotent: it does nothing when customers exist.
 """
@@ -7,17 +9,18 @@ re-derive them through the domain layer. Seeding is idempotent: it does nothing 
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timezone
 from decimal import Decimal
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from hortense import clock
-from hortense.db import models
+from hortense.db import demo_data, models
 from hortense.db.models import OFFER_BOOST, OFFER_PRO, OFFER_STOCKAGE
 from hortense.energy.periods import add_months as _add_months
 from hortense.energy.surplus import update_kitties
@@ -64,248 +67,63 @@ class CustomerSpec:
     company: str | None = None
 
 
-WINTER = ("hiver", 11, 3)
-SUMMER = ("été", 4, 10)
+@dataclass(frozen=True)
+class _Season:
+    """The months of a season of off-peak hours (first and last, inclusive)."""
 
-DEMO_CUSTOMERS = [
-    CustomerSpec(
-        "C1001",
-        "Mme",
-        "Camille",
-        "Dubois",
-        "camille.dubois@example.fr",
-        "+33612345601",
-        "12 rue des Capucins",
-        "69001",
-        "Lyon",
-        [
-            SiteSpec(
-                "SV-2023-000101",
-                OFFER_STOCKAGE,
-                "14295730100101",
-                "12 rue des Capucins",
-                "69001",
-                "Lyon",
-                30,
-                9,
-                True,
-                [(time(22, 0), time(6, 0))],
-                instalment_day=5,
-                base_kwh=320,
+    start_month: int
+    end_month: int
+
+
+@cache
+def demo_customers() -> tuple[CustomerSpec, ...]:
+    """The demo customers and their sites, as hortense/db/data/demo_customers.yml writes them (read once)."""
+    name = "demo_customers.yml"
+    content = demo_data.read(name)
+    seasons = content.get("seasons")
+    if not isinstance(seasons, dict):
+        raise demo_data.DemoDataError(f"{name}: a mapping of seasons expected under 'seasons'")
+    months = {season: demo_data.record(_Season, raw, f"{name}, seasons.{season}") for season, raw in seasons.items()}
+
+    def offpeak(value: Any, where: str) -> list[tuple]:
+        if not isinstance(value, list) or not value:
+            raise demo_data.DemoDataError(f"{where}: a non-empty list of off-peak ranges expected")
+        ranges: list[tuple] = []
+        for k, item in enumerate(value, 1):
+            at = f"{where}[{k}]"
+            if not isinstance(item, dict):
+                ranges.append(demo_data.time_range(item, at))
+                continue
+            if set(item) != {"hours", "season"}:
+                raise demo_data.DemoDataError(f'{at}: a range "HH:MM-HH:MM" or {{hours: ..., season: ...}} expected')
+            if item["season"] not in months:
+                raise demo_data.DemoDataError(f"{at}: unknown season {item['season']!r} (seasons: {', '.join(months)})")
+            season = months[item["season"]]
+            ranges.append(
+                (*demo_data.time_range(item["hours"], at), item["season"], season.start_month, season.end_month)
             )
-        ],
-    ),
-    CustomerSpec(
-        "C1002",
-        "M.",
-        "Julien",
-        "Moreau",
-        "julien.moreau@example.fr",
-        "+33612345602",
-        "4 allée des Tilleuls",
-        "44000",
-        "Nantes",
-        [
-            SiteSpec(
-                "SV-2022-000102",
-                OFFER_STOCKAGE,
-                "14295730100102",
-                "4 allée des Tilleuls",
-                "44000",
-                "Nantes",
-                40,
-                6,
-                False,
-                [
-                    (time(2, 0), time(7, 0), *WINTER),
-                    (time(13, 0), time(16, 0), *WINTER),
-                    (time(1, 0), time(6, 0), *SUMMER),
-                    (time(11, 0), time(14, 0), *SUMMER),
-                ],
-                base_kwh=260,
-            )
-        ],
-    ),
-    CustomerSpec(
-        "C1003",
-        "Mme",
-        "Sophie",
-        "Laurent",
-        "sophie.laurent@example.fr",
-        "+33612345603",
-        "27 chemin des Oliviers",
-        "34000",
-        "Montpellier",
-        [
-            SiteSpec(
-                "BMS-2023-000103",
-                OFFER_BOOST,
-                "14295730100103",
-                "27 chemin des Oliviers",
-                "34000",
-                "Montpellier",
-                28,
-                9,
-                False,
-                [(time(23, 0), time(7, 0))],
-                resale_price="0.1269",
-                base_kwh=280,
-            )
-        ],
-    ),
-    CustomerSpec(
-        "C1004",
-        "M.",
-        "Marc",
-        "Petit",
-        "marc.petit@example.fr",
-        "+33612345604",
-        "8 impasse du Moulin",
-        "31000",
-        "Toulouse",
-        [
-            SiteSpec(
-                "BMS-2024-000104",
-                OFFER_BOOST,
-                "14295730100104",
-                "8 impasse du Moulin",
-                "31000",
-                "Toulouse",
-                16,
-                12,
-                False,
-                [(time(0, 30), time(6, 30)), (time(14, 0), time(16, 0))],
-                resale_price="0.0761",
-                base_kwh=450,
-            )
-        ],
-    ),
-    CustomerSpec(
-        "C1005",
-        "Mme",
-        "Léa",
-        "Bernard",
-        "contact@boulangerie-bernard.fr",
-        "+33556123405",
-        "15 cours Victor Hugo",
-        "33000",
-        "Bordeaux",
-        [
-            SiteSpec(
-                "EVP-2022-000105",
-                OFFER_PRO,
-                "14295730100105",
-                "15 cours Victor Hugo",
-                "33000",
-                "Bordeaux",
-                36,
-                36,
-                True,
-                [(time(0, 30), time(5, 30)), (time(12, 30), time(14, 0)), (time(20, 0), time(21, 30))],
-                instalment_day=10,
-                base_kwh=2100,
-            )
-        ],
-        company="Boulangerie Bernard SARL",
-    ),
-    CustomerSpec(
-        "C1006",
-        "M.",
-        "Thomas",
-        "Girard",
-        "thomas@atelier-girard.fr",
-        "+33478123406",
-        "3 rue de la République",
-        "69002",
-        "Lyon",
-        [
-            SiteSpec(
-                "EVP-2021-000106",
-                OFFER_PRO,
-                "14295730100106",
-                "41 avenue Roger Salengro",
-                "69100",
-                "Villeurbanne",
-                48,
-                42,
-                True,
-                [(time(22, 30), time(6, 30))],
-                site_label="Atelier de Villeurbanne",
-                instalment_day=15,
-                base_kwh=3400,
-            ),
-            SiteSpec(
-                "EVP-2023-000107",
-                OFFER_PRO,
-                "14295730100107",
-                "3 rue de la République",
-                "69002",
-                "Lyon",
-                20,
-                12,
-                False,
-                [(time(1, 0), time(7, 0)), (time(13, 0), time(15, 0))],
-                site_label="Boutique de Lyon",
-                base_kwh=900,
-            ),
-        ],
-        company="Atelier Girard & Fils",
-    ),
-    CustomerSpec(
-        "C1007",
-        "Mme",
-        "Nadia",
-        "Haddad",
-        "nadia.haddad@example.fr",
-        "+33612345607",
-        "9 rue Nationale",
-        "59000",
-        "Lille",
-        [
-            SiteSpec(
-                "SV-2026-000108",
-                OFFER_STOCKAGE,
-                "14295730100108",
-                "9 rue Nationale",
-                "59000",
-                "Lille",
-                0,
-                6,
-                True,
-                [(time(22, 0), time(6, 0))],
-                instalment_day=20,
-                empty_history=True,
-            )
-        ],
-    ),
-    CustomerSpec(
-        "C1008",
-        "M.",
-        "Paul",
-        "Lefèvre",
-        "paul.lefevre@example.fr",
-        "+33612345608",
-        "52 boulevard Voltaire",
-        "75011",
-        "Paris",
-        [
-            SiteSpec(
-                "EVP-2024-000109",
-                OFFER_PRO,
-                "14295730100109",
-                "52 boulevard Voltaire",
-                "75011",
-                "Paris",
-                14,
-                18,
-                False,
-                [(time(23, 30), time(7, 30))],
-                base_kwh=1200,
-            )
-        ],
-        company="Studio Lefèvre Architecture",
-    ),
-]
+        return ranges
+
+    def offer(value: Any, where: str) -> str:
+        if value not in models.OFFERS:
+            raise demo_data.DemoDataError(f"{where}: {value!r} is not an offer ({', '.join(models.OFFERS)})")
+        return value
+
+    site_fields = {"offer": offer, "offpeak": offpeak, "resale_price": demo_data.decimal_text}
+
+    def sites(value: Any, where: str) -> list[SiteSpec]:
+        if not isinstance(value, list) or not value:
+            raise demo_data.DemoDataError(f"{where}: a non-empty list of sites expected")
+        return [
+            demo_data.record(SiteSpec, raw, demo_data.named(f"{where}[{k}]", raw, "contract_number"), site_fields)
+            for k, raw in enumerate(value, 1)
+        ]
+
+    return tuple(
+        demo_data.record(CustomerSpec, raw, demo_data.named(f"{name}, customers[{k}]", raw, "number"), {"sites": sites})
+        for k, raw in enumerate(demo_data.table(content, "customers", name), 1)
+    )
+
 
 # Seasonal shape of demand and of solar production, January..December.
 DEMAND = [1.45, 1.35, 1.15, 0.95, 0.8, 0.7, 0.7, 0.7, 0.8, 1.0, 1.25, 1.45]
@@ -537,16 +355,18 @@ def _instalments(contract_id: int, spec: SiteSpec, today: date) -> list[dict]:
     return rows
 
 
-def seed_demo(session: Session, today: date | None = None) -> int:
-    """Insert the demo customers unless the database already has customers; returns how many were added."""
+def seed_demo(session: Session, today: date | None = None, customers: Sequence[CustomerSpec] | None = None) -> int:
+    """Insert the demo customers (or `customers`) unless the database already has customers; returns how many were
+    added."""
     if session.execute(select(func.count()).select_from(models.Customer)).scalar_one():
         return 0
     today = today or clock.today()
-    for spec in DEMO_CUSTOMERS:
+    customers = demo_customers() if customers is None else customers
+    for spec in customers:
         customer = models.Customer(**customer_values(spec))
         session.add(customer)
         for site in spec.sites:
             _seed_site(session, customer, site, today)
     session.flush()
     update_kitties(session, datetime.combine(today, time(3, 0), tzinfo=timezone.utc))
-    return len(DEMO_CUSTOMERS)
+    return len(customers)

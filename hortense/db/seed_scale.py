@@ -205,7 +205,7 @@ CHANNELS = (("web", 0.6), ("whatsapp", 0.25), ("telegram", 0.07), ("messenger", 
 
 def _demo_catalogue() -> tuple[list[list[tuple]], list[str]]:
     """The off-peak ranges and resale prices of the demo contracts: the generated ones choose among them."""
-    sites = [s for c in seed.DEMO_CUSTOMERS for s in c.sites]
+    sites = [s for c in seed.demo_customers() for s in c.sites]
     offpeak = [list(s.offpeak) for s in sites]
     unique = [o for i, o in enumerate(offpeak) if o not in offpeak[:i]]
     prices = sorted({s.resale_price for s in sites if s.resale_price})

@@ -5,7 +5,7 @@ with realistic conversations of the generated customers (hortense/db/seed_scale.
 (180 days: older events are deleted every night): sessions that open as Rasa opens them (`action_session_start`,
 `session_started`, carried-over slots, `action_listen`), then turns of a customer message (text, intent and
 ranking, the website channel's metadata), the prediction, the action, the slots it set, its answer and
-`action_listen`; sometimes a fallback. The conversations the calls were booked from are there (the console's
+`action_listen`; sometimes a fallback (what customers type and the answers: hortense/db/data/scripted_turns.yml). The conversations the calls were booked from are there (the console's
 transcript pages read them), and `extra_senders` (the benchmark's own customers) get earlier sessions too.
 
 The table is created by Rasa itself first (`hortense.ops.cluster.prepare_tracker_database`), then read here by
@@ -20,11 +20,14 @@ import time as time_mod
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
+from typing import Any
 
 from sqlalchemy import MetaData, Table, func, select
 from sqlalchemy.engine import Engine
 
 from hortense import clock
+from hortense.db import demo_data
 from hortense.db.seed_scale import BulkWriter, SeedReport, _progress, settle
 
 RETENTION_DAYS = 180
@@ -48,72 +51,36 @@ class Scripted:
         return self.action or f"action_{self.intent}"
 
 
-TURNS: tuple[Scripted, ...] = (
-    Scripted(
-        "greet",
-        ("bonjour", "bonsoir", "salut", "Bonjour Hortense"),
-        "Bonjour ! Je suis Hortense, votre assistante virtuelle. Que puis-je faire pour vous ?",
-        slot=None,
-    ),
-    Scripted(
-        "ask_pdl",
-        ("quel est mon numéro de PDL ?", "c koi mon pdl", "mon point de livraison svp"),
-        "Votre PDL (point de livraison) est le 14 295 730 100 101.",
-    ),
-    Scripted(
-        "ask_consumption",
-        ("combien j'ai consommé le mois dernier ?", "ma conso des 3 derniers mois", "et en mars ?"),
-        "Votre consommation en octobre 2026 : 312,4 kWh (heures pleines 201,3 kWh, heures creuses 111,1 kWh).",
-        slot="last_period",
-    ),
-    Scripted(
-        "ask_invoices",
-        ("ma dernière facture", "mes factures", "je veux ma facture de septembre"),
-        "Votre dernière facture, F202611-000101, de 156,20 €, est payée.",
-        slot="last_invoice",
-    ),
-    Scripted(
-        "ask_kitty",
-        ("combien il y a dans ma cagnotte ?", "ma cagnotte", "cagnotte boost"),
-        "Votre cagnotte Boost Mon Surplus est de 642,18 €.",
-    ),
-    Scripted(
-        "ask_offpeak_hours",
-        ("quelles sont mes heures creuses ?", "mes HC", "heures creuses svp"),
-        "Vos heures creuses : de 22h à 6h tous les jours.",
-    ),
-    Scripted(
-        "ask_next_instalment",
-        ("mon prochain prélèvement c'est quand ?", "prochaine mensualité"),
-        "Votre prochain prélèvement : 82,00 € le 5 décembre.",
-    ),
-    Scripted(
-        "ask_battery_level",
-        ("ma batterie virtuelle est à combien ?", "niveau batterie"),
-        "Votre batterie virtuelle contient 184,2 kWh.",
-    ),
-    Scripted(
-        "ask_contract_number",
-        ("mon numéro de contrat svp", "numero contrat"),
-        "Votre numéro de contrat est SV-2023-000101.",
-    ),
-    Scripted(
-        "book_appointment",
-        ("je voudrais être rappelé demain matin", "un rdv jeudi vers 14h"),
-        "Je peux vous proposer ces créneaux : jeudi 3 décembre à 14h, 14h30 ou 15h.",
-        slot="appointment_mode",
-        action="action_start_booking",
-    ),
-    Scripted("thank", ("merci", "merci beaucoup", "super merci"), "Avec plaisir !", slot=None, action="utter_thank"),
-)
-FALLBACK = Scripted(
-    "out_of_scope",
-    ("il fait beau chez vous ?", "azerty"),
-    "Je n'ai pas bien compris. Vouliez-vous dire… ?",
-    slot=None,
-    action="action_hortense_fallback",
-)
-INTENTS = [t.intent for t in TURNS] + ["out_of_scope", "affirm", "deny", "help", "goodbye"]
+# Intents a message's ranking may name besides the scripted ones.
+OTHER_INTENTS = ("affirm", "deny", "help", "goodbye")
+
+
+@dataclass(frozen=True)
+class Script:
+    """The scripted turns, the fallback turn, and every intent a message's ranking names (the turns' intents, the
+    fallback's and `OTHER_INTENTS`)."""
+
+    turns: tuple[Scripted, ...]
+    fallback: Scripted
+    intents: tuple[str, ...]
+
+
+@cache
+def scripted_turns() -> Script:
+    """The turns of hortense/db/data/scripted_turns.yml (read once)."""
+    name = "scripted_turns.yml"
+    content = demo_data.read(name)
+
+    def scripted(raw: Any, where: str) -> Scripted:
+        return demo_data.record(Scripted, raw, demo_data.named(where, raw, "intent"), {"said": demo_data.texts})
+
+    turns = tuple(
+        scripted(raw, f"{name}, turns[{k}]") for k, raw in enumerate(demo_data.table(content, "turns", name), 1)
+    )
+    fallback = scripted(content.get("fallback"), f"{name}, fallback")
+    return Script(turns, fallback, (*(t.intent for t in turns), fallback.intent, *OTHER_INTENTS))
+
+
 CARRIED_SLOTS = ("selected_contract", "last_question")
 
 
@@ -128,8 +95,8 @@ class TrackerReport(SeedReport):
 class _Events:
     """Rows of one conversation, as Rasa's SQLTrackerStore.save writes them."""
 
-    def __init__(self, sender: str, rng: random.Random) -> None:
-        self.sender, self.rng = sender, rng
+    def __init__(self, sender: str, rng: random.Random, script: Script) -> None:
+        self.sender, self.rng, self.script = sender, rng, script
         self.rows: list[dict] = []
 
     def add(self, data: dict, intent: str | None = None) -> None:
@@ -169,7 +136,7 @@ class _Events:
         intent, action, slot, answer = turn.intent, turn.action_name, turn.slot, turn.answer
         message = self.rng.choice(turn.said)
         confidence = round(self.rng.uniform(0.55, 0.999), 4)
-        others = self.rng.sample([i for i in INTENTS if i != intent], 9)
+        others = self.rng.sample([i for i in self.script.intents if i != intent], 9)
         ranking = [{"name": intent, "confidence": confidence}] + [
             {"name": o, "confidence": round((1 - confidence) / (k + 2), 4)} for k, o in enumerate(others)
         ]
@@ -225,7 +192,8 @@ def _conversation(
     sender: str, channel: str, rng: random.Random, start: float, end: float, events: int
 ) -> tuple[list[dict], int]:
     """About `events` events of one conversation: sessions between `start` and `end` (epoch seconds)."""
-    conv = _Events(sender, rng)
+    script = scripted_turns()
+    conv = _Events(sender, rng, script)
     carried: dict = {}
     sessions = max(1, round(events / SESSION_EVENTS))
     for k in range(sessions):
@@ -233,7 +201,7 @@ def _conversation(
         conv.session(at, carried)
         for _ in range(rng.randint(2, 9)):
             at += rng.uniform(4, 90)
-            conv.turn(at, channel, FALLBACK if rng.random() < 0.06 else rng.choice(TURNS))
+            conv.turn(at, channel, script.fallback if rng.random() < 0.06 else rng.choice(script.turns))
         carried = {name: rng.choice(("ask_pdl", "ask_invoices", None)) for name in CARRIED_SLOTS}
     return conv.rows, sessions
 

@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 
 from hortense.replies import formatting as fr
 from hortense.db.link_models import AccountLink, LinkAttempt, LinkCode
-from hortense.db.seed import DEMO_CUSTOMERS
+from hortense.db.seed import demo_customers
 from hortense.db.session import session_scope
 from hortense.security.identity import ASSERTION_KEY, sign_assertion
 from tests.e2e.servers import ROOT, free_port, texts
@@ -43,8 +43,8 @@ from tests.fakes.platforms import (  # noqa: F401  (mstack, stack_env: fixtures)
 
 pytestmark = pytest.mark.e2e
 
-CONTRACTS = {c.number: [s.contract_number for s in c.sites] for c in DEMO_CUSTOMERS}
-PDLS = {c.number: [s.pdl for s in c.sites] for c in DEMO_CUSTOMERS}
+CONTRACTS = {c.number: [s.contract_number for s in c.sites] for c in demo_customers()}
+PDLS = {c.number: [s.pdl for s in c.sites] for c in demo_customers()}
 
 
 def leaked(answer: str, *, except_for: str | None = None) -> list[str]:

@@ -55,9 +55,9 @@ def pdl_of(stack, customer: str, index: int = 0) -> str:
 
 
 def all_pdls() -> dict[str, list[str]]:
-    from hortense.db.seed import DEMO_CUSTOMERS
+    from hortense.db.seed import demo_customers
 
-    return {c.number: [fr.pdl(site.pdl) for site in c.sites] for c in DEMO_CUSTOMERS}
+    return {c.number: [fr.pdl(site.pdl) for site in c.sites] for c in demo_customers()}
 
 
 def _ok(response):

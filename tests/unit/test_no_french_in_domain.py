@@ -19,9 +19,7 @@ PRESENTATION = {
     "documents/pdf.py": "lays out the PDF documents (contract conditions, attestation, invoices)",
     "analytics/charts.py": "draws the console's charts (titles and legends)",
     "cli.py": "the operators' terminal",
-    "db/seed.py": "demo data (addresses, company names, ledger labels)",
     "db/seed_scale.py": "generated data (first names, surnames, trades, streets, reasons and notes of calls)",
-    "db/seed_tracker.py": "generated conversations (what customers and Hortense say in them)",
     "conversation/cues.py": "vocabularies of what customers type",
 }
 # Single literals kept on purpose: (module, literal).
