@@ -532,15 +532,14 @@ def reschedule(
     appointment_id: int,
     new_start: datetime,
     now: datetime,
-    channel: str | None = None,
-    sender_id: str | None = None,
     confirmed_in_chat: bool = False,
 ) -> BookingResult:
-    """Move the customer's upcoming call to `new_start`, keeping its reason, phone and contract.
+    """Move the customer's upcoming call to `new_start`, keeping its reason, phone, contract and the channel
+    its notifications go to.
 
     Atomic: the old call is cancelled and the new one inserted inside one savepoint; if no advisor is free
     at `new_start` the savepoint is rolled back and the old call stands. The same advisor is preferred when
-    free. Notifications go to `channel`/`sender_id` when given (the conversation asking), else the old ones.
+    free.
     """
     _close_past_calls(session, now, customer_id)
     old = session.execute(
@@ -566,8 +565,8 @@ def reschedule(
         contract_id=old.contract_id,
         reason=old.reason,
         phone=old.phone,
-        channel=channel or old.channel,
-        sender_id=sender_id or old.sender_id,
+        channel=old.channel,
+        sender_id=old.sender_id,
     )
     candidates = _load_availability(session, new_start, new_start).free_advisors(new_start, prefer=old.advisor_id)
     outer = session.begin_nested()
