@@ -119,6 +119,25 @@ class BookingResult:
 
 
 @dataclass(frozen=True)
+class Scope:
+    """Whose calls a console user sees and may act on: `advisor_id` None = everybody's (a supervisor without a
+    filter)."""
+
+    advisor_id: int | None
+
+    @classmethod
+    def of(cls, advisor_id: int, is_supervisor: bool, only: int | None = None) -> Scope:
+        return cls(only if is_supervisor else advisor_id)
+
+    def sees(self, advisor_id: int) -> bool:
+        """Whether a call of this advisor is in the scope."""
+        return self.advisor_id is None or self.advisor_id == advisor_id
+
+    def conditions(self) -> list:
+        return [] if self.advisor_id is None else [Appointment.advisor_id == self.advisor_id]
+
+
+@dataclass(frozen=True)
 class ConsoleCall:
     """One call as an advisor sees it, with the customer's context."""
 
@@ -650,19 +669,18 @@ def advisor_cancel(session: Session, *, advisor_id: int, appointment_id: int, re
 def set_status(
     session: Session,
     *,
-    advisor_id: int,
+    scope: Scope,
     appointment_id: int,
     status: str,
-    is_supervisor: bool = False,
     now: datetime | None = None,
 ) -> bool:
-    """Mark a call 'done' or 'missed' (own calls; any call for a supervisor). With `now`, a call that has
-    not started yet cannot be marked. False when not allowed or not found; nothing changes then."""
+    """Mark a call of `scope` 'done' or 'missed' (an advisor's own calls; any call for a supervisor). With
+    `now`, a call that has not started yet cannot be marked. False when not allowed or not found; nothing
+    changes then."""
     if status not in (STATUS_DONE, STATUS_MISSED):
         raise ValueError(f"status must be 'done' or 'missed', not {status!r}")
     conditions = [Appointment.id == appointment_id, Appointment.status.in_((STATUS_BOOKED, STATUS_DONE, STATUS_MISSED))]
-    if not is_supervisor:
-        conditions.append(Appointment.advisor_id == advisor_id)
+    conditions.extend(scope.conditions())
     if now is not None:
         conditions.append(Appointment.start_utc <= now)
     changed_at = now or clock.now()
@@ -767,7 +785,7 @@ def call_for_advisor(
     row = session.execute(
         select(Appointment.start_utc, Appointment.advisor_id).where(Appointment.id == appointment_id)
     ).first()
-    if row is None or (not is_supervisor and row.advisor_id != advisor_id):
+    if row is None or not Scope.of(advisor_id, is_supervisor).sees(row.advisor_id):
         return None
     calls = calls_between(session, advisor_id=row.advisor_id, start=row.start_utc, end=row.start_utc + SLOT)
     return next((c for c in calls if c.id == appointment_id), None)

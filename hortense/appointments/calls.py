@@ -25,6 +25,7 @@ from hortense.appointments.booking import (
     BY_ADVISOR,
     SLOT,
     ConsoleCall,
+    Scope,
     _insert,
     _load_availability,
     _notify_booked,
@@ -63,20 +64,6 @@ ERROR_NOT_FOUND = "not_found"
 ERROR_NOT_BOOKABLE = "not_bookable"
 ERROR_SLOT_TAKEN = "slot_taken"
 ERROR_ALREADY_BOOKED = "already_booked"
-
-
-@dataclass(frozen=True)
-class Scope:
-    """Whose calls a console user sees: `advisor_id` None = everybody's (a supervisor without a filter)."""
-
-    advisor_id: int | None
-
-    @classmethod
-    def of(cls, advisor_id: int, is_supervisor: bool, only: int | None = None) -> Scope:
-        return cls(only if is_supervisor else advisor_id)
-
-    def conditions(self) -> list:
-        return [] if self.advisor_id is None else [Appointment.advisor_id == self.advisor_id]
 
 
 @dataclass(frozen=True)
@@ -313,9 +300,9 @@ def clean_note(note: str | None) -> str:
     return "\n".join(line for line in lines if line)[:MAX_NOTE_CHARS]
 
 
-def _visible_row(session: Session, advisor_id: int, is_supervisor: bool, appointment_id: int) -> Appointment | None:
+def _visible_row(session: Session, scope: Scope, appointment_id: int) -> Appointment | None:
     row = session.get(Appointment, appointment_id)
-    if row is None or (not is_supervisor and row.advisor_id != advisor_id):
+    if row is None or not scope.sees(row.advisor_id):
         return None
     return row
 
@@ -338,17 +325,11 @@ def record_outcome(
         raise ValueError(f"outcome must be 'done' or 'missed', not {outcome!r}")
     from hortense.appointments.booking import set_status  # the one place that changes a call's status
 
-    if _visible_row(session, advisor_id, is_supervisor, appointment_id) is None:
+    scope = Scope.of(advisor_id, is_supervisor)
+    if _visible_row(session, scope, appointment_id) is None:
         return False
     status = STATUS_DONE if outcome == OUTCOME_DONE else STATUS_MISSED
-    if not set_status(
-        session,
-        advisor_id=advisor_id,
-        appointment_id=appointment_id,
-        status=status,
-        is_supervisor=is_supervisor,
-        now=now,
-    ):
+    if not set_status(session, scope=scope, appointment_id=appointment_id, status=status, now=now):
         return False
     session.add(
         CallOutcome(
@@ -383,7 +364,7 @@ def reschedule_by_advisor(
 
     Allowed for a 'booked' or 'missed' call this advisor may see; the new slot follows the booking rules.
     """
-    old = _visible_row(session, advisor_id, is_supervisor, appointment_id)
+    old = _visible_row(session, Scope.of(advisor_id, is_supervisor), appointment_id)
     if old is None or old.status not in (STATUS_BOOKED, STATUS_MISSED):
         return RescheduleResult(False, None, ERROR_NOT_FOUND)
     if not is_bookable(new_start, now):

@@ -398,17 +398,17 @@ def test_set_status_rules(world):
     booked = _book(world, "C1001", FRIDAY_10).appointment
     during = FRIDAY_10 + timedelta(minutes=10)
     with session_scope(world.url) as s:
-        assert not ap.set_status(s, advisor_id=world.alice, appointment_id=booked.id, status="done", now=NOW)
-        assert not ap.set_status(s, advisor_id=world.bruno, appointment_id=booked.id, status="done", now=during)
+        assert not ap.set_status(s, scope=ap.Scope(world.alice), appointment_id=booked.id, status="done", now=NOW)
+        assert not ap.set_status(s, scope=ap.Scope(world.bruno), appointment_id=booked.id, status="done", now=during)
     assert _appointment(world, booked.id).status == "booked"
     with session_scope(world.url) as s:
-        assert ap.set_status(s, advisor_id=world.alice, appointment_id=booked.id, status="missed", now=during)
+        assert ap.set_status(s, scope=ap.Scope(world.alice), appointment_id=booked.id, status="missed", now=during)
     assert _appointment(world, booked.id).status == "missed"
     with session_scope(world.url) as s:  # a correction by the supervisor
-        assert ap.set_status(s, advisor_id=world.chief, appointment_id=booked.id, status="done",
-                             is_supervisor=True, now=during)
+        assert ap.set_status(s, scope=ap.Scope.of(world.chief, is_supervisor=True), appointment_id=booked.id,
+                             status="done", now=during)
         with pytest.raises(ValueError):
-            ap.set_status(s, advisor_id=world.alice, appointment_id=booked.id, status="cancelled")
+            ap.set_status(s, scope=ap.Scope(world.alice), appointment_id=booked.id, status="cancelled")
     assert _appointment(world, booked.id).status == "done"
 
 
@@ -417,7 +417,7 @@ def test_a_cancelled_call_cannot_be_marked(world):
     with session_scope(world.url) as s:
         ap.cancel(s, customer_id=world.customers["C1001"], appointment_id=booked.id, now=NOW)
     with session_scope(world.url) as s:
-        assert not ap.set_status(s, advisor_id=world.alice, appointment_id=booked.id, status="done")
+        assert not ap.set_status(s, scope=ap.Scope(world.alice), appointment_id=booked.id, status="done")
     assert _appointment(world, booked.id).status == "cancelled"
 
 
