@@ -113,7 +113,7 @@ def _position(session: Session, scope: Scope, appointment_id: int) -> tuple[date
         .join(Advisor, Advisor.id == Appointment.advisor_id)
         .where(Appointment.id == appointment_id)
     ).first()
-    if row is None or (scope.advisor_id is not None and row.advisor_id != scope.advisor_id):
+    if row is None or not scope.sees(row.advisor_id):
         return None
     return row.start_utc, row.name, appointment_id
 
