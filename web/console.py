@@ -233,12 +233,12 @@ def _advisor_filter(request: Request) -> AdvisorFilter:
     if not request.ctx.advisor.is_supervisor:
         return AdvisorFilter()
     args = request.args or {}
-    raw = args.get("advisor") or ""
+    advisor_id = _row_id(args.get("advisor"))
     who = " ".join((args.get("who") or "").split())[:100]
-    if raw.isdigit():
+    if advisor_id is not None:
         with session_scope() as db:
-            name = desk.advisor_name(db, int(raw))
-        return AdvisorFilter(True, int(raw), name or f"n° {raw}")
+            name = desk.advisor_name(db, advisor_id)
+        return AdvisorFilter(True, advisor_id, name or f"n° {advisor_id}")
     if not who:
         return AdvisorFilter(True)
     with session_scope() as db:
@@ -256,8 +256,13 @@ def _scope(request: Request) -> tuple[desk.Scope, AdvisorFilter]:
 
 
 def _cursor(request: Request) -> int | None:
-    raw = (request.args.get("after") if request.args else None) or ""
-    return int(raw) if raw.isdigit() else None
+    return _row_id(request.args.get("after") if request.args else None)
+
+
+def _row_id(raw: str | None) -> int | None:
+    """A row id from a query parameter, or None: digits only, and small enough for an INTEGER column (a longer
+    number would make PostgreSQL fail the query instead of finding nothing)."""
+    return int(raw) if raw and raw.isdigit() and len(raw) <= 9 else None
 
 
 @bp.get("/calls")

@@ -1,5 +1,6 @@
 """'À venir' a page at a time (a cursor, the same order as one list) and the supervisor's filter by advisor name:
 pages that do not grow with the team, what an advisor sees unchanged."""
+
 # ruff: noqa: F811  (the fixtures of test_console are imported, then named as arguments)
 from __future__ import annotations
 
@@ -27,10 +28,20 @@ MONDAY_9 = datetime(2026, 11, 30, 9, 0, tzinfo=PARIS)
 
 def _add(world, number: str, advisor: int, start: datetime, status: str = STATUS_BOOKED) -> int:
     with session_scope(world.url) as s:
-        row = Appointment(customer_id=world.customers[number], contract_id=None, advisor_id=advisor,
-                          start_utc=to_utc(start), end_utc=to_utc(start + timedelta(minutes=30)), reason="Suivi",
-                          phone="0612345678", channel="web", sender_id=f"conv-{number}", status=status,
-                          created_at=to_utc(NOW), updated_at=to_utc(NOW))
+        row = Appointment(
+            customer_id=world.customers[number],
+            contract_id=None,
+            advisor_id=advisor,
+            start_utc=to_utc(start),
+            end_utc=to_utc(start + timedelta(minutes=30)),
+            reason="Suivi",
+            phone="0612345678",
+            channel="web",
+            sender_id=f"conv-{number}",
+            status=status,
+            created_at=to_utc(NOW),
+            updated_at=to_utc(NOW),
+        )
         s.add(row)
         s.flush()
         return row.id
@@ -161,8 +172,16 @@ def test_the_supervisor_filters_by_a_typed_name(client, world, busy):
 def test_a_name_matching_several_or_no_advisor_lists_them_and_keeps_everybody(client, world, busy):
     with session_scope(world.url) as s:
         from hortense.appointments.advisors import DEFAULT_WORKING_HOURS, create_advisor
-        brunette = create_advisor(s, name="Brunehilde", email="brunehilde@hortense.test", password="",
-                                  password_hash="x", is_supervisor=False, working_hours=DEFAULT_WORKING_HOURS).id
+
+        brunette = create_advisor(
+            s,
+            name="Brunehilde",
+            email="brunehilde@hortense.test",
+            password="",
+            password_hash="x",
+            is_supervisor=False,
+            working_hours=DEFAULT_WORKING_HOURS,
+        ).id
     _signed_in(client, "chief@hortense.test")
     page = client.get("/console/calls?who=brun").text
     assert "2 conseillers correspondent à « brun »" in page
@@ -191,3 +210,24 @@ def test_the_week_view_filters_by_a_typed_name_too(client, world, busy):
     shown = set(_ids(page))  # the week shows every status: Alice's cancelled call too
     assert {busy[2], busy[5]} <= shown and not shown & {busy[3], busy[4]} and 'name="who" value="Alice"' in page
     assert 'href="/console/calls/week?day=2026-11-30">Tous les conseillers</a>' in page
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("42", 42),
+        ("999999999", 999999999),
+        ("9999999999", None),
+        ("99999999999999999999", None),
+        ("4a", None),
+        ("-3", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_row_ids_from_the_url_fit_an_integer_column(raw, expected):
+    """`?after=` and `?advisor=` are typed by anyone: a number too long for PostgreSQL's INTEGER would fail the
+    query (a 500) instead of showing the first page."""
+    from web.console import _row_id
+
+    assert _row_id(raw) == expected
