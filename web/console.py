@@ -27,6 +27,7 @@ from urllib.parse import urlencode
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
+from sqlalchemy.orm import Session
 
 from hortense import clock
 from hortense.analytics import charts as analytics_charts
@@ -229,29 +230,28 @@ class AdvisorFilter:
     unmatched: bool = False  # nobody matched the text typed
 
 
-def _advisor_filter(request: Request) -> AdvisorFilter:
+def _advisor_filter(request: Request, db: Session) -> AdvisorFilter:
     if not request.ctx.advisor.is_supervisor:
         return AdvisorFilter()
     args = request.args or {}
     advisor_id = _row_id(args.get("advisor"))
     who = " ".join((args.get("who") or "").split())[:100]
     if advisor_id is not None:
-        with session_scope() as db:
-            name = desk.advisor_name(db, advisor_id)
+        name = desk.advisor_name(db, advisor_id)
         return AdvisorFilter(True, advisor_id, name or f"n° {advisor_id}")
     if not who:
         return AdvisorFilter(True)
-    with session_scope() as db:
-        found = desk.find_advisors(db, who)
+    found = desk.find_advisors(db, who)
     if len(found) == 1:
         return AdvisorFilter(True, found[0][0], found[0][1])
     return AdvisorFilter(True, None, who, tuple(found), unmatched=not found)
 
 
-def _scope(request: Request) -> tuple[desk.Scope, AdvisorFilter]:
-    """The calls this user sees: their own (an advisor), everybody's or one advisor's (a supervisor)."""
+def _scope(request: Request, db: Session) -> tuple[desk.Scope, AdvisorFilter]:
+    """The calls this user sees: their own (an advisor), everybody's or one advisor's (a supervisor); read in
+    the page's own session."""
     advisor = request.ctx.advisor
-    chosen = _advisor_filter(request)
+    chosen = _advisor_filter(request, db)
     return desk.Scope.of(advisor.id, advisor.is_supervisor, chosen.only), chosen
 
 
@@ -275,10 +275,10 @@ async def calls(request: Request) -> HTTPResponse:
 
 
 async def upcoming(request: Request) -> HTTPResponse:
-    scope, chosen = _scope(request)
     after = _cursor(request)
     current = now()
     with session_scope() as db:
+        scope, chosen = _scope(request, db)
         to_close = desk.awaiting_outcome(db, scope, current) if after is None else []
         coming = desk.upcoming(db, scope, current, after=after)
     by_day: dict[date, list[ConsoleCall]] = {}
@@ -329,9 +329,9 @@ async def one_day(request: Request) -> HTTPResponse:
 @bp.get("/calls/week")
 @login_required
 async def week(request: Request) -> HTTPResponse:
-    scope, chosen = _scope(request)
     day = _day_from(request)
     with session_scope() as db:
+        scope, chosen = _scope(request, db)
         days = desk.week(db, scope, day)
     monday = days[0].day
     return pages.advisor_page(
@@ -351,8 +351,8 @@ async def week(request: Request) -> HTTPResponse:
 @login_required
 async def search(request: Request) -> HTTPResponse:
     query = " ".join(((request.args.get("q") if request.args else None) or "").split())[:100]
-    scope, _ = _scope(request)
     with session_scope() as db:
+        scope, _ = _scope(request, db)
         found = desk.search(db, scope, query) if query else []
     return pages.advisor_page(request, "search.html", query=query, calls=found, search_query=query)
 
