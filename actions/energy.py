@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from abc import abstractmethod
-from collections.abc import Callable
 from typing import Any, ClassVar
 
 from actions.base import today
@@ -48,31 +47,26 @@ def consumption_focus(text: str) -> str | None:
 
 
 class ChartedQuestion(AccountQuestion):
-    """A question about months of records (consumption, surplus): the months the customer asked for, read by
-    `history`, told as a table by `reply`, then drawn as a chart of `chart_kind`, whose offer feature is the
-    question's (`document_links.CHART_KINDS`)."""
+    """A question about months of records (consumption, surplus): the months the customer asked for, told as a
+    table, then drawn as a chart of `chart_kind`; the question's offer feature is that chart's
+    (`document_links.CHART_KINDS`, the one place that pairs them)."""
 
-    history: ClassVar[Callable[..., Any]]  # (session, contract id, period) -> the records
-    reply: ClassVar[Callable[..., Reply]]  # (customer, contract, records) -> the table
-
-    @property
-    @abstractmethod
-    def chart_kind(self) -> str:
-        """A key of `document_links.CHART_KINDS` (a subclass sets it; abstract here, so that the action server
-        does not take this base for an action)."""
+    chart_kind: ClassVar[str]
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
-        kind = getattr(cls, "chart_kind", None)
-        if isinstance(kind, str):
-            cls.feature = document_links.CHART_KINDS[kind]
         super().__init_subclass__(**kwargs)
+        cls.feature = document_links.CHART_KINDS[cls.chart_kind]
 
+    @abstractmethod
+    def records(self, session, contract_id: int, period) -> Any:
+        """The months of records of `period`."""
+
+    @abstractmethod
     def table(self, customer: CustomerView, contract: ContractView, history: Any, turn: Turn) -> Reply:
         """The records told as a table (the turn may narrow what is told)."""
-        return type(self).reply(customer, contract, history)
 
     def answer(self, session, customer, contract, turn):
-        history = type(self).history(session, contract.id, parse_period(turn.text, today()))
+        history = self.records(session, contract.id, parse_period(turn.text, today()))
         reply = self.table(customer, contract, history, turn)
         return with_chart(reply, customer, contract, self.chart_kind, history)
 
@@ -81,7 +75,9 @@ class AskConsumption(ChartedQuestion):
     intent = "ask_consumption"
     wanted = "la consommation"
     chart_kind = "consumption"
-    history = staticmethod(consumption.consumption_history)
+
+    def records(self, session, contract_id, period):
+        return consumption.consumption_history(session, contract_id, period)
 
     def table(self, customer, contract, history, turn):
         """Only the off-peak or the peak part when the customer asks for it."""
@@ -97,8 +93,12 @@ class AskSurplus(ChartedQuestion):
     intent = "ask_surplus"
     wanted = "le surplus injecté"
     chart_kind = "surplus"
-    history = staticmethod(surplus.surplus_history)
-    reply = staticmethod(replies.surplus)
+
+    def records(self, session, contract_id, period):
+        return surplus.surplus_history(session, contract_id, period)
+
+    def table(self, customer, contract, history, turn):
+        return replies.surplus(customer, contract, history)
 
 
 AskKitty = one_reply(
