@@ -99,3 +99,16 @@ def test_the_pipeline_blends_after_diet_and_before_the_fallback():
     names = [c["name"] for c in yaml.safe_load((ROOT / "config.yml").read_text())["pipeline"]]
     blend = names.index("hortense.rasa.linear_intents.LinearIntentBlend")
     assert names.index("DIETClassifier") < blend < names.index("FallbackClassifier")
+
+
+def test_with_two_intents_both_are_ranked(tmp_path):
+    """scikit-learn gives one decision value for two classes: both intents still get a confidence."""
+    storage = LocalModelStorage(tmp_path)
+    component = LinearIntentBlend.create({}, storage, Resource("two"), _context())
+    data = TrainingData([Message(data={TEXT: t, INTENT: i}) for i in ("ask_pdl", "greet") for t in EXAMPLES[i]])
+    component.train(data)
+    message = component.process([_ranked("bonjour bonjour", None)])[0]
+    ranking = {r["name"]: r["confidence"] for r in message.get(INTENT_RANKING_KEY)}
+    assert set(ranking) == {"ask_pdl", "greet"}
+    assert message.get(INTENT)["name"] == "greet"
+    assert sum(ranking.values()) == pytest.approx(1.0)
