@@ -68,7 +68,8 @@ def test_the_blend_is_the_configured_share_of_each_ranking(tmp_path):
     blended = {r["name"]: r["confidence"] for r in message.get(INTENT_RANKING_KEY)}
     for name in EXAMPLES:
         assert blended[name] == pytest.approx(0.6 * diet.get(name, 0.0) + 0.4 * linear[name])
-    assert message.get(INTENT) == {"name": max(blended, key=blended.get), "confidence": max(blended.values())}
+    top = max(blended, key=lambda name: blended[name])
+    assert message.get(INTENT) == {"name": top, "confidence": blended[top]}
 
 
 def test_a_confident_linear_model_overrules_an_unsure_diet(tmp_path):
