@@ -3,9 +3,9 @@
 Why: DIET reads the French word vectors, which carry meaning to words the examples never used ("la pharmacie" near
 "le pharmacien"), but on these short, misspelt, accent-free customer messages a linear model over TF-IDF n-grams
 (character 2–5 within words, words and word pairs, accents and case ignored) is as accurate on its own, and the two
-err on different messages. Measured on a held-out fifth of the training data: DIET 0.928, the linear model 0.934,
-their average 0.955, with the same share of correct answers under the fallback threshold as DIET alone. It trains in
-seconds and answers in well under a millisecond.
+err on different messages. Measured on a held-out fifth of the training data: DIET 0.929, the linear model 0.927,
+their average 0.938, with fewer correct answers under the fallback threshold than DIET alone (4.3 % against 5.6 %);
+5-fold cross-validation 0.920 → 0.937. It trains in about 2 s and answers in about a millisecond.
 
 The component runs after `DIETClassifier` and before `FallbackClassifier`: it replaces the message's intent and
 ranking by `diet_share` × DIET's confidences + (1 − `diet_share`) × the linear model's (a softmax of its decision
